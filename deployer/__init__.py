@@ -1,0 +1,1 @@
+"""agent-deployer: creates, tracks and announces Microsoft Foundry hosted-agent versions."""

@@ -1,0 +1,96 @@
+"""The app settings agent-deployer reads, in one place.
+
+Infrastructure code (``infra/``) and ``local.settings.example.json`` are checked against
+:data:`AZURE_SETTINGS` and :data:`LOCAL_ONLY_SETTINGS` so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_POLL_SCHEDULE = "*/5 * * * * *"
+
+#: Settings a deployment in Azure sets (``infra/`` must set every one of them).
+AZURE_SETTINGS: tuple[str, ...] = (
+    "DEPLOYER_CONFIG",
+    "FOUNDRY_PROJECT_ENDPOINT",
+    "POLL_SCHEDULE",
+    "POLL_CONCURRENCY",
+    "POLL_BUDGET_S",
+    "AZURE_CLIENT_ID",
+    "DEPLOYER_TABLE_ENDPOINT",
+    "DEPLOYER_TABLE_NAME",
+)
+
+#: Settings only the local stack uses: a connection string for Azurite and a static bearer
+#: token for the Foundry emulator. Never set in Azure.
+LOCAL_ONLY_SETTINGS: tuple[str, ...] = (
+    "DEPLOYER_TABLE_CONNECTION_STRING",
+    "DEPLOYER_STATIC_TOKEN",
+    "WEBHOOKS_ALLOW_LOOPBACK",
+)
+
+
+class SettingsError(ValueError):
+    """An app setting is missing or malformed."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Typed view of the app settings (environment variables) the deployer reads."""
+
+    config_path: str
+    project_endpoint: str | None
+    poll_schedule: str
+    poll_concurrency: int
+    poll_budget_s: float
+    client_id: str | None
+    table_endpoint: str | None
+    table_connection_string: str | None
+    table_name: str
+    static_token: str | None
+    webhooks_allow_loopback: bool
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Read settings from ``env``; raise :class:`SettingsError` naming a bad one."""
+        return cls(
+            config_path=env.get("DEPLOYER_CONFIG") or "deployer.yaml",
+            project_endpoint=env.get("FOUNDRY_PROJECT_ENDPOINT") or None,
+            poll_schedule=env.get("POLL_SCHEDULE") or DEFAULT_POLL_SCHEDULE,
+            poll_concurrency=_positive_int(env, "POLL_CONCURRENCY", 8),
+            poll_budget_s=_positive_float(env, "POLL_BUDGET_S", 20.0),
+            client_id=env.get("AZURE_CLIENT_ID") or None,
+            table_endpoint=env.get("DEPLOYER_TABLE_ENDPOINT") or None,
+            table_connection_string=env.get("DEPLOYER_TABLE_CONNECTION_STRING") or None,
+            table_name=env.get("DEPLOYER_TABLE_NAME") or "deployments",
+            static_token=env.get("DEPLOYER_STATIC_TOKEN") or None,
+            webhooks_allow_loopback=(env.get("WEBHOOKS_ALLOW_LOOPBACK", "").lower() == "true"),
+        )
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < 1:
+        raise SettingsError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be more than 0, got {value}")
+    return value
