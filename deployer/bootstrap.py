@@ -1,0 +1,85 @@
+"""The composition root: builds settings, configuration and clients once, on first use.
+
+Nothing here runs at import time (cold start matters): the Azure SDKs are imported only when
+the first trigger needs them.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from deployer.clock import SystemClock
+from deployer.config import DeployerConfig, load_config
+from deployer.context import Context
+from deployer.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+
+    from deployer.table_store import TableDeploymentStore
+
+
+class Root:
+    """Everything the triggers need, built lazily from the app settings in ``env``."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    @cached_property
+    def settings(self) -> Settings:
+        return Settings.from_env(self._env)
+
+    @cached_property
+    def config(self) -> DeployerConfig:
+        return load_config(self.settings.config_path, self._env)
+
+    @cached_property
+    def store(self) -> TableDeploymentStore:
+        from azure.data.tables import TableServiceClient
+
+        from deployer.table_store import TableDeploymentStore
+
+        settings = self.settings
+        if settings.table_connection_string:
+            service = TableServiceClient.from_connection_string(settings.table_connection_string)
+        elif settings.table_endpoint:
+            service = TableServiceClient(endpoint=settings.table_endpoint, credential=self._credential)
+        else:
+            raise SettingsError("set DEPLOYER_TABLE_ENDPOINT (or DEPLOYER_TABLE_CONNECTION_STRING locally)")
+        table = service.create_table_if_not_exists(settings.table_name)
+        return TableDeploymentStore(table)
+
+    @cached_property
+    def context(self) -> Context:
+        from deployer.foundry import FoundryPlatform
+
+        return Context(
+            config=self.config,
+            store=self.store,
+            platform=FoundryPlatform(self._credential),
+            clock=SystemClock(),
+            default_endpoint=self.settings.project_endpoint,
+        )
+
+    @cached_property
+    def _credential(self) -> TokenCredential:
+        from deployer.credentials import build_credential
+
+        return build_credential(static_token=self.settings.static_token, client_id=self.settings.client_id)
+
+
+_root: Root | None = None
+_lock = threading.Lock()
+
+
+def root() -> Root:
+    """The process-wide composition root, made on first call."""
+    global _root  # noqa: PLW0603 - one root per worker process, by design
+    with _lock:
+        if _root is None:
+            _root = Root(os.environ)
+        return _root

@@ -1,0 +1,27 @@
+"""What every service function needs: the configuration and the ports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from deployer.config import AgentConfig, DeployerConfig
+from deployer.ports import AgentPlatform, Clock, DeploymentStore
+
+
+@dataclass(frozen=True, kw_only=True)
+class Context:
+    """The configuration and ports, built once by the composition root (or by a test)."""
+
+    config: DeployerConfig
+    store: DeploymentStore
+    platform: AgentPlatform
+    clock: Clock
+    default_endpoint: str | None
+
+    def endpoint_for(self, agent: AgentConfig) -> str:
+        endpoint = agent.project_endpoint or self.default_endpoint
+        if not endpoint:
+            raise LookupError(
+                f"agent {agent.name!r} has no project_endpoint and FOUNDRY_PROJECT_ENDPOINT is not set"
+            )
+        return endpoint

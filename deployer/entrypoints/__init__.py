@@ -1,0 +1,1 @@
+"""Thin adapters from Functions triggers to the service functions."""

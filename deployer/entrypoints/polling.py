@@ -1,0 +1,22 @@
+"""The timer trigger: one poll tick over the open deployments."""
+
+from __future__ import annotations
+
+import logging
+
+import azure.functions as func
+
+from deployer.bootstrap import root
+from deployer.tracking import poll_once
+
+log = logging.getLogger(__name__)
+
+
+def poll_deployments(timer: func.TimerRequest) -> None:
+    """Run one tick within the configured concurrency and time budget."""
+    app = root()
+    report = poll_once(
+        app.context, concurrency=app.settings.poll_concurrency, budget_s=app.settings.poll_budget_s
+    )
+    if report.due:
+        log.info("poll: %d due, %d worked, %d deferred", report.due, report.worked, report.deferred)

@@ -1,0 +1,144 @@
+"""The Foundry Agent Service through azure-ai-projects: the :class:`deployer.ports.AgentPlatform`
+adapter. One ``AIProjectClient`` per project endpoint, made on first use (the SDK is heavy to
+import, so it is imported here, not at start-up)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from azure.core.credentials import TokenCredential
+
+from deployer.ports import PlatformError, VersionInfo, VersionSpec
+
+if TYPE_CHECKING:
+    from azure.ai.projects import AIProjectClient
+
+#: The metadata key that carries the deployment id on every version the deployer creates.
+DEPLOYMENT_ID_KEY = "deployer_deployment_id"
+
+
+class FoundryPlatform:
+    """Creates, reads, lists and deletes hosted-agent versions."""
+
+    def __init__(self, credential: TokenCredential, *, read_timeout_s: float = 30.0) -> None:
+        self._credential = credential
+        self._read_timeout_s = read_timeout_s
+        self._clients: dict[str, AIProjectClient] = {}
+        self._lock = threading.Lock()
+
+    def create_version(self, endpoint: str, agent: str, spec: VersionSpec) -> VersionInfo:
+        from azure.ai.projects.models import (
+            AgentEndpointProtocol,
+            ContainerConfiguration,
+            HostedAgentDefinition,
+            ProtocolVersionRecord,
+        )
+
+        definition = HostedAgentDefinition(
+            cpu=spec.cpu,
+            memory=spec.memory,
+            container_configuration=ContainerConfiguration(image=spec.image),
+            protocol_versions=[
+                ProtocolVersionRecord(protocol=AgentEndpointProtocol(name), version=version)
+                for name, version in spec.protocols.items()
+            ],
+            environment_variables=dict(spec.environment_variables),
+        )
+        with _translated_errors():
+            details = self._client(endpoint).agents.create_version(
+                agent, definition=definition, metadata=dict(spec.metadata)
+            )
+        return _version_info(details)
+
+    def get_version(self, endpoint: str, agent: str, version: str) -> VersionInfo:
+        with _translated_errors():
+            return _version_info(self._client(endpoint).agents.get_version(agent, version))
+
+    def list_versions(self, endpoint: str, agent: str) -> list[VersionInfo]:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            with _translated_errors(passthrough=ResourceNotFoundError):
+                return [_version_info(v) for v in self._client(endpoint).agents.list_versions(agent)]
+        except ResourceNotFoundError:
+            return []
+
+    def delete_version(self, endpoint: str, agent: str, version: str) -> None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            with _translated_errors(passthrough=ResourceNotFoundError):
+                self._client(endpoint).agents.delete_version(agent, version)
+        except ResourceNotFoundError:
+            return
+
+    def _client(self, endpoint: str) -> AIProjectClient:
+        with self._lock:
+            client = self._clients.get(endpoint)
+            if client is None:
+                from azure.ai.projects import AIProjectClient
+
+                client = AIProjectClient(
+                    endpoint=endpoint,
+                    credential=self._credential,
+                    allow_preview=True,
+                    read_timeout=self._read_timeout_s,
+                )
+                self._clients[endpoint] = client
+            return client
+
+
+@contextmanager
+def _translated_errors(passthrough: type[Exception] | None = None) -> Iterator[None]:
+    """Turn azure-core errors into :class:`PlatformError` with the service's code and message."""
+    from azure.core.exceptions import AzureError, HttpResponseError
+
+    try:
+        yield
+    except HttpResponseError as exc:
+        if passthrough and isinstance(exc, passthrough):
+            raise
+        status = exc.status_code
+        code, message = _service_error(exc)
+        retryable = status is None or status == 429 or status >= 500
+        raise PlatformError(code=code, message=message, status_code=status, retryable=retryable) from exc
+    except AzureError as exc:
+        raise PlatformError(
+            code="ServiceUnreachable", message=str(exc)[:500], status_code=None, retryable=True
+        ) from exc
+
+
+def _service_error(exc: Any) -> tuple[str, str]:
+    model = getattr(exc, "model", None)
+    error = getattr(model, "error", None)
+    code = getattr(error, "code", None) or getattr(getattr(exc, "error", None), "code", None)
+    message = getattr(error, "message", None) or exc.message
+    return str(code or f"http_{exc.status_code}"), str(message)[:1000]
+
+
+def _version_info(details: Mapping[str, Any]) -> VersionInfo:
+    definition = details.get("definition") or {}
+    container = definition.get("container_configuration") or {}
+    error = details.get("error") or {}
+    created = details.get("created_at")
+    return VersionInfo(
+        version=str(details["version"]),
+        status=str(details.get("status") or "active"),
+        image=container.get("image") or definition.get("image"),
+        metadata=dict(details.get("metadata") or {}),
+        error_code=error.get("code"),
+        error_message=error.get("message"),
+        created_at=_epoch(created),
+    )
+
+
+def _epoch(value: object) -> float | None:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, int | float):
+        return float(value)
+    return None

@@ -1,0 +1,30 @@
+"""What to do about a platform error: the remediation column of the platform guide's
+troubleshooting table, keyed by error code. Pure."""
+
+from __future__ import annotations
+
+HINTS: dict[str, str] = {
+    "image_pull_failed": (
+        "Verify the image URI is correct and the project managed identity has Container Registry "
+        "Repository Reader on the ACR."
+    ),
+    "SubscriptionIsNotRegistered": "Register the subscription provider.",
+    "InvalidAcrPullCredentials": "Fix managed identity or registry RBAC.",
+    "UnauthorizedAcrPull": "Provide correct credentials or identity.",
+    "AcrImageNotFound": "Correct image name/tag or publish image.",
+    "RegistryNotFound": "Fix registry DNS or network reachability.",
+    "timed_out": (
+        "The version did not leave 'creating' within the agent's timeout_s. Provisioning usually "
+        "takes under a minute: check the image size, that it is linux/amd64, and the version's "
+        "logs in the Foundry portal."
+    ),
+}
+
+
+def hint_for(code: str, status_code: int | None = None) -> str | None:
+    """The remediation for ``code``; 5xx errors go to Microsoft support, as the guide says."""
+    if code in HINTS:
+        return HINTS[code]
+    if status_code is not None and status_code >= 500:
+        return "The service failed (5xx): retry later, and contact Microsoft support if it persists."
+    return None

@@ -1,0 +1,62 @@
+"""Container image references: ``registry/repository:tag`` or ``registry/repository@sha256:...``. Pure."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_REGISTRY = r"(?P<registry>[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::[0-9]{1,5})?)"
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_REPOSITORY = rf"(?P<repository>{_COMPONENT}(?:/{_COMPONENT})*)"
+_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+_DIGEST = r"sha256:[a-f0-9]{64}"
+_IMAGE = re.compile(rf"^{_REGISTRY}/{_REPOSITORY}(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?$")
+_TAG_ONLY = re.compile(rf"^{_TAG}$")
+_DIGEST_ONLY = re.compile(rf"^{_DIGEST}$")
+_REPOSITORY_ONLY = re.compile(rf"^{_REPOSITORY}$")
+_REGISTRY_ONLY = re.compile(rf"^{_REGISTRY}$")
+
+
+class ImageRefError(ValueError):
+    """An image reference that does not parse."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageRef:
+    """A parsed, fully qualified image reference."""
+
+    registry: str
+    repository: str
+    tag: str | None
+    digest: str | None
+
+    @classmethod
+    def parse(cls, text: str) -> ImageRef:
+        match = _IMAGE.match(text) if len(text) <= 1024 else None
+        if not match or not (match.group("tag") or match.group("digest")):
+            raise ImageRefError(
+                f"{text[:200]!r} is not an image reference: expected registry/repository:tag "
+                "or registry/repository@sha256:<64 hex>"
+            )
+        return cls(
+            registry=match.group("registry"),
+            repository=match.group("repository"),
+            tag=match.group("tag"),
+            digest=match.group("digest"),
+        )
+
+
+def is_valid_tag(tag: str) -> bool:
+    return bool(_TAG_ONLY.match(tag))
+
+
+def is_valid_digest(digest: str) -> bool:
+    return bool(_DIGEST_ONLY.match(digest))
+
+
+def is_valid_repository(repository: str) -> bool:
+    return len(repository) <= 256 and bool(_REPOSITORY_ONLY.match(repository))
+
+
+def is_valid_registry(registry: str) -> bool:
+    return len(registry) <= 253 and bool(_REGISTRY_ONLY.match(registry))

@@ -1,0 +1,122 @@
+"""The ports the services use: storage of deployments and the Foundry platform. Adapters live in
+``table_store.py`` and ``foundry.py``; tests use hand-written fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from deployer.model import AgentState, Deployment
+
+
+class Conflict(Exception):
+    """A conditional write lost: the entity exists already, or changed since it was read."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scheduled:
+    """An entry of the open-work index: a deployment the poll must look at after ``due``."""
+
+    deployment_id: str
+    due: float
+    attempt: int = 0
+    etag: str | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Page:
+    items: Sequence[Deployment]
+    next: str | None
+
+
+class DeploymentStore(Protocol):
+    """Durable deployment records, idempotency keys, agent rows and the open-work index."""
+
+    def claim(self, key: str, owner: str) -> str:
+        """Insert ``key`` -> ``owner`` if absent; return the owner on record (ours or an earlier one)."""
+
+    def add(self, deployment: Deployment) -> Deployment:
+        """Insert a new record; raise :class:`Conflict` if the id exists."""
+
+    def get(self, deployment_id: str) -> Deployment | None: ...
+
+    def update(self, deployment: Deployment) -> Deployment:
+        """Replace the record if its ETag still matches; raise :class:`Conflict` otherwise."""
+
+    def get_agent(self, name: str) -> AgentState:
+        """The agent's row, or an empty state (no ETag) when there is none yet."""
+
+    def save_agent(self, state: AgentState) -> AgentState:
+        """Insert (no ETag) or replace (ETag must match) the agent's row; :class:`Conflict` if lost."""
+
+    def schedule(self, entry: Scheduled) -> Scheduled:
+        """Upsert the open-work entry (or, with an ETag, replace it only if unchanged)."""
+
+    def due(self, now: float, limit: int) -> list[Scheduled]:
+        """Open-work entries due at ``now``: reads only the open-work index."""
+
+    def unschedule(self, deployment_id: str) -> None: ...
+
+    def list(
+        self,
+        *,
+        agent: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> Page: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class VersionSpec:
+    """What a new agent version is created with."""
+
+    image: str
+    cpu: str
+    memory: str
+    protocols: Mapping[str, str]
+    environment_variables: Mapping[str, str]
+    metadata: Mapping[str, str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class VersionInfo:
+    """A version as the platform reports it."""
+
+    version: str
+    status: str
+    image: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    error_code: str | None = None
+    error_message: str | None = None
+    created_at: float | None = None
+
+
+class PlatformError(Exception):
+    """Foundry refused or failed a call. ``retryable`` is true for throttling and 5xx errors
+    that persisted through the SDK's own retries."""
+
+    def __init__(self, *, code: str, message: str, status_code: int | None, retryable: bool) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status_code = status_code
+        self.retryable = retryable
+
+
+class AgentPlatform(Protocol):
+    """The Foundry Agent Service, per project endpoint."""
+
+    def create_version(self, endpoint: str, agent: str, spec: VersionSpec) -> VersionInfo: ...
+
+    def get_version(self, endpoint: str, agent: str, version: str) -> VersionInfo: ...
+
+    def list_versions(self, endpoint: str, agent: str) -> list[VersionInfo]: ...
+
+    def delete_version(self, endpoint: str, agent: str, version: str) -> None: ...
+
+
+class Clock(Protocol):
+    def now(self) -> float:
+        """Seconds since the epoch."""

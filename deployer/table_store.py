@@ -1,0 +1,231 @@
+"""The deployment store on Azure Table Storage.
+
+One table, four partitions, each made for the query that reads it:
+
+| PartitionKey | RowKey | holds | read by |
+|---|---|---|---|
+| ``d`` | deployment id (inverted time: newest first) | the deployment record | point reads, the list API |
+| ``o`` | deployment id | open work: ``due`` (epoch s), ``attempt`` | the poll: ``due le now`` |
+| ``k`` | sha256 of the idempotency key | the deployment id that owns it | insert-if-absent (the lock) |
+| ``a`` | agent name | the agent's active deployment and highest started tag | point reads |
+
+Every change is conditional: inserts fail if the row exists, replaces carry the ETag read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.data.tables import TableClient, UpdateMode
+
+from deployer.model import AgentState, Deployment, DeploymentError, Transition
+from deployer.ports import Conflict, Page, Scheduled
+
+_T = TypeVar("_T", Deployment, AgentState, Scheduled)
+RECORDS, OPEN, KEYS, AGENTS = "d", "o", "k", "a"
+_PLAIN = (
+    "agent",
+    "image",
+    "status",
+    "source",
+    "created_at",
+    "updated_at",
+    "registry",
+    "repository",
+    "tag",
+    "digest",
+    "event_id",
+    "reason",
+    "version",
+    "project_endpoint",
+    "requested_by",
+    "time_to_active_s",
+)
+
+
+class TableDeploymentStore:
+    """:class:`deployer.ports.DeploymentStore` over one Azure Table."""
+
+    def __init__(self, table: TableClient) -> None:
+        self._table = table
+        #: Entities returned by queries and point reads, for cost accounting in tests and benchmarks.
+        self.entities_read = 0
+
+    def claim(self, key: str, owner: str) -> str:
+        row = hashlib.sha256(key.encode()).hexdigest()
+        try:
+            self._table.create_entity(
+                {"PartitionKey": KEYS, "RowKey": row, "owner": owner, "key": key[:1000]}
+            )
+            return owner
+        except ResourceExistsError:
+            entity = self._table.get_entity(KEYS, row)
+            self.entities_read += 1
+            return str(entity["owner"])
+
+    def add(self, deployment: Deployment) -> Deployment:
+        try:
+            meta = self._table.create_entity(_to_entity(deployment))
+        except ResourceExistsError:
+            raise Conflict(deployment.id) from None
+        return _with_etag(deployment, meta)
+
+    def get(self, deployment_id: str) -> Deployment | None:
+        try:
+            entity = self._table.get_entity(RECORDS, deployment_id)
+        except ResourceNotFoundError:
+            return None
+        self.entities_read += 1
+        return _from_entity(entity)
+
+    def update(self, deployment: Deployment) -> Deployment:
+        try:
+            meta = self._table.update_entity(
+                _to_entity(deployment),
+                mode=UpdateMode.REPLACE,
+                etag=deployment.etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except (ResourceModifiedError, ResourceNotFoundError):
+            raise Conflict(deployment.id) from None
+        return _with_etag(deployment, meta)
+
+    def get_agent(self, name: str) -> AgentState:
+        try:
+            entity = self._table.get_entity(AGENTS, name)
+        except ResourceNotFoundError:
+            return AgentState(name=name)
+        self.entities_read += 1
+        fields = {
+            k: entity.get(k) for k in ("active_id", "active_image", "active_digest", "active_tag", "high_tag")
+        }
+        return AgentState(name=name, etag=entity.metadata["etag"], **fields)
+
+    def save_agent(self, state: AgentState) -> AgentState:
+        entity = {
+            "PartitionKey": AGENTS,
+            "RowKey": state.name,
+            "active_id": state.active_id,
+            "active_image": state.active_image,
+            "active_digest": state.active_digest,
+            "active_tag": state.active_tag,
+            "high_tag": state.high_tag,
+        }
+        try:
+            if state.etag is None:
+                meta = self._table.create_entity(entity)
+            else:
+                meta = self._table.update_entity(
+                    entity,
+                    mode=UpdateMode.REPLACE,
+                    etag=state.etag,
+                    match_condition=MatchConditions.IfNotModified,
+                )
+        except (ResourceExistsError, ResourceModifiedError, ResourceNotFoundError):
+            raise Conflict(state.name) from None
+        return _replace_etag(state, meta)
+
+    def schedule(self, entry: Scheduled) -> Scheduled:
+        entity = {
+            "PartitionKey": OPEN,
+            "RowKey": entry.deployment_id,
+            "due": float(entry.due),
+            "attempt": entry.attempt,
+        }
+        try:
+            if entry.etag is None:
+                meta = self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+            else:
+                meta = self._table.update_entity(
+                    entity,
+                    mode=UpdateMode.REPLACE,
+                    etag=entry.etag,
+                    match_condition=MatchConditions.IfNotModified,
+                )
+        except (ResourceModifiedError, ResourceNotFoundError):
+            raise Conflict(entry.deployment_id) from None
+        return _replace_etag(entry, meta)
+
+    def due(self, now: float, limit: int) -> list[Scheduled]:
+        pages = self._table.query_entities(
+            "PartitionKey eq @pk and due le @now",
+            parameters={"pk": OPEN, "now": float(now)},
+            results_per_page=min(limit, 1000),
+        )
+        found: list[Scheduled] = []
+        for entity in pages:
+            self.entities_read += 1
+            found.append(
+                Scheduled(
+                    deployment_id=entity["RowKey"],
+                    due=float(entity["due"]),
+                    attempt=int(entity.get("attempt", 0)),
+                    etag=entity.metadata["etag"],
+                )
+            )
+            if len(found) >= limit:
+                break
+        return found
+
+    def unschedule(self, deployment_id: str) -> None:
+        self._table.delete_entity(OPEN, deployment_id)
+
+    def list(
+        self,
+        *,
+        agent: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> Page:
+        clauses, params = ["PartitionKey eq @pk"], {"pk": RECORDS}
+        for name, value in (("agent", agent), ("status", status)):
+            if value is not None:
+                clauses.append(f"{name} eq @{name}")
+                params[name] = value
+        if after:
+            clauses.append("RowKey gt @after")
+            params["after"] = after
+        pager = self._table.query_entities(" and ".join(clauses), parameters=params, results_per_page=limit)
+        items: list[Deployment] = []
+        for entity in pager:
+            self.entities_read += 1
+            items.append(_from_entity(entity))
+            if len(items) >= limit:
+                break
+        more = len(items) == limit
+        return Page(items=items, next=items[-1].id if more else None)
+
+
+def _to_entity(d: Deployment) -> dict[str, Any]:
+    entity: dict[str, Any] = {"PartitionKey": RECORDS, "RowKey": d.id}
+    entity.update({name: getattr(d, name) for name in _PLAIN if getattr(d, name) is not None})
+    entity["error"] = json.dumps(d.error.to_json()) if d.error else None
+    entity["history"] = json.dumps([t.to_json() for t in d.history])
+    entity["pending_events"] = json.dumps(list(d.pending_events))
+    return entity
+
+
+def _from_entity(entity: Any) -> Deployment:
+    error = json.loads(entity["error"]) if entity.get("error") else None
+    return Deployment(
+        id=entity["RowKey"],
+        error=DeploymentError(**error) if error else None,
+        history=tuple(Transition(**t) for t in json.loads(entity.get("history") or "[]")),
+        pending_events=tuple(json.loads(entity.get("pending_events") or "[]")),
+        etag=entity.metadata["etag"],
+        **{name: entity.get(name) for name in _PLAIN},
+    )
+
+
+def _with_etag(deployment: Deployment, meta: Any) -> Deployment:
+    return _replace_etag(deployment, meta)
+
+
+def _replace_etag(value: _T, meta: Any) -> _T:
+    return replace(value, etag=meta["etag"])

@@ -1,0 +1,187 @@
+"""Following open deployments until the platform settles them: the work of one poll tick.
+
+A tick reads only the open-work index (entries due now), takes each entry with a conditional
+lease so that concurrent ticks never work on the same deployment, and applies every transition
+with a conditional update. What a tick cannot finish within its budget stays due for the next.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+
+from deployer import deploying
+from deployer.clock import iso, parse_iso
+from deployer.config import AgentConfig
+from deployer.context import Context
+from deployer.foundry import DEPLOYMENT_ID_KEY
+from deployer.model import Deployment, Status, deployment_time
+from deployer.ports import Conflict, PlatformError, Scheduled, VersionInfo
+from deployer.transitions import PENDING_GRACE_S, backoff, observe, settles_as, versions_to_delete
+
+log = logging.getLogger(__name__)
+LEASE_S = 60.0
+ORPHAN_AFTER_S = 86_400.0
+_DUE_LIMIT = 1000
+_AGENT_RACES = 5
+
+
+@dataclass(frozen=True, kw_only=True)
+class TickReport:
+    """What one tick did, for logs, tests and benchmarks."""
+
+    due: int
+    worked: int
+    deferred: int
+
+
+def poll_once(ctx: Context, *, concurrency: int, budget_s: float) -> TickReport:
+    """Work every due deployment, ``concurrency`` at a time, taking no new work after ``budget_s``."""
+    started = ctx.clock.now()
+    entries = ctx.store.due(started, _DUE_LIMIT)
+    if not entries:
+        return TickReport(due=0, worked=0, deferred=0)
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        outcomes = list(pool.map(lambda e: _within_budget(ctx, e, started, budget_s), entries))
+    worked = sum(outcomes)
+    return TickReport(due=len(entries), worked=worked, deferred=len(entries) - worked)
+
+
+def _within_budget(ctx: Context, entry: Scheduled, started: float, budget_s: float) -> bool:
+    if ctx.clock.now() - started >= budget_s:
+        return False
+    try:
+        track(ctx, entry)
+    except PlatformError as exc:
+        log.warning("deployment %s: Foundry unavailable (%s); retrying later", entry.deployment_id, exc.code)
+    except Conflict:
+        log.info("deployment %s: changed by another worker; left to it", entry.deployment_id)
+    return True
+
+
+def track(ctx: Context, entry: Scheduled) -> None:
+    """Lease one open entry, then move its deployment on as far as the platform allows."""
+    now = ctx.clock.now()
+    lease = ctx.store.schedule(replace(entry, due=now + LEASE_S))
+    deployment = ctx.store.get(entry.deployment_id)
+    if deployment is None:
+        _drop_orphan(ctx, lease, now)
+        return
+    agent = ctx.config.agent(deployment.agent) or _unconfigured(deployment)
+    if deployment.status == "pending":
+        _reconcile(ctx, agent, deployment, lease, now)
+    elif deployment.status == "creating":
+        _observe(ctx, agent, deployment, lease, now)
+    elif deployment.status == "active":
+        _settle_active(ctx, agent, deployment)
+    else:
+        ctx.store.unschedule(deployment.id)
+
+
+def _observe(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, now: float) -> None:
+    assert d.version is not None
+    info = ctx.platform.get_version(_endpoint(ctx, agent, d), d.agent, d.version)
+    seen = observe(d, info, now=now, started=parse_iso(d.created_at), timeout_s=agent.timeout_s)
+    if seen.status == "creating":
+        ctx.store.schedule(replace(lease, due=now + backoff(lease.attempt), attempt=lease.attempt + 1))
+        return
+    if seen.status == "active":
+        _settle_active(ctx, agent, d)
+        return
+    status: Status = "failed" if seen.status == "failed" else "timed_out"
+    ctx.store.update(d.moved_to(status, iso(now), error=seen.error))
+    ctx.store.unschedule(d.id)
+    log.info("deployment %s: %s version %s %s", d.id, d.agent, d.version, status)
+
+
+def _settle_active(ctx: Context, agent: AgentConfig, d: Deployment) -> None:
+    """Make ``d`` the agent's active deployment (or superseded, if a newer one is active),
+    retire the previous one and apply retention. Safe to repeat after a crash."""
+    now = ctx.clock.now()
+    for _ in range(_AGENT_RACES):
+        state = ctx.store.get_agent(d.agent)
+        if settles_as(d, state) == "superseded":
+            ctx.store.update(d.moved_to("superseded", iso(now), reason="newer_deployment_active"))
+            ctx.store.unschedule(d.id)
+            return
+        if d.status != "active":
+            took = round(now - parse_iso(d.created_at), 3)
+            d = ctx.store.update(d.moved_to("active", iso(now), time_to_active_s=took))
+        previous = state.active_id
+        if previous == d.id:
+            break
+        if previous:
+            _supersede(ctx, previous, now)
+        try:
+            ctx.store.save_agent(
+                replace(state, active_id=d.id, active_image=d.image, active_digest=d.digest, active_tag=d.tag)
+            )
+            break
+        except Conflict:
+            continue
+    else:
+        raise Conflict(d.agent)
+    _retain(ctx, agent, d)
+    ctx.store.unschedule(d.id)
+    log.info("deployment %s: %s version %s active", d.id, d.agent, d.version)
+
+
+def _supersede(ctx: Context, deployment_id: str, now: float) -> None:
+    previous = ctx.store.get(deployment_id)
+    if previous is not None and previous.status == "active":
+        ctx.store.update(previous.moved_to("superseded", iso(now), reason="newer_deployment_active"))
+
+
+def _retain(ctx: Context, agent: AgentConfig, d: Deployment) -> None:
+    endpoint = _endpoint(ctx, agent, d)
+    versions = ctx.platform.list_versions(endpoint, d.agent)
+    for version in versions_to_delete(versions, keep=agent.keep_versions, active_version=d.version):
+        ctx.platform.delete_version(endpoint, d.agent, version.version)
+        log.info(
+            "agent %s: deleted version %s (keep_versions=%d)", d.agent, version.version, agent.keep_versions
+        )
+
+
+def _reconcile(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, now: float) -> None:
+    """A pending record: its push handler died around ``create_version``. Adopt the version it
+    created if there is one, else create it: never both."""
+    created = parse_iso(d.created_at)
+    if now - created < PENDING_GRACE_S:
+        ctx.store.schedule(replace(lease, due=created + PENDING_GRACE_S))
+        return
+    found = _find_version(ctx.platform.list_versions(_endpoint(ctx, agent, d), d.agent), d)
+    if found is None:
+        deploying.create_version_for(ctx, agent, d)
+        return
+    ctx.store.update(d.moved_to("creating", iso(now), version=found.version, note="reconciled"))
+    ctx.store.schedule(replace(lease, due=now, attempt=0))
+    log.info("deployment %s: reconciled with existing version %s", d.id, found.version)
+
+
+def _find_version(versions: list[VersionInfo], d: Deployment) -> VersionInfo | None:
+    by_id = [v for v in versions if v.metadata.get(DEPLOYMENT_ID_KEY) == d.id]
+    if by_id:
+        return by_id[0]
+    by_image = [v for v in versions if DEPLOYMENT_ID_KEY not in v.metadata and v.image == d.image]
+    return by_image[0] if by_image else None
+
+
+def _drop_orphan(ctx: Context, lease: Scheduled, now: float) -> None:
+    """An open entry whose record was never written (a crash before it): the event's
+    redelivery writes it; give up on it after a day, as Event Grid does."""
+    if now - deployment_time(lease.deployment_id) > ORPHAN_AFTER_S:
+        ctx.store.unschedule(lease.deployment_id)
+
+
+def _endpoint(ctx: Context, agent: AgentConfig, d: Deployment) -> str:
+    return d.project_endpoint or ctx.endpoint_for(agent)
+
+
+def _unconfigured(d: Deployment) -> AgentConfig:
+    """An agent removed from the configuration: still followed, with default limits, no retention."""
+    from deployer.tag_policy import TagPolicy
+
+    return AgentConfig(
+        name=d.agent, repository=d.repository or "", tags=TagPolicy.parse("*"), keep_versions=10**6
+    )

@@ -1,0 +1,77 @@
+"""What a deployment becomes after the platform is observed, and when to look again. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from deployer.hints import hint_for
+from deployer.model import AgentState, Deployment, DeploymentError
+from deployer.ports import VersionInfo
+
+FIRST_DELAY_S = 2.0
+MAX_DELAY_S = 30.0
+#: How long a pending record is left alone before the poll reconciles it: the push handler
+#: that wrote it is most likely still calling ``create_version``.
+PENDING_GRACE_S = 30.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Observation:
+    """The outcome of looking at one creating version."""
+
+    status: str
+    error: DeploymentError | None = None
+
+
+def observe(
+    deployment: Deployment, info: VersionInfo, *, now: float, started: float, timeout_s: float
+) -> Observation:
+    """``active``, ``failed``, ``timed_out``, or ``creating`` (look again later)."""
+    if info.status == "active":
+        return Observation(status="active")
+    if info.status in ("failed", "deleting", "deleted"):
+        code = info.error_code or f"version_{info.status}"
+        message = info.error_message or f"the version is {info.status}"
+        return Observation(
+            status="failed", error=DeploymentError(code=code, message=message, hint=hint_for(code))
+        )
+    if now - started >= timeout_s:
+        message = f"version {deployment.version} was still '{info.status}' after {timeout_s:.0f} s"
+        return Observation(
+            status="timed_out",
+            error=DeploymentError(code="timed_out", message=message, hint=hint_for("timed_out")),
+        )
+    return Observation(status="creating")
+
+
+def backoff(attempt: int) -> float:
+    """Seconds until the next look: 2, 4, 8, 16, then 30 at most."""
+    return float(min(FIRST_DELAY_S * (2 ** max(attempt, 0)), MAX_DELAY_S))
+
+
+def newer(a: str, b: str) -> bool:
+    """Whether deployment id ``a`` was created after ``b`` (ids are inverted time: smaller is newer)."""
+    return a < b
+
+
+def settles_as(deployment: Deployment, state: AgentState) -> str:
+    """``active`` if this deployment takes over the agent, ``superseded`` if a newer one is active."""
+    if state.active_id and state.active_id != deployment.id and newer(state.active_id, deployment.id):
+        return "superseded"
+    return "active"
+
+
+def versions_to_delete(
+    versions: list[VersionInfo], *, keep: int, active_version: str | None
+) -> list[VersionInfo]:
+    """Versions beyond the newest ``keep``, oldest first; never the active one nor a creating one."""
+    live = [v for v in versions if v.status not in ("deleting", "deleted")]
+    ordered = sorted(live, key=lambda v: (v.created_at or 0.0, _number(v.version)), reverse=True)
+    excess = [
+        v for v in ordered[keep:] if v.version != active_version and v.status not in ("creating", "deleting")
+    ]
+    return list(reversed(excess))
+
+
+def _number(version: str) -> int:
+    return int(version) if version.isdigit() else 0

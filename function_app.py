@@ -1,0 +1,27 @@
+"""agent-deployer's Azure Functions app: wiring only; the logic lives in the ``deployer`` package."""
+
+import os
+
+import azure.functions as func
+
+from deployer.entrypoints import eventgrid, http_api, polling
+from deployer.settings import DEFAULT_POLL_SCHEDULE
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+
+
+@app.function_name("on_image_pushed")
+@app.event_grid_trigger(arg_name="event")
+def on_image_pushed(event: func.EventGridEvent) -> None:
+    eventgrid.on_image_pushed(event)
+
+
+@app.function_name("poll_deployments")
+@app.timer_trigger(
+    arg_name="timer", schedule=os.environ.get("POLL_SCHEDULE") or DEFAULT_POLL_SCHEDULE, use_monitor=False
+)
+def poll_deployments(timer: func.TimerRequest) -> None:
+    polling.poll_deployments(timer)
+
+
+app.register_functions(http_api.blueprint)
