@@ -82,6 +82,11 @@ def track(ctx: Context, entry: Scheduled) -> None:
 def _observe(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, now: float) -> None:
     assert d.version is not None
     info = ctx.platform.get_version(_endpoint(ctx, agent, d), d.agent, d.version)
+    if info.status in ("deleting", "deleted") and settles_as(d, ctx.store.get_agent(d.agent)) == "superseded":
+        # Retention removed a version that a newer active deployment had already replaced.
+        ctx.store.update(d.moved_to("superseded", iso(now), reason="newer_deployment_active"))
+        ctx.store.unschedule(d.id)
+        return
     seen = observe(d, info, now=now, started=parse_iso(d.created_at), timeout_s=agent.timeout_s)
     if seen.status == "creating":
         ctx.store.schedule(replace(lease, due=now + backoff(lease.attempt), attempt=lease.attempt + 1))

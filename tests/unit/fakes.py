@@ -1,0 +1,162 @@
+"""Hand-written fakes of the deployer's ports. They keep state in memory and record calls."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass, field, replace
+
+from deployer.model import AgentState, Deployment
+from deployer.ports import Conflict, Page, PlatformError, Scheduled, VersionInfo, VersionSpec
+
+
+class FakeClock:
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.t = now
+
+    def now(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+class FakeStore:
+    """In-memory DeploymentStore with ETags, like the Table adapter."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, Deployment] = {}
+        self.keys: dict[str, str] = {}
+        self.agents: dict[str, AgentState] = {}
+        self.open: dict[str, Scheduled] = {}
+        self._etags = itertools.count(1)
+        self._lock = threading.RLock()
+        self.entities_read = 0
+
+    def _etag(self) -> str:
+        return f"W/{next(self._etags)}"
+
+    def claim(self, key: str, owner: str) -> str:
+        with self._lock:
+            return self.keys.setdefault(key, owner)
+
+    def add(self, deployment: Deployment) -> Deployment:
+        with self._lock:
+            if deployment.id in self.records:
+                raise Conflict(deployment.id)
+            stored = replace(deployment, etag=self._etag())
+            self.records[deployment.id] = stored
+            return stored
+
+    def get(self, deployment_id: str) -> Deployment | None:
+        with self._lock:
+            self.entities_read += deployment_id in self.records
+            return self.records.get(deployment_id)
+
+    def update(self, deployment: Deployment) -> Deployment:
+        with self._lock:
+            current = self.records.get(deployment.id)
+            if current is None or current.etag != deployment.etag:
+                raise Conflict(deployment.id)
+            stored = replace(deployment, etag=self._etag())
+            self.records[deployment.id] = stored
+            return stored
+
+    def get_agent(self, name: str) -> AgentState:
+        with self._lock:
+            return self.agents.get(name, AgentState(name=name))
+
+    def save_agent(self, state: AgentState) -> AgentState:
+        with self._lock:
+            current = self.agents.get(state.name)
+            if (current.etag if current else None) != state.etag:
+                raise Conflict(state.name)
+            stored = replace(state, etag=self._etag())
+            self.agents[state.name] = stored
+            return stored
+
+    def schedule(self, entry: Scheduled) -> Scheduled:
+        with self._lock:
+            current = self.open.get(entry.deployment_id)
+            if entry.etag is not None and (current is None or current.etag != entry.etag):
+                raise Conflict(entry.deployment_id)
+            stored = replace(entry, etag=self._etag())
+            self.open[entry.deployment_id] = stored
+            return stored
+
+    def due(self, now: float, limit: int) -> list[Scheduled]:
+        with self._lock:
+            found = sorted((e for e in self.open.values() if e.due <= now), key=lambda e: e.deployment_id)
+            self.entities_read += len(found[:limit])
+            return found[:limit]
+
+    def unschedule(self, deployment_id: str) -> None:
+        with self._lock:
+            self.open.pop(deployment_id, None)
+
+    def list(self, *, agent=None, status=None, limit=50, after=None) -> Page:
+        with self._lock:
+            items = [
+                d
+                for k, d in sorted(self.records.items())
+                if (agent is None or d.agent == agent)
+                and (status is None or d.status == status)
+                and (after is None or k > after)
+            ]
+            page = items[:limit]
+            return Page(items=page, next=page[-1].id if len(items) > limit else None)
+
+
+@dataclass
+class FakeVersion:
+    info: VersionInfo
+    spec: VersionSpec | None = None
+
+
+@dataclass
+class FakePlatform:
+    """An AgentPlatform in memory: versions per agent, statuses set by the test, calls recorded."""
+
+    calls: list[tuple[str, str, str]] = field(default_factory=list)
+    versions: dict[str, list[FakeVersion]] = field(default_factory=dict)
+    create_error: PlatformError | None = None
+    get_error: PlatformError | None = None
+
+    def create_version(self, endpoint: str, agent: str, spec: VersionSpec) -> VersionInfo:
+        self.calls.append(("create_version", agent, spec.image))
+        if self.create_error:
+            raise self.create_error
+        existing = self.versions.setdefault(agent, [])
+        info = VersionInfo(
+            version=str(len(existing) + 1),
+            status="creating",
+            image=spec.image,
+            metadata=dict(spec.metadata),
+            created_at=float(len(existing) + 1),
+        )
+        existing.append(FakeVersion(info=info, spec=spec))
+        return info
+
+    def get_version(self, endpoint: str, agent: str, version: str) -> VersionInfo:
+        self.calls.append(("get_version", agent, version))
+        if self.get_error:
+            raise self.get_error
+        return next(v.info for v in self.versions[agent] if v.info.version == version)
+
+    def list_versions(self, endpoint: str, agent: str) -> list[VersionInfo]:
+        self.calls.append(("list_versions", agent, ""))
+        return [v.info for v in self.versions.get(agent, []) if v.info.status != "deleted"]
+
+    def delete_version(self, endpoint: str, agent: str, version: str) -> None:
+        self.calls.append(("delete_version", agent, version))
+        self.set_status(agent, version, "deleted")
+
+    def set_status(self, agent: str, version: str, status: str, *, code: str | None = None) -> None:
+        for v in self.versions[agent]:
+            if v.info.version == version:
+                v.info = replace(
+                    v.info, status=status, error_code=code, error_message=code and f"{code} happened"
+                )
+
+    def count(self, name: str) -> int:
+        return sum(1 for call in self.calls if call[0] == name)

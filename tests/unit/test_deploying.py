@@ -1,0 +1,113 @@
+import contextlib
+import random
+
+from deployer.deploying import handle_event
+from deployer.events import ReceivedEvent
+from deployer.model import ImagePush
+from deployer.ports import PlatformError
+from deployer.tracking import poll_once
+from tests.unit.conftest import DIGEST, REGISTRY
+
+
+def pushed(tag, *, digest=DIGEST, repository="agents/support-bot", event_id=None, registry=REGISTRY):
+    push = ImagePush(
+        registry=registry,
+        repository=repository,
+        tag=tag,
+        digest=digest,
+        event_id=event_id or f"evt-{tag}-{digest[-4:]}",
+    )
+    return ReceivedEvent(kind="push", event_id=push.event_id, event_type="x", topic="", push=push)
+
+
+def digest_for(n):
+    return "sha256:" + f"{n:064x}"
+
+
+def test_a_push_fans_out_to_every_agent_whose_rule_matches(ctx):
+    results = handle_event(ctx, pushed("v1.2.0"))
+    assert {(d.agent, d.status, d.version) for d in results} == {
+        ("support-bot", "creating", "1"),
+        ("support-bot-canary", "creating", "1"),
+    }
+
+
+def test_the_same_event_delivered_five_times_creates_one_version(ctx):
+    event = pushed("1.2.0")
+    for _ in range(5):
+        handle_event(ctx, event)
+    assert ctx.platform.count("create_version") == 1
+    assert len([d for d in ctx.store.records.values() if d.agent == "support-bot"]) == 1
+
+
+def test_another_event_for_the_same_digest_and_tag_is_recorded_as_duplicate(ctx):
+    handle_event(ctx, pushed("1.2.0", event_id="first"))
+    [again] = [d for d in handle_event(ctx, pushed("1.2.0", event_id="second")) if d.agent == "support-bot"]
+    assert (again.status, again.reason) == ("skipped", "duplicate")
+    assert ctx.platform.count("create_version") == 1
+
+
+def test_semver_agent_never_moves_backwards_whatever_the_delivery_order(ctx):
+    tags = [f"1.{minor}.0" for minor in range(20)]
+    random.Random(7).shuffle(tags)
+    for n, tag in enumerate(tags):
+        handle_event(ctx, pushed(tag, digest=digest_for(n)))
+        ctx.clock.advance(0.01)
+    started = [d for d in ctx.store.records.values() if d.agent == "support-bot" and d.status == "creating"]
+    skipped = [d for d in ctx.store.records.values() if d.agent == "support-bot" and d.status == "skipped"]
+    assert {d.reason for d in skipped} <= {"older_than_active"}
+    assert len(started) + len(skipped) == 20
+    assert max(started, key=lambda d: d.created_at).tag == "1.19.0"
+
+
+def test_a_tag_outside_the_policy_is_skipped_with_the_reason(ctx):
+    [record] = [d for d in handle_event(ctx, pushed("2.0.0")) if d.agent == "support-bot"]
+    assert (record.status, record.reason) == ("skipped", "tag_policy")
+
+
+def test_a_repository_no_rule_names_is_recorded_once(ctx):
+    event = pushed("v1", repository="other/thing")
+    [first] = handle_event(ctx, event)
+    [second] = handle_event(ctx, event)
+    assert (first.status, first.reason, first.id) == ("skipped", "no_matching_rule", second.id)
+
+
+def test_a_foreign_registry_is_refused_and_deploys_nothing(ctx):
+    [record] = handle_event(ctx, pushed("1.0.0", registry="evil.azurecr.io"))
+    assert (record.status, record.reason) == ("refused", "registry_not_allowed")
+    assert ctx.platform.calls == []
+
+
+def test_an_untagged_push_is_ignored_on_purpose(ctx):
+    [record] = handle_event(ctx, pushed(None))
+    assert (record.status, record.reason) == ("ignored", "untagged")
+
+
+def test_a_client_error_from_foundry_fails_the_deployment_with_a_hint(ctx):
+    ctx.platform.create_error = PlatformError(
+        code="AcrImageNotFound", message="no such image", status_code=404, retryable=False
+    )
+    [record] = [d for d in handle_event(ctx, pushed("1.0.0")) if d.agent == "support-bot"]
+    assert record.status == "failed"
+    assert record.error.code == "AcrImageNotFound" and "publish image" in record.error.hint
+    assert record.id not in ctx.store.open
+
+
+def test_a_crash_after_create_version_is_reconciled_to_exactly_one_version(ctx):
+    original = ctx.store.update
+
+    def crash(_deployment):
+        raise SystemExit("killed between create_version and the record update")
+
+    ctx.store.update = crash
+    with contextlib.suppress(SystemExit):
+        handle_event(ctx, pushed("1.0.0"))
+    ctx.store.update = original
+    [pending] = [d for d in ctx.store.records.values() if d.agent == "support-bot"]
+    assert pending.status == "pending"
+    handle_event(ctx, pushed("1.0.0"))  # Event Grid redelivers: nothing new is created
+    ctx.clock.advance(31)
+    poll_once(ctx, concurrency=2, budget_s=10)
+    reconciled = ctx.store.records[pending.id]
+    assert reconciled.status == "creating" and reconciled.version == "1"
+    assert ctx.platform.count("create_version") == 1

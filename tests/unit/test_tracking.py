@@ -1,0 +1,111 @@
+import threading
+
+from deployer.deploying import handle_event
+from deployer.tracking import poll_once
+from tests.unit.test_deploying import digest_for, pushed
+
+
+def deploy(ctx, tag, n=0):
+    [record] = [d for d in handle_event(ctx, pushed(tag, digest=digest_for(n))) if d.agent == "support-bot"]
+    return record
+
+
+def tick(ctx, seconds=2.0):
+    ctx.clock.advance(seconds)
+    return poll_once(ctx, concurrency=4, budget_s=20)
+
+
+def test_a_creating_version_becomes_active_with_its_history(ctx):
+    record = deploy(ctx, "1.0.0")
+    tick(ctx)
+    assert ctx.store.records[record.id].status == "creating"
+    ctx.platform.set_status("support-bot", "1", "active")
+    tick(ctx, 4)
+    done = ctx.store.records[record.id]
+    assert [h.status for h in done.history] == ["pending", "creating", "active"]
+    assert done.time_to_active_s == 6.0 and record.id not in ctx.store.open
+    assert ctx.store.get_agent("support-bot").active_id == record.id
+
+
+def test_a_failed_version_carries_the_code_and_the_troubleshooting_hint(ctx):
+    record = deploy(ctx, "1.0.0")
+    ctx.platform.set_status("support-bot", "1", "failed", code="AcrImageNotFound")
+    tick(ctx)
+    failed = ctx.store.records[record.id]
+    assert failed.status == "failed" and failed.error.code == "AcrImageNotFound"
+    assert failed.error.hint == "Correct image name/tag or publish image."
+
+
+def test_a_version_that_never_leaves_creating_times_out(ctx):
+    record = deploy(ctx, "1.0.0")
+    for _ in range(5):
+        tick(ctx, 30)
+    timed_out = ctx.store.records[record.id]
+    assert timed_out.status == "timed_out" and "timeout_s" in timed_out.error.hint
+
+
+def test_polls_back_off_per_deployment(ctx):
+    deploy(ctx, "1.0.0")
+    for _ in range(10):
+        tick(ctx, 1)
+    assert ctx.platform.count("get_version") == 3  # at 2 s, 4 s later, then 8 s later
+
+
+def test_a_tick_with_nothing_due_reads_nothing_but_the_index(ctx):
+    deploy(ctx, "1.0.0")
+    ctx.platform.calls.clear()
+    ctx.clock.advance(0.5)
+    report = poll_once(ctx, concurrency=4, budget_s=20)
+    assert report.due == 0 and ctx.platform.calls == []
+
+
+def test_the_previous_active_is_superseded_and_an_older_creating_one_too_when_it_finishes(ctx):
+    first, second = deploy(ctx, "1.0.0", 1), deploy(ctx, "1.1.0", 2)
+    ctx.platform.set_status("support-bot", "1", "active")
+    tick(ctx)
+    third = deploy(ctx, "1.2.0", 3)
+    ctx.platform.set_status("support-bot", "3", "active")
+    tick(ctx, 30)
+    ctx.platform.set_status("support-bot", "2", "active")
+    tick(ctx, 30)
+    statuses = {d: ctx.store.records[d.id].status for d in (first, second, third)}
+    assert list(statuses.values()) == ["superseded", "superseded", "active"]
+
+
+def test_retention_keeps_exactly_keep_versions_and_never_the_active_one(ctx):
+    for n in range(4):
+        deploy(ctx, f"1.{n}.0", n)
+        ctx.platform.set_status("support-bot", str(n + 1), "active")
+        tick(ctx, 30)
+    live = ctx.platform.list_versions("", "support-bot")
+    assert [v.version for v in live] == ["3", "4"]
+    assert ctx.store.get_agent("support-bot").active_tag == "1.3.0"
+
+
+def test_two_tick_loops_at_once_apply_every_transition_exactly_once(ctx):
+    records = []
+    for n in range(50):
+        [r] = [
+            d
+            for d in handle_event(ctx, pushed(f"v{n}", digest=digest_for(n)))
+            if d.agent == "support-bot-canary"
+        ]
+        records.append(r)
+        ctx.clock.advance(0.01)
+    for r in records:
+        ctx.platform.set_status("support-bot-canary", r.version, "active")
+    ctx.clock.advance(2)
+    threads = [
+        threading.Thread(target=poll_once, args=(ctx,), kwargs={"concurrency": 4, "budget_s": 20})
+        for _ in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for _ in range(3):
+        tick(ctx, 61)
+    histories = [[h.status for h in ctx.store.records[r.id].history] for r in records]
+    assert all(len(h) == len(set(h)) for h in histories), "a transition was applied twice"
+    assert [h[-1] for h in histories] == ["superseded"] * 49 + ["active"]
+    assert not ctx.store.open
