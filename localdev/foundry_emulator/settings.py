@@ -1,0 +1,142 @@
+"""Emulator settings changed through ``PUT /_emulator/settings`` (see ``admin``)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from localdev.foundry_emulator.errors import bad_request
+
+DEFAULT_PROVISION_DELAY_S = 0.5
+DEFAULT_DELETE_DELAY_S = 0.2
+
+
+@dataclass
+class Fault:
+    """Answers the next ``count`` requests matching ``method`` and ``path`` with ``status``.
+
+    ``path`` is a regular expression searched in the request path (query excluded); ``method``
+    ``None`` matches any method. ``delay_s`` is slept before answering; with ``status`` ``None``
+    the request is then served normally (a slow but successful call).
+    """
+
+    path: str
+    method: str | None = None
+    status: int | None = None
+    count: int = 1
+    retry_after_s: float | None = None
+    delay_s: float = 0.0
+
+    def matches(self, method: str, path: str) -> bool:
+        """Return True when this fault still has uses left and applies to the request."""
+        if self.count <= 0:
+            return False
+        if self.method is not None and self.method.upper() != method.upper():
+            return False
+        return re.search(self.path, path) is not None
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the fault as JSON (``count`` is the number of uses left)."""
+        return {
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
+            "count": self.count,
+            "retry_after_s": self.retry_after_s,
+            "delay_s": self.delay_s,
+        }
+
+
+@dataclass
+class Settings:
+    """Provisioning timings, simulated image failures and injected faults."""
+
+    provision_delay_s: float | None = DEFAULT_PROVISION_DELAY_S
+    delete_delay_s: float | None = DEFAULT_DELETE_DELAY_S
+    missing_images: list[str] = field(default_factory=list)
+    failing_images: dict[str, str] = field(default_factory=dict)
+    faults: list[Fault] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the settings as JSON."""
+        return {
+            "provision_delay_s": self.provision_delay_s,
+            "delete_delay_s": self.delete_delay_s,
+            "missing_images": list(self.missing_images),
+            "failing_images": dict(self.failing_images),
+            "faults": [fault.to_json() for fault in self.faults],
+        }
+
+
+def apply_settings_update(current: Settings, payload: Any) -> Settings:
+    """Return ``current`` with the keys present in ``payload`` replaced (400 on bad input)."""
+    if not isinstance(payload, dict):
+        raise bad_request("Settings must be a JSON object.")
+    unknown = set(payload) - set(Settings().to_json())
+    if unknown:
+        raise bad_request(f"Unknown settings: {', '.join(sorted(unknown))}.")
+    changes: dict[str, Any] = {}
+    for key in ("provision_delay_s", "delete_delay_s"):
+        if key in payload:
+            changes[key] = _optional_seconds(payload[key], key)
+    if "missing_images" in payload:
+        changes["missing_images"] = _string_list(payload["missing_images"])
+    if "failing_images" in payload:
+        changes["failing_images"] = _string_map(payload["failing_images"])
+    if "faults" in payload:
+        changes["faults"] = _faults(payload["faults"])
+    return replace(current, **changes)
+
+
+def _optional_seconds(value: Any, name: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise bad_request(f"'{name}' must be a non-negative number or null.", param=name)
+    return float(value)
+
+
+def _string_list(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise bad_request("'missing_images' must be a list of strings.", param="missing_images")
+    return list(value)
+
+
+def _string_map(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(item, str) for item in value.values()):
+        raise bad_request("'failing_images' must map image to error code.", param="failing_images")
+    return dict(value)
+
+
+def _faults(value: Any) -> list[Fault]:
+    if not isinstance(value, list):
+        raise bad_request("'faults' must be a list.", param="faults")
+    return [_fault(item) for item in value]
+
+
+def _fault(item: Any) -> Fault:
+    """Parse one fault object."""
+    if not isinstance(item, dict) or not isinstance(item.get("path"), str):
+        raise bad_request("Each fault needs a 'path' regular expression.", param="faults")
+    try:
+        re.compile(item["path"])
+        fault = Fault(
+            path=item["path"],
+            method=_optional_str(item.get("method")),
+            status=None if item.get("status") is None else int(item["status"]),
+            count=int(item.get("count", 1)),
+            retry_after_s=_optional_seconds(item.get("retry_after_s"), "retry_after_s"),
+            delay_s=_optional_seconds(item.get("delay_s"), "delay_s") or 0.0,
+        )
+    except (re.error, TypeError, ValueError) as exc:
+        raise bad_request(f"Invalid fault: {exc}.", param="faults") from exc
+    if fault.status is not None and not 400 <= fault.status <= 599:
+        raise bad_request("A fault's 'status' must be an HTTP error status (400-599).", param="faults")
+    return fault
+
+
+def _optional_str(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise bad_request("A fault's 'method' must be a string.", param="faults")

@@ -1,0 +1,297 @@
+"""The emulator's in-memory state: projects, agents, versions, settings and the request log.
+
+Everything is guarded by one lock. Provisioning and deletion progress lazily: each read
+computes a version's status from the monotonic clock, so there are no background threads.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from localdev.foundry_emulator import endpoint_config, records
+from localdev.foundry_emulator.errors import bad_request, conflict, not_found
+from localdev.foundry_emulator.paging import PageRequest, paginate
+from localdev.foundry_emulator.records import AgentRecord, Outcome, VersionRecord
+from localdev.foundry_emulator.settings import Fault, Settings, apply_settings_update
+
+FORCED_FAILURE = {"code": "ProvisioningFailed", "message": "Failed through the emulator admin API."}
+
+
+class EmulatorState:
+    """Thread-safe in-memory model of the Foundry Agent Service for any number of projects."""
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._projects: dict[str, dict[str, AgentRecord]] = {}
+        self._settings = Settings()
+        self._requests: list[dict[str, Any]] = []
+        self._sequence = 0
+
+    # -- admin: settings, request log, faults, reset ------------------------------------------
+
+    def reset(self) -> None:
+        """Forget all projects, settings, faults and logged requests."""
+        with self._lock:
+            self._projects = {}
+            self._settings = Settings()
+            self._requests = []
+            self._sequence = 0
+
+    def settings(self) -> dict[str, Any]:
+        """Return the current settings as JSON."""
+        with self._lock:
+            return self._settings.to_json()
+
+    def update_settings(self, payload: Any) -> dict[str, Any]:
+        """Replace the settings named in ``payload`` and return all settings."""
+        with self._lock:
+            self._settings = apply_settings_update(self._settings, payload)
+            return self._settings.to_json()
+
+    def record_request(self, entry: dict[str, Any]) -> None:
+        """Append one received request to the log."""
+        with self._lock:
+            self._requests.append(entry)
+
+    def requests(self) -> list[dict[str, Any]]:
+        """Return the logged requests, oldest first."""
+        with self._lock:
+            return list(self._requests)
+
+    def take_fault(self, method: str, path: str) -> Fault | None:
+        """Consume one use of the first fault matching the request, if any."""
+        with self._lock:
+            for fault in self._settings.faults:
+                if fault.matches(method, path):
+                    fault.count -= 1
+                    return replace(fault)
+            return None
+
+    # -- agents ---------------------------------------------------------------------------------
+
+    def create_agent(self, project: str, body: Any) -> dict[str, Any]:
+        """Create an agent and its version 1 (409 if the agent exists)."""
+        if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+            raise bad_request("'name' is required.", param="name")
+        name = body["name"]
+        request = _version_request(name, body)
+        with self._lock:
+            now = self._clock()
+            if self._visible_agent(project, name, now) is not None:
+                raise conflict(f"Agent '{name}' already exists.")
+            agent = self._add_version(project, name, request, now)
+            return agent.to_json(now)
+
+    def create_version(self, project: str, name: str, body: Any) -> dict[str, Any]:
+        """Create the next version of an agent, creating the agent if it is absent."""
+        request = _version_request(name, body)
+        with self._lock:
+            now = self._clock()
+            agent = self._add_version(project, name, request, now)
+            return agent.versions[agent.next_version - 1].to_json(now)
+
+    def get_agent(self, project: str, name: str) -> dict[str, Any]:
+        """Return an agent (404 if absent)."""
+        with self._lock:
+            now = self._clock()
+            return self._agent(project, name, now).to_json(now)
+
+    def list_agents(self, project: str, query: Mapping[str, str]) -> dict[str, Any]:
+        """Return one page of the project's agents."""
+        page = PageRequest.from_query(query)
+        with self._lock:
+            now = self._clock()
+            agents = self._projects.get(project, {})
+            hosted = query.get("kind") in (None, "hosted")  # every emulated agent is hosted
+            visible = [a for a in agents.values() if hosted and a.live_versions(now)]
+            entries = [(a.sequence, a.to_json(now)) for a in visible]
+
+            def cursor(agent_id: str) -> int:
+                if agent_id not in agents:
+                    raise bad_request(f"Unknown pagination cursor '{agent_id}'.")
+                return agents[agent_id].sequence
+
+            return paginate(entries, page, cursor)
+
+    def update_agent(self, project: str, name: str, patch: Any) -> dict[str, Any]:
+        """Merge-patch an agent's endpoint configuration and return the agent."""
+        endpoint_config.validate_agent_patch(patch)
+        with self._lock:
+            now = self._clock()
+            agent = self._agent(project, name, now)
+            details = endpoint_config.merge_patch(agent.details, patch)
+            versions = {v.version for v in agent.live_versions(now)}
+            endpoint_config.validate_selector(details, versions)
+            if endpoint_config.selector_rules(details) != endpoint_config.selector_rules(agent.details):
+                agent.route_weights = {}
+            agent.details = details
+            return agent.to_json(now)
+
+    def delete_agent(self, project: str, name: str) -> dict[str, Any]:
+        """Delete an agent and all its versions."""
+        with self._lock:
+            self._agent(project, name, self._clock())
+            del self._projects[project][name]
+            return {"object": "agent.deleted", "name": name, "deleted": True}
+
+    # -- versions -------------------------------------------------------------------------------
+
+    def get_version(self, project: str, name: str, version: str) -> dict[str, Any]:
+        """Return one version (404 if absent or fully deleted)."""
+        with self._lock:
+            now = self._clock()
+            return self._version(project, name, version, now).to_json(now)
+
+    def list_versions(self, project: str, name: str, query: Mapping[str, str]) -> dict[str, Any]:
+        """Return one page of an agent's versions (404 if the agent is absent)."""
+        page = PageRequest.from_query(query)
+        with self._lock:
+            now = self._clock()
+            agent = self._agent(project, name, now)
+            entries = [(v.number, v.to_json(now)) for v in agent.live_versions(now)]
+            return paginate(entries, page, _version_cursor)
+
+    def delete_version(self, project: str, name: str, version: str) -> dict[str, Any]:
+        """Start deleting a version: ``deleting`` now, gone after ``delete_delay_s``."""
+        with self._lock:
+            now = self._clock()
+            record = self._version(project, name, version, now)
+            if record.delete_started is None:
+                record.delete_started = now
+                record.delete_after_s = self._settings.delete_delay_s
+            return {
+                "object": "agent.version.deleted",
+                "name": name,
+                "version": record.version,
+                "deleted": True,
+            }
+
+    def force_status(self, project: str, name: str, version: str, body: Any) -> dict[str, Any]:
+        """Force a version's status to ``active`` or ``failed`` (admin API)."""
+        status = body.get("status") if isinstance(body, dict) else None
+        if status not in ("active", "failed"):
+            raise bad_request("'status' must be 'active' or 'failed'.", param="status")
+        error = (body.get("error") or FORCED_FAILURE) if status == "failed" else None
+        if error is not None and not isinstance(error, dict):
+            raise bad_request("'error' must be an object with 'code' and 'message'.", param="error")
+        with self._lock:
+            now = self._clock()
+            record = self._version(project, name, version, now)
+            record.forced = Outcome(status, None if error is None else dict(error))
+            return record.to_json(now)
+
+    def route(self, project: str, name: str, pinned: str | None, protocol: str) -> tuple[str, int]:
+        """Return the version that serves an endpoint call and a per-state call number.
+
+        A pinned version (``agent_reference.version``) wins; otherwise the agent's version
+        selector; otherwise the latest active version. 404/409 when none can serve.
+        """
+        with self._lock:
+            now = self._clock()
+            agent = self._agent(project, name, now)
+            record = self._serving_version(agent, pinned, now)
+            declared = records.definition_protocols(record.request["definition"])
+            if declared and protocol not in declared:
+                raise bad_request(
+                    f"Agent '{name}' version {record.version} does not declare the '{protocol}' protocol."
+                )
+            self._sequence += 1
+            return record.version, self._sequence
+
+    # -- helpers (call with the lock held) ------------------------------------------------------
+
+    def _add_version(self, project: str, name: str, request: dict[str, Any], now: float) -> AgentRecord:
+        agents = self._projects.setdefault(project, {})
+        agent = agents.get(name)
+        wall = int(self._wall_clock())
+        if agent is None:
+            self._sequence += 1
+            agent = agents[name] = AgentRecord(project, name, self._sequence, wall)
+        number = agent.next_version
+        agent.next_version += 1
+        agent.versions[number] = VersionRecord(
+            project=project,
+            agent=name,
+            number=number,
+            request=request,
+            created_at=wall,
+            created_mono=now,
+            ready_after_s=self._settings.provision_delay_s,
+            outcome=records.provisioning_outcome(request["image"], self._settings),
+        )
+        return agent
+
+    def _visible_agent(self, project: str, name: str, now: float) -> AgentRecord | None:
+        agent = self._projects.get(project, {}).get(name)
+        return agent if agent is not None and agent.live_versions(now) else None
+
+    def _agent(self, project: str, name: str, now: float) -> AgentRecord:
+        agent = self._visible_agent(project, name, now)
+        if agent is None:
+            raise not_found(f"Agent '{name}' was not found.")
+        return agent
+
+    def _version(self, project: str, name: str, version: str, now: float) -> VersionRecord:
+        agent = self._projects.get(project, {}).get(name)
+        record = agent.versions.get(_version_number(version)) if agent is not None else None
+        if record is None or record.is_gone(now):
+            raise not_found(f"Version '{version}' of agent '{name}' was not found.")
+        return record
+
+    def _serving_version(self, agent: AgentRecord, pinned: str | None, now: float) -> VersionRecord:
+        if pinned is None:
+            rules = endpoint_config.selector_rules(agent.details)
+            pinned = endpoint_config.pick_weighted(rules, agent.route_weights) if rules else None
+        if pinned is not None:
+            record = self._version(agent.project, agent.name, pinned, now)
+            if record.state(now).status != "active":
+                raise conflict(
+                    f"Version {record.version} of agent '{agent.name}' is {record.state(now).status}, "
+                    "not active.",
+                    code="agent_version_not_active",
+                )
+            return record
+        active = [v for v in agent.live_versions(now) if v.state(now).status == "active"]
+        if not active:
+            raise conflict(f"Agent '{agent.name}' has no active version.", code="agent_not_ready")
+        return active[-1]
+
+
+def _version_request(name: str, body: Any) -> dict[str, Any]:
+    """Validate a create-version body and keep the fields the emulator echoes."""
+    records.validate_agent_name(name)
+    if not isinstance(body, dict):
+        raise bad_request("The request body must be a JSON object.")
+    image = records.definition_image(body.get("definition"))
+    request: dict[str, Any] = {
+        "definition": body["definition"],
+        "metadata": records.validate_metadata(body.get("metadata")),
+        "image": image,
+    }
+    for key in ("description", "draft"):
+        if body.get(key) is not None:
+            request[key] = body[key]
+    return request
+
+
+def _version_number(version: str) -> int:
+    """Return the number of a version given as ``"3"`` or as its id ``"name:3"`` (-1 if invalid)."""
+    text = version.rsplit(":", 1)[-1]
+    return int(text) if text.isdigit() else -1
+
+
+def _version_cursor(cursor: str) -> int:
+    number = _version_number(cursor)
+    if number < 0:
+        raise bad_request(f"Unknown pagination cursor '{cursor}'.")
+    return number
