@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, replace
 
 from deployer import deploying
@@ -51,20 +52,35 @@ def poll_once(ctx: Context, *, concurrency: int, budget_s: float) -> TickReport:
 def _within_budget(ctx: Context, entry: Scheduled, started: float, budget_s: float) -> bool:
     if ctx.clock.now() - started >= budget_s:
         return False
-    try:
-        track(ctx, entry)
-    except PlatformError as exc:
-        log.warning("deployment %s: Foundry unavailable (%s); retrying later", entry.deployment_id, exc.code)
-    except Conflict:
-        log.info("deployment %s: changed by another worker; left to it", entry.deployment_id)
+    track(ctx, entry)
     return True
 
 
 def track(ctx: Context, entry: Scheduled) -> None:
-    """Lease one open entry, then move its deployment on as far as the platform allows."""
+    """Lease one open entry, then move its deployment on as far as the platform allows. A lost
+    race or an unavailable platform hands the entry back for a later look."""
     now = ctx.clock.now()
-    lease = ctx.store.schedule(replace(entry, due=now + LEASE_S))
-    deployment = ctx.store.get(entry.deployment_id)
+    try:
+        lease = ctx.store.schedule(replace(entry, due=now + LEASE_S))
+    except Conflict:
+        return  # another worker took it
+    try:
+        _advance(ctx, lease, now)
+    except Conflict:
+        log.info("deployment %s: changed by another worker; looking again shortly", entry.deployment_id)
+        _release(ctx, lease, now + 1.0)
+    except PlatformError as exc:
+        log.warning("deployment %s: Foundry unavailable (%s); retrying later", entry.deployment_id, exc.code)
+        _release(ctx, lease, now + backoff(lease.attempt))
+
+
+def _release(ctx: Context, lease: Scheduled, due: float) -> None:
+    with suppress(Conflict):
+        ctx.store.schedule(replace(lease, due=due, attempt=lease.attempt + 1))
+
+
+def _advance(ctx: Context, lease: Scheduled, now: float) -> None:
+    deployment = ctx.store.get(lease.deployment_id)
     if deployment is None:
         _drop_orphan(ctx, lease, now)
         return
@@ -81,7 +97,7 @@ def track(ctx: Context, entry: Scheduled) -> None:
 
 def _observe(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, now: float) -> None:
     assert d.version is not None
-    info = ctx.platform.get_version(_endpoint(ctx, agent, d), d.agent, d.version)
+    info = _version_or_gone(ctx, agent, d)
     if info.status in ("deleting", "deleted") and settles_as(d, ctx.store.get_agent(d.agent)) == "superseded":
         # Retention removed a version that a newer active deployment had already replaced.
         ctx.store.update(d.moved_to("superseded", iso(now), reason="newer_deployment_active"))
@@ -100,6 +116,21 @@ def _observe(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, 
     log.info("deployment %s: %s version %s %s", d.id, d.agent, d.version, status)
 
 
+def _version_or_gone(ctx: Context, agent: AgentConfig, d: Deployment) -> VersionInfo:
+    assert d.version is not None
+    try:
+        return ctx.platform.get_version(_endpoint(ctx, agent, d), d.agent, d.version)
+    except PlatformError as exc:
+        if exc.status_code != 404:
+            raise
+        return VersionInfo(
+            version=d.version,
+            status="deleted",
+            error_code="version_not_found",
+            error_message=f"version {d.version} no longer exists ({exc.message})",
+        )
+
+
 def _settle_active(ctx: Context, agent: AgentConfig, d: Deployment) -> None:
     """Make ``d`` the agent's active deployment (or superseded, if a newer one is active),
     retire the previous one and apply retention. Safe to repeat after a crash."""
@@ -108,6 +139,9 @@ def _settle_active(ctx: Context, agent: AgentConfig, d: Deployment) -> None:
         state = ctx.store.get_agent(d.agent)
         if settles_as(d, state) == "superseded":
             ctx.store.update(d.moved_to("superseded", iso(now), reason="newer_deployment_active"))
+            active = ctx.store.get(state.active_id or "")
+            if active is not None:
+                _retain(ctx, agent, active)
             ctx.store.unschedule(d.id)
             return
         if d.status != "active":
