@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint unit integration bench setup clean
+.PHONY: run test lint infra-check bench setup clean
 
 setup: $(STAMP) node_modules/.package-lock.json
 
@@ -26,7 +26,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy deployer localdev function_app.py
 
-test: lint
+test: lint infra-check
 	$(VENV)/bin/pytest -q
 
 bench: setup
@@ -34,3 +34,6 @@ bench: setup
 
 clean:
 	rm -rf .local .pytest_cache .mypy_cache .ruff_cache
+
+infra-check:
+	bash infra/check.sh

@@ -1,0 +1,185 @@
+"""The azd hook scripts, run against a fake `az` that records its calls (no Azure, no network)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.infra.bicep_text import REPO
+
+pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="the hooks are bash scripts")
+
+FAKE_AZ = r"""#!/usr/bin/env bash
+# Records each call as one JSON line; answers like the real CLI where the scripts look.
+python3 - "$@" >>"$FAKE_LOG" <<'PY'
+import json, sys
+print(json.dumps(sys.argv[1:]))
+PY
+case "$*" in
+  "keyvault secret show"*)
+    if [ -f "$FAKE_STATE/secret-exists" ]; then echo "https://kv/secrets/x/1"; exit 0; fi
+    echo "ERROR: (SecretNotFound) A secret with (name/id) x was not found in this key vault." >&2
+    exit 3 ;;
+  "keyvault secret set"*)
+    while [ $# -gt 0 ]; do
+      if [ "$1" = "--file" ]; then cp "$2" "$FAKE_STATE/secret-value"; fi
+      shift
+    done ;;
+  "functionapp function show"*) echo "$FAKE_FUNCTION_ID" ;;
+esac
+exit 0
+"""
+
+FAKE_AZD = "#!/usr/bin/env bash\nexit 1\n"  # no azd environment: everything comes from the test
+
+RG_ID = "/subscriptions/s/resourceGroups/rg-dev"
+APP_ID = f"{RG_ID}/providers/Microsoft.Web/sites/func-deployer-x"
+ENV = {
+    "AZURE_ENV_NAME": "dev",
+    "AZURE_SUBSCRIPTION_ID": "00000000-0000-0000-0000-000000000000",
+    "AZURE_RESOURCE_GROUP": "rg-dev",
+    "AZURE_FUNCTION_APP_NAME": "func-deployer-x",
+    "AZURE_FUNCTION_APP_ID": APP_ID,
+    "AZURE_STORAGE_ACCOUNT_ID": f"{RG_ID}/providers/Microsoft.Storage/storageAccounts/stx",
+    "DEADLETTER_CONTAINER_NAME": "eventgrid-deadletter",
+    "REGISTRY_RESOURCE_GROUP": "rg-registry",
+    "REGISTRY_EVENTS_TOPIC_NAME": "evgt-myregistry",
+    "AZURE_KEY_VAULT_NAME": "kv-x",
+    "AZURE_LOCATION": "swedencentral",
+    "AZURE_FUNCTION_IDENTITY_PRINCIPAL_ID": "11111111-1111-1111-1111-111111111111",
+    "AZURE_STORAGE_ACCOUNT_NAME": "stx",
+    "REGISTRY_NAME": "myregistry",
+    "FOUNDRY_RESOURCE_GROUP": "rg-foundry",
+    "FOUNDRY_ACCOUNT_NAME": "my-foundry",
+    "FOUNDRY_PROJECT_NAME": "my-project",
+    "WEBHOOK_SECRET_SETTING_NAMES": "WEBHOOK_SECRET",
+}
+
+
+Calls = list[list[str]]
+
+
+def run_hook(tmp_path: Path, script: str, **extra: str) -> tuple[subprocess.CompletedProcess[str], Calls]:
+    bin_dir, state = tmp_path / "bin", tmp_path / "state"
+    bin_dir.mkdir(exist_ok=True)
+    state.mkdir(exist_ok=True)
+    for name, body in (("az", FAKE_AZ), ("azd", FAKE_AZD)):
+        (bin_dir / name).write_text(body)
+        (bin_dir / name).chmod(0o755)
+    log = tmp_path / "az.log"
+    env = {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "HOME": str(tmp_path),
+        "FAKE_LOG": str(log),
+        "FAKE_STATE": str(state),
+        "FAKE_FUNCTION_ID": f"{APP_ID}/functions/on_image_pushed",
+        **ENV,
+        **extra,
+    }
+    # `sh script`, as azd runs hooks with shell: sh.
+    result = subprocess.run(
+        ["sh", str(REPO / "scripts" / script)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    return result, calls
+
+
+def deployment_call(calls: Calls, scope: str = "group") -> list[str]:
+    found = [call for call in calls if call[:3] == ["deployment", scope, "create"]]
+    assert len(found) == 1, calls
+    return found[0]
+
+
+def test_post_up_deploys_the_subscription_template(tmp_path: Path) -> None:
+    result, calls = run_hook(tmp_path, "post-up.sh")
+    assert result.returncode == 0, result.stderr
+    call = deployment_call(calls)
+    assert call[call.index("--resource-group") + 1] == "rg-registry"
+    assert call[call.index("--template-file") + 1].endswith("infra/app/eventgrid-subscription.bicep")
+    assert f"functionResourceId={APP_ID}/functions/on_image_pushed" in call
+    assert "systemTopicName=evgt-myregistry" in call
+    assert "deadLetterContainerName=eventgrid-deadletter" in call
+    assert "repositories=[]" in call
+    assert ["account", "set", "--subscription", ENV["AZURE_SUBSCRIPTION_ID"], "--only-show-errors"] in calls
+
+
+def test_post_up_filters_to_configured_repositories(tmp_path: Path) -> None:
+    result, calls = run_hook(
+        tmp_path, "post-up.sh", DEPLOYER_REPOSITORIES=" agents/support-bot, agents/echo "
+    )
+    assert result.returncode == 0, result.stderr
+    assert 'repositories=["agents/support-bot","agents/echo"]' in deployment_call(calls)
+
+
+def test_post_up_refuses_a_bad_repository_name(tmp_path: Path) -> None:
+    result, calls = run_hook(tmp_path, "post-up.sh", DEPLOYER_REPOSITORIES='agents/x","y')
+    assert result.returncode != 0
+    assert "not a repository name" in result.stderr
+    assert not [call for call in calls if call[:2] == ["deployment", "group"]]
+
+
+def test_post_up_names_what_is_missing(tmp_path: Path) -> None:
+    result, _ = run_hook(tmp_path, "post-up.sh", REGISTRY_EVENTS_TOPIC_NAME="")
+    assert result.returncode != 0
+    assert "REGISTRY_EVENTS_TOPIC_NAME" in result.stderr
+
+
+def test_post_provision_creates_a_missing_secret_from_a_file(tmp_path: Path) -> None:
+    result, calls = run_hook(tmp_path, "post-provision.sh")
+    assert result.returncode == 0, result.stderr
+    sets = [call for call in calls if call[:3] == ["keyvault", "secret", "set"]]
+    assert len(sets) == 1
+    assert sets[0][sets[0].index("--name") + 1] == "webhook-secret"
+    value = (tmp_path / "state" / "secret-value").read_text()
+    assert re.fullmatch(r"whsec_[A-Za-z0-9+/]{43}=", value)
+    assert not any(value in arg for call in calls for arg in call), "the secret must not be on a command line"
+
+
+def test_post_provision_keeps_an_existing_secret(tmp_path: Path) -> None:
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "secret-exists").touch()
+    result, calls = run_hook(tmp_path, "post-provision.sh")
+    assert result.returncode == 0, result.stderr
+    assert not [call for call in calls if call[:3] == ["keyvault", "secret", "set"]]
+
+
+def test_post_provision_deploys_the_external_resources(tmp_path: Path) -> None:
+    result, calls = run_hook(tmp_path, "post-provision.sh")
+    assert result.returncode == 0, result.stderr
+    call = deployment_call(calls, "sub")
+    assert call[call.index("--location") + 1] == "swedencentral"
+    assert call[call.index("--template-file") + 1].endswith("infra/external.bicep")
+    for expected in (
+        "appResourceGroupName=rg-dev",
+        "appPrincipalId=11111111-1111-1111-1111-111111111111",
+        "registryName=myregistry",
+        "registryResourceGroupName=rg-registry",
+        "systemTopicName=evgt-myregistry",
+        "foundryProjectName=my-project",
+        "grantProjectRegistryPull=false",
+        "projectManagerRoleId=eadc314b-1a2d-4efa-be10-5d325db5065e",
+    ):
+        assert expected in call, expected
+    # The topic must not carry azd's own tag (azd takes tagged groups and resources for its own).
+    assert not any("azd-env-name" in arg for arg in call)
+    # External resources first, then the secrets.
+    index = {tuple(c[:3]): i for i, c in enumerate(calls)}
+    assert index[("deployment", "sub", "create")] < index[("keyvault", "secret", "show")]
+
+
+def test_post_provision_refuses_a_bad_grant_flag(tmp_path: Path) -> None:
+    result, calls = run_hook(tmp_path, "post-provision.sh", GRANT_PROJECT_REGISTRY_PULL="yes")
+    assert result.returncode != 0
+    assert "GRANT_PROJECT_REGISTRY_PULL" in result.stderr
+    assert not [call for call in calls if call[:2] == ["deployment", "sub"]]
