@@ -4,10 +4,12 @@ import os
 
 import azure.functions as func
 
+from deployer.bootstrap import check_at_startup
 from deployer.entrypoints import eventgrid, http_api, polling
 from deployer.settings import DEFAULT_POLL_SCHEDULE
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+check_at_startup()
 
 
 @app.function_name("on_image_pushed")

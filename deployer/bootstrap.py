@@ -6,14 +6,16 @@ the first trigger needs them.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Mapping
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from deployer.clock import SystemClock
-from deployer.config import DeployerConfig, load_config
+from deployer.config import ConfigError, DeployerConfig, load_config
 from deployer.context import Context
 from deployer.settings import Settings, SettingsError
 
@@ -35,7 +37,8 @@ class Root:
 
     @cached_property
     def config(self) -> DeployerConfig:
-        return load_config(self.settings.config_path, self._env)
+        path = Path(self.settings.config_path)
+        return load_config(str(path if path.is_absolute() else APP_ROOT / path), self._env)
 
     @cached_property
     def store(self) -> TableDeploymentStore:
@@ -72,6 +75,10 @@ class Root:
         return build_credential(static_token=self.settings.static_token, client_id=self.settings.client_id)
 
 
+#: The app's root folder (where function_app.py is): relative config paths are read from here,
+#: whatever the worker's current directory.
+APP_ROOT = Path(__file__).resolve().parent.parent
+
 _root: Root | None = None
 _lock = threading.Lock()
 
@@ -83,3 +90,13 @@ def root() -> Root:
         if _root is None:
             _root = Root(os.environ)
         return _root
+
+
+def check_at_startup() -> None:
+    """Validate the settings and the config file when the host loads the app, so a broken
+    file shows in the start-up log at once. It does not stop the host: the health route
+    keeps answering, and triggers fail (and Event Grid retries) until the file is fixed."""
+    try:
+        root().config  # noqa: B018 - loading is the check
+    except (ConfigError, SettingsError) as exc:
+        logging.getLogger(__name__).critical("agent-deployer configuration is invalid: %s", exc)

@@ -105,6 +105,8 @@ class Deployment:
     project_endpoint: str | None = None
     requested_by: str | None = None
     time_to_active_s: float | None = None
+    #: When retention deleted this deployment's version (keep_versions).
+    version_deleted_at: str | None = None
     history: tuple[Transition, ...] = ()
     #: Event types entered but not yet handed to the notification outbox.
     pending_events: tuple[str, ...] = ()
@@ -144,6 +146,7 @@ class Deployment:
             "project_endpoint": self.project_endpoint,
             "requested_by": self.requested_by,
             "time_to_active_s": self.time_to_active_s,
+            "version_deleted_at": self.version_deleted_at,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "history": [entry.to_json() for entry in self.history],

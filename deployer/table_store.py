@@ -45,6 +45,7 @@ _PLAIN = (
     "project_endpoint",
     "requested_by",
     "time_to_active_s",
+    "version_deleted_at",
 )
 
 

@@ -180,6 +180,22 @@ def _retain(ctx: Context, agent: AgentConfig, d: Deployment) -> None:
         log.info(
             "agent %s: deleted version %s (keep_versions=%d)", d.agent, version.version, agent.keep_versions
         )
+        owner = version.metadata.get(DEPLOYMENT_ID_KEY)
+        if owner:
+            _record_deletion(ctx, owner)
+
+
+def _record_deletion(ctx: Context, deployment_id: str) -> None:
+    """Note on the deployment that owned a version that retention deleted it."""
+    for _ in range(_AGENT_RACES):
+        owner = ctx.store.get(deployment_id)
+        if owner is None or owner.version_deleted_at:
+            return
+        try:
+            ctx.store.update(replace(owner, version_deleted_at=iso(ctx.clock.now())))
+            return
+        except Conflict:
+            continue
 
 
 def _reconcile(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, now: float) -> None:

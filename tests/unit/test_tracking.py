@@ -73,13 +73,16 @@ def test_the_previous_active_is_superseded_and_an_older_creating_one_too_when_it
 
 
 def test_retention_keeps_exactly_keep_versions_and_never_the_active_one(ctx):
+    records = []
     for n in range(4):
-        deploy(ctx, f"1.{n}.0", n)
+        records.append(deploy(ctx, f"1.{n}.0", n))
         ctx.platform.set_status("support-bot", str(n + 1), "active")
         tick(ctx, 30)
     live = ctx.platform.list_versions("", "support-bot")
     assert [v.version for v in live] == ["3", "4"]
     assert ctx.store.get_agent("support-bot").active_tag == "1.3.0"
+    deleted = [ctx.store.records[r.id].version_deleted_at is not None for r in records]
+    assert deleted == [True, True, False, False]
 
 
 def test_two_tick_loops_at_once_apply_every_transition_exactly_once(ctx):
