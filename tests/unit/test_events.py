@@ -20,7 +20,8 @@ def test_both_schemas_of_the_documented_sample_read_as_the_same_push(name):
     assert event.kind == "push"
     assert event.push.image == "demo.azurecr.io/aci-helloworld:v1"
     assert event.push.digest.startswith("sha256:213bbc18")
-    assert registry_allowed(event, ("demo.azurecr.io",)) and not registry_allowed(event, ("other.azurecr.io",))
+    assert registry_allowed(event, ("demo.azurecr.io",))
+    assert not registry_allowed(event, ("other.azurecr.io",))
 
 
 @pytest.mark.parametrize("name", ["imagedeleted.eventgrid.json", "imagedeleted.cloudevents.json"])
