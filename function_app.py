@@ -4,11 +4,12 @@ import os
 
 import azure.functions as func
 
-from deployer.bootstrap import check_at_startup
-from deployer.entrypoints import eventgrid, http_api, polling
-from deployer.settings import DEFAULT_POLL_SCHEDULE
+from deployer.bootstrap import check_at_startup, quiet_sdk_logging
+from deployer.entrypoints import eventgrid, http_api, notifications, polling
+from deployer.settings import DEFAULT_NOTIFY_SCHEDULE, DEFAULT_POLL_SCHEDULE
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+quiet_sdk_logging()
 check_at_startup()
 
 
@@ -24,6 +25,12 @@ def on_image_pushed(event: func.EventGridEvent) -> None:
 )
 def poll_deployments(timer: func.TimerRequest) -> None:
     polling.poll_deployments(timer)
+
+
+@app.function_name("deliver_notifications")
+@app.timer_trigger(arg_name="timer", schedule=DEFAULT_NOTIFY_SCHEDULE, use_monitor=False)
+def deliver_notifications(timer: func.TimerRequest) -> None:
+    notifications.deliver_notifications(timer)
 
 
 app.register_functions(http_api.blueprint)

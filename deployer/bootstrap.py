@@ -22,6 +22,7 @@ from deployer.settings import Settings, SettingsError
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
+    from deployer.outbox import Delivery
     from deployer.table_store import TableDeploymentStore
 
 
@@ -58,6 +59,7 @@ class Root:
 
     @cached_property
     def context(self) -> Context:
+        from deployer.authorization import AzureRoleAssignments
         from deployer.foundry import FoundryPlatform
 
         return Context(
@@ -66,6 +68,28 @@ class Root:
             platform=FoundryPlatform(self._credential),
             clock=SystemClock(),
             default_endpoint=self.settings.project_endpoint,
+            roles=AzureRoleAssignments(self._credential, endpoint=self.settings.arm_endpoint),
+        )
+
+    @cached_property
+    def delivery(self) -> Delivery:
+        """The notification sender's ways out: webhooks over the SSRF-safe transport (TLS trust
+        from the system, or ``SSL_CERT_FILE`` locally) and Event Grid with the app's credential."""
+        from deployer.notify.eventgrid_topic import EventGridTopicPublisher
+        from deployer.notify.safe_http import SafeHttpTransport, system_resolve
+        from deployer.outbox import Delivery
+
+        allow_loopback = self.settings.webhooks_allow_loopback
+        topics = None
+        if self.config.event_grid_topic is not None:
+            topics = EventGridTopicPublisher(
+                self._credential, allow_loopback=allow_loopback, resolver=system_resolve
+            )
+        host = self.settings.public_host
+        return Delivery(
+            webhooks=SafeHttpTransport(allow_loopback=allow_loopback),
+            topics=topics,
+            links_base=f"https://{host}" if host else None,
         )
 
     @cached_property
@@ -90,6 +114,13 @@ def root() -> Root:
         if _root is None:
             _root = Root(os.environ)
         return _root
+
+
+def quiet_sdk_logging() -> None:
+    """Keep the Azure SDKs' per-request logs (every request with its headers, at INFO) out of
+    the host's log: they cost a few milliseconds a push and drown the deployer's own lines."""
+    logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
+    logging.getLogger("azure.identity").setLevel(logging.WARNING)
 
 
 def check_at_startup() -> None:

@@ -1,4 +1,5 @@
-"""``agent-deployer``: the command line for a running deployer (or, for ``config check``, offline)."""
+"""``agent-deployer``: deploy, roll back and inspect through a running deployer's HTTP API;
+``config check`` works offline. Only the standard library, so it runs in any pipeline."""
 
 from __future__ import annotations
 
@@ -7,60 +8,231 @@ import json
 import os
 import sys
 import time
-import urllib.error
-import urllib.request
-from typing import Any
+import uuid
+from collections.abc import Sequence
+from typing import Any, NoReturn, TextIO
+from urllib.parse import quote
 
-from deployer.config import ConfigError, load_config
+from deployer.api import text
+from deployer.api.client import ApiError, Client
 
-EXIT_CODES = {"active": 0, "failed": 1, "timed_out": 2}
+DEFAULT_URL = "http://127.0.0.1:7071"
+EXIT_OK, EXIT_FAILED, EXIT_TIMED_OUT, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2, 3, 4
+_OPEN = frozenset({"pending", "creating"})
+_EPILOG = """exit codes: 0 active (or done), 1 failed, 2 timed out, 3 refused (the deployer said no,
+or the deployment was skipped), 4 the deployer could not be reached or the command was misused.
+--url and --key default to DEPLOYER_URL and DEPLOYER_KEY (the function key)."""
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     args = _parser().parse_args(argv)
     try:
         return int(args.run(args))
     except ApiError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 3
+        for item in (exc.problem or {}).get("errors") or []:
+            print(f"  {item.get('field')}: {item.get('message')}", file=sys.stderr)
+        return EXIT_REFUSED if exc.refused else EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors exit 4: exit code 2 means "timed out" to a pipeline."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="agent-deployer", description=__doc__)
-    parser.add_argument("--url", default=os.environ.get("DEPLOYER_URL", "http://127.0.0.1:7071"))
-    parser.add_argument(
-        "--key", default=os.environ.get("DEPLOYER_KEY"), help="function key (x-functions-key)"
+    # --url/--key on every parser, defaults suppressed, so they work before and after the command.
+    common = _Parser(add_help=False)
+    common.add_argument("--url", default=argparse.SUPPRESS, help="the deployer (DEPLOYER_URL)")
+    common.add_argument("--key", default=argparse.SUPPRESS, help="function key (DEPLOYER_KEY)")
+    parser = _Parser(prog="agent-deployer", description=__doc__, epilog=_EPILOG, parents=[common])
+    commands = _Commands(parser.add_subparsers(required=True, metavar="COMMAND"), common)
+    _add_write_commands(commands)
+    _add_read_commands(commands)
+    config = commands.group.add_parser("config", help="configuration commands")
+    check = config.add_subparsers(required=True, metavar="COMMAND").add_parser(
+        "check", help="validate a config file offline", parents=[common]
     )
-    commands = parser.add_subparsers(required=True)
-    check = commands.add_parser("config", help="configuration commands").add_subparsers(required=True)
-    checker = check.add_parser("check", help="validate a config file offline")
-    checker.add_argument("file")
-    checker.set_defaults(run=_config_check)
-    push = commands.add_parser("simulate-push", help="post a realistic ACR ImagePushed event")
+    check.add_argument("file")
+    check.set_defaults(run=_config_check)
+    push = commands.add("simulate-push", _simulate_push, "post a realistic ACR ImagePushed event", json=False)
     push.add_argument("image")
     push.add_argument("--schema", choices=["eventgrid", "cloudevents"], default="eventgrid")
-    push.set_defaults(run=_simulate_push)
-    status = commands.add_parser("status", help="show one deployment")
-    status.add_argument("id")
-    status.add_argument("--json", action="store_true")
-    status.set_defaults(run=_status)
-    listing = commands.add_parser("list", help="list deployments, newest first")
-    listing.add_argument("--agent")
-    listing.add_argument("--status")
-    listing.add_argument("--json", action="store_true")
-    listing.set_defaults(run=_list)
     return parser
 
 
+class _Commands:
+    """Adds subcommands that take the common options (and ``--json``, for read commands)."""
+
+    def __init__(self, group: Any, common: argparse.ArgumentParser) -> None:
+        self.group = group
+        self._common = common
+
+    def add(self, name: str, run: Any, help_text: str, *, json: bool = True) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = self.group.add_parser(
+            name, help=help_text, description=help_text, parents=[self._common]
+        )
+        sub.set_defaults(run=run)
+        if json:
+            sub.add_argument("--json", action="store_true", help="print the API's JSON")
+        return sub
+
+
+def _add_write_commands(commands: _Commands) -> None:
+    deploy = commands.add("deploy", _deploy, "deploy an image to a configured agent")
+    deploy.add_argument("agent")
+    deploy.add_argument("image", help="registry/repository:tag or registry/repository@sha256:...")
+    deploy.add_argument(
+        "--env",
+        action="append",
+        type=_pair,
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a configured one",
+    )
+    _waiting(deploy)
+    rollback = commands.add("rollback", _rollback, "deploy the agent's previous active image again")
+    rollback.add_argument("agent")
+    rollback.add_argument("--to", help="a deployment id or version (default: the previous active)")
+    _waiting(rollback)
+
+
+def _add_read_commands(commands: _Commands) -> None:
+    commands.add("status", _status, "show one deployment and its history").add_argument("id")
+    listing = commands.add("list", _list, "list deployments, newest first")
+    listing.add_argument("--agent")
+    listing.add_argument("--status")
+    listing.add_argument("--limit", type=int, default=20)
+    listing.add_argument("--next", help="the page token a previous list printed")
+    commands.add("agents", _agents, "the configured agents and their active deployments")
+    commands.add("health", _health, "whether the deployer reaches Table Storage and Foundry")
+
+
+def _waiting(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--reason", help="why (recorded on the deployment)")
+    sub.add_argument("--wait", action="store_true", help="follow the deployment to its end state")
+    sub.add_argument("--timeout", type=float, help="with --wait: give up after S seconds (exit 2)")
+    sub.add_argument("--interval", type=float, default=1.0, help=argparse.SUPPRESS)
+    sub.add_argument("--idempotency-key", help="default: a new key for each run")
+
+
+def _client(args: argparse.Namespace) -> Client:
+    url = getattr(args, "url", None) or os.environ.get("DEPLOYER_URL") or DEFAULT_URL
+    return Client(url, getattr(args, "key", None) or os.environ.get("DEPLOYER_KEY") or None)
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    env = dict(args.env)
+    body = {"agent": args.agent, "image": args.image, "environment_variables": env, "reason": args.reason}
+    return _start(args, "/api/deployments", {k: v for k, v in body.items() if v})
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    body = {k: v for k, v in (("to", args.to), ("reason", args.reason)) if v}
+    return _start(args, f"/api/agents/{quote(args.agent, safe='')}/rollback", body)
+
+
+def _start(args: argparse.Namespace, path: str, body: dict[str, Any]) -> int:
+    client = _client(args)
+    # One key per run: the client's own retries can then never start a second deployment.
+    headers = {"Idempotency-Key": args.idempotency_key or str(uuid.uuid4())}
+    deployment = client.send("POST", path, body, headers).body
+    timed_out = False
+    if args.wait:
+        deployment, timed_out = _follow(client, deployment, args.timeout, args.interval, sys.stderr)
+    print(json.dumps(deployment, indent=2) if args.json else text.outcome(deployment))
+    for line in text.error_lines(deployment):
+        print(line, file=sys.stderr)
+    return EXIT_TIMED_OUT if timed_out else exit_code(deployment)
+
+
+def _follow(
+    client: Client, deployment: dict[str, Any], timeout_s: float | None, interval_s: float, out: TextIO
+) -> tuple[dict[str, Any], bool]:
+    """Poll the deployment until it ends (or ``timeout_s``), showing its progress on ``out``:
+    a line rewritten in place on a terminal, a line per change otherwise."""
+    started, live, shown = time.monotonic(), out.isatty(), ""
+    while True:
+        elapsed = time.monotonic() - started
+        line = text.progress(deployment, elapsed)
+        if live:
+            out.write("\r\x1b[K" + line)
+        elif deployment["status"] != shown:
+            out.write(line + "\n")
+        shown = deployment["status"]
+        out.flush()
+        if deployment["status"] not in _OPEN or (timeout_s is not None and elapsed >= timeout_s):
+            break
+        time.sleep(interval_s)
+        deployment = client.get(f"/api/deployments/{deployment['id']}")
+    if live:
+        out.write("\n")
+    return deployment, deployment["status"] in _OPEN
+
+
+def exit_code(deployment: dict[str, Any]) -> int:
+    """What a pipeline should make of a deployment's status."""
+    status = deployment["status"]
+    if status in ("pending", "creating", "active"):
+        return EXIT_OK
+    if status == "timed_out":
+        return EXIT_TIMED_OUT
+    if status in ("skipped", "refused", "ignored"):
+        return EXIT_REFUSED
+    if status == "superseded":  # a newer deployment took over: fine if this one ran first
+        return EXIT_OK if any(h["status"] == "active" for h in deployment["history"]) else EXIT_FAILED
+    return EXIT_FAILED
+
+
+def _status(args: argparse.Namespace) -> int:
+    deployment = _client(args).get(f"/api/deployments/{quote(args.id, safe='')}")
+    print(json.dumps(deployment, indent=2) if args.json else text.deployment(deployment))
+    return EXIT_OK
+
+
+def _list(args: argparse.Namespace) -> int:
+    page = _client(args).get(
+        "/api/deployments", agent=args.agent, status=args.status, limit=args.limit, next=args.next
+    )
+    print(json.dumps(page, indent=2) if args.json else text.deployments(page["items"]))
+    if page["next"] and not args.json:
+        print(f"more: add --next {page['next']}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _agents(args: argparse.Namespace) -> int:
+    found = _client(args).get("/api/agents")
+    print(json.dumps(found, indent=2) if args.json else text.agents(found["items"]))
+    return EXIT_OK
+
+
+def _health(args: argparse.Namespace) -> int:
+    try:
+        report = _client(args).send("GET", "/api/health", retry=False).body
+    except ApiError as exc:
+        if exc.status != 503 or exc.problem is None:
+            raise
+        report = exc.problem  # 503 carries the health document: show which check failed
+    print(json.dumps(report, indent=2) if args.json else text.health(report))
+    return EXIT_OK if report["status"] == "ok" else EXIT_FAILED
+
+
 def _config_check(args: argparse.Namespace) -> int:
+    from deployer.config import ConfigError, load_config
+
     try:
         config = load_config(args.file, os.environ)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
-        return 1
+        return EXIT_FAILED
     print(f"{args.file}: ok ({len(config.agents)} agents, {len(config.registries)} registries)")
-    return 0
+    return EXIT_OK
 
 
 def _simulate_push(args: argparse.Namespace) -> int:
@@ -68,64 +240,21 @@ def _simulate_push(args: argparse.Namespace) -> int:
 
     event = image_pushed_event(args.image, schema=args.schema)
     cloud = args.schema == "cloudevents"
-    body = event if cloud else [event]
     headers = {
         "aeg-event-type": "Notification",
         "Content-Type": "application/cloudevents+json" if cloud else "application/json",
     }
-    call(args, "POST", "/runtime/webhooks/eventgrid?functionName=on_image_pushed", body, headers)
+    path = "/runtime/webhooks/eventgrid?functionName=on_image_pushed"
+    _client(args).send("POST", path, event if cloud else [event], headers)
     print(f"pushed {args.image} (event {event['id']})")
-    return 0
+    return EXIT_OK
 
 
-def _status(args: argparse.Namespace) -> int:
-    deployment = call(args, "GET", f"/api/deployments/{args.id}")
-    print(json.dumps(deployment, indent=2) if args.json else _line(deployment))
-    return 0
-
-
-def _list(args: argparse.Namespace) -> int:
-    query = "&".join(f"{k}={v}" for k, v in (("agent", args.agent), ("status", args.status)) if v)
-    page = call(args, "GET", f"/api/deployments?{query}")
-    if args.json:
-        print(json.dumps(page, indent=2))
-    else:
-        for deployment in page["items"]:
-            print(_line(deployment))
-    return 0
-
-
-def _line(d: dict[str, Any]) -> str:
-    return f"{d['id']}  {d['agent'] or '-':<24} {d['status']:<11} v{d['version'] or '-':<4} {d['image']}"
-
-
-class ApiError(Exception):
-    """The deployer answered with an error, or could not be reached."""
-
-
-def call(
-    args: argparse.Namespace, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
-) -> Any:
-    """One JSON request to the deployer; raise :class:`ApiError` with its problem detail on failure."""
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(args.url.rstrip("/") + path, data=data, method=method)  # noqa: S310
-    for name, value in {"Content-Type": "application/json", **(headers or {})}.items():
-        request.add_header(name, value)
-    if args.key:
-        request.add_header("x-functions-key", args.key)
-    for attempt in range(3):
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-                raw = response.read()
-                return json.loads(raw) if raw else None
-        except urllib.error.HTTPError as exc:
-            detail = exc.read().decode(errors="replace")[:500]
-            raise ApiError(f"{method} {path}: {exc.code} {detail}") from None
-        except urllib.error.URLError as exc:
-            if attempt == 2:
-                raise ApiError(f"cannot reach {args.url}: {exc.reason}") from None
-            time.sleep(0.5)
-    return None
+def _pair(item: str) -> tuple[str, str]:
+    name, equals, value = item.partition("=")
+    if not equals or not name:
+        raise argparse.ArgumentTypeError(f"{item!r}: expected NAME=VALUE")
+    return name, value
 
 
 if __name__ == "__main__":

@@ -13,6 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from deployer.imageref import is_valid_registry, is_valid_repository
+from deployer.notify.addresses import Resolver
+from deployer.notify.subscribers import (
+    EventGridTopic,
+    Subscriber,
+    SubscriberRules,
+    Webhook,
+    parse_topic,
+    parse_webhooks,
+)
+from deployer.roles import runtime_role_options
 from deployer.tag_policy import TagPolicy, TagPolicyError
 
 AGENT_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
@@ -21,6 +31,8 @@ _MEMORY = re.compile(r"^\d+(?:\.\d+)?(?:Mi|Gi)$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SETTING_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 PROTOCOLS = frozenset({"responses", "invocations"})
+#: Keys an agent inherits from the top level when it does not set them.
+_RUNTIME_ROLE_KEYS = ("grant_runtime_role", "project_resource_id")
 _AGENT_KEYS = frozenset(
     {
         "name",
@@ -36,9 +48,10 @@ _AGENT_KEYS = frozenset(
         "project_endpoint",
         "pin",
         "timeout_s",
+        *_RUNTIME_ROLE_KEYS,
     }
 )
-_TOP_KEYS = frozenset({"registries", "agents", "webhooks", "event_grid_topic"})
+_TOP_KEYS = frozenset({"registries", "agents", "webhooks", "event_grid_topic", *_RUNTIME_ROLE_KEYS})
 
 
 class ConfigError(ValueError):
@@ -65,6 +78,9 @@ class AgentConfig:
     project_endpoint: str | None = None
     pin: Literal["tag", "digest"] = "tag"
     timeout_s: float = 900.0
+    #: Give the identity of each new version Azure AI User on the project (``project_resource_id``).
+    grant_runtime_role: bool = True
+    project_resource_id: str | None = None
 
     def matches_repository(self, registry: str, repository: str) -> bool:
         return self.repository == repository and self.registry in (None, registry)
@@ -76,8 +92,13 @@ class DeployerConfig:
 
     registries: tuple[str, ...]
     agents: tuple[AgentConfig, ...]
-    webhooks: tuple[Mapping[str, Any], ...] = ()
-    event_grid_topic: Mapping[str, Any] | None = None
+    webhooks: tuple[Webhook, ...] = ()
+    event_grid_topic: EventGridTopic | None = None
+
+    @property
+    def subscribers(self) -> tuple[Subscriber, ...]:
+        """Everyone notified of transitions: the webhooks, then the Event Grid topic."""
+        return (*self.webhooks, *((self.event_grid_topic,) if self.event_grid_topic else ()))
 
     def agent(self, name: str) -> AgentConfig | None:
         return next((a for a in self.agents if a.name == name), None)
@@ -86,8 +107,12 @@ class DeployerConfig:
         return registry.lower() in self.registries
 
 
-def parse_config(raw: object, settings: Mapping[str, str]) -> DeployerConfig:
-    """Validate the loaded YAML document ``raw``; raise :class:`ConfigError` listing all problems."""
+def parse_config(
+    raw: object, settings: Mapping[str, str], *, resolver: Resolver | None = None
+) -> DeployerConfig:
+    """Validate the loaded YAML document ``raw``; raise :class:`ConfigError` listing all problems.
+    Webhook and topic hosts are resolved with ``resolver`` (default: DNS) to refuse internal
+    addresses; ``WEBHOOKS_ALLOW_LOOPBACK=true`` in ``settings`` allows loopback receivers."""
     problems: list[str] = []
     if not isinstance(raw, Mapping):
         raise ConfigError(["the file must be a mapping with 'registries' and 'agents'"])
@@ -95,18 +120,15 @@ def parse_config(raw: object, settings: Mapping[str, str]) -> DeployerConfig:
     assert isinstance(raw, Mapping)
     problems += [f"{key}: unknown field" for key in raw if key not in _TOP_KEYS]
     registries = _registries(raw.get("registries"), problems)
-    agents = _agents(raw.get("agents"), problems)
-    webhooks = raw.get("webhooks") or []
-    if not isinstance(webhooks, list) or not all(isinstance(w, Mapping) for w in webhooks):
-        problems.append("webhooks: must be a list of mappings")
-        webhooks = []
+    agents = _agents(_inherit(raw, _RUNTIME_ROLE_KEYS), problems)
+    webhooks, topic = _subscribers(raw, settings, frozenset(a.name for a in agents), resolver, problems)
     if problems:
         raise ConfigError(problems)
     return DeployerConfig(
         registries=registries,
         agents=agents,
-        webhooks=tuple(webhooks),
-        event_grid_topic=raw.get("event_grid_topic"),
+        webhooks=webhooks,
+        event_grid_topic=topic,
     )
 
 
@@ -142,6 +164,36 @@ def _expand(value: object, settings: Mapping[str, str], where: str, problems: li
     if isinstance(value, list):
         return [_expand(v, settings, f"{where}[{i}]", problems) for i, v in enumerate(value)]
     return value
+
+
+def _inherit(raw: Mapping[str, Any], keys: tuple[str, ...]) -> object:
+    """The ``agents`` list, each agent given the top-level ``keys`` it does not set itself."""
+    agents, defaults = raw.get("agents"), {k: raw[k] for k in keys if k in raw}
+    if not isinstance(agents, list) or not defaults:
+        return agents
+    return [{**defaults, **a} if isinstance(a, Mapping) else a for a in agents]
+
+
+def _subscribers(
+    raw: Mapping[str, Any],
+    settings: Mapping[str, str],
+    agents: frozenset[str],
+    resolver: Resolver | None,
+    problems: list[str],
+) -> tuple[tuple[Webhook, ...], EventGridTopic | None]:
+    if resolver is None:
+        from deployer.notify.safe_http import system_resolve
+
+        resolver = system_resolve
+    rules = SubscriberRules(
+        agents=agents,
+        allow_loopback=settings.get("WEBHOOKS_ALLOW_LOOPBACK", "").lower() == "true",
+        resolver=resolver,
+    )
+    return (
+        parse_webhooks(raw.get("webhooks"), rules, problems),
+        parse_topic(raw.get("event_grid_topic"), rules, problems),
+    )
 
 
 def _registries(raw: object, problems: list[str]) -> tuple[str, ...]:
@@ -182,7 +234,7 @@ def _agent(raw: object, at: str, problems: list[str]) -> AgentConfig | None:
     resources = _resources(raw, at, problems)
     protocols = _protocols(raw.get("protocols", {"responses": "1.0.0"}), at, problems)
     env = _environment(raw.get("environment_variables") or {}, at, problems)
-    options = _options(raw, at, problems)
+    options = _options(raw, at, problems) | runtime_role_options(raw, at, problems)
     if len(problems) > before:
         return None
     assert isinstance(repository, str) and tags is not None

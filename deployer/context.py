@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from deployer.config import AgentConfig, DeployerConfig
-from deployer.ports import AgentPlatform, Clock, DeploymentStore
+from deployer.ports import AgentPlatform, Clock, DeploymentStore, RoleAssignments
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -17,6 +17,8 @@ class Context:
     platform: AgentPlatform
     clock: Clock
     default_endpoint: str | None
+    #: Role assignments through ARM (the runtime role of agent identities); ``None``: grants fail.
+    roles: RoleAssignments | None = None
 
     def endpoint_for(self, agent: AgentConfig) -> str:
         endpoint = agent.project_endpoint or self.default_endpoint

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from deployer import rules
+from deployer import outbox, rules
 from deployer.clock import iso
 from deployer.config import AgentConfig
 from deployer.context import Context
@@ -61,10 +61,12 @@ def start_deployment(
 
 def _push_to_agent(ctx: Context, push: ImagePush, agent: AgentConfig) -> Deployment:
     now = ctx.clock.now()
-    deployment_id = ctx.store.claim(f"event|{push.event_id}|{agent.name}", new_deployment_id(now))
-    existing = ctx.store.get(deployment_id)
-    if existing is not None:
-        return existing
+    candidate = new_deployment_id(now)
+    deployment_id = ctx.store.claim(f"event|{push.event_id}|{agent.name}", candidate)
+    if deployment_id != candidate:  # a redelivery: the first delivery's record, if it got that far
+        existing = ctx.store.get(deployment_id)
+        if existing is not None:
+            return existing
     record = _record(ctx, agent, push, deployment_id=deployment_id, source="event", now=now)
     verdict = rules.tag_verdict(push, agent)
     if not verdict.deploy:
@@ -126,10 +128,12 @@ def create_version_for(ctx: Context, agent: AgentConfig, record: Deployment) -> 
             raise
         error = DeploymentError(code=exc.code, message=exc.message, hint=hint_for(exc.code, exc.status_code))
         failed = ctx.store.update(record.moved_to("failed", iso(ctx.clock.now()), error=error))
+        failed = outbox.flush(ctx, failed)
         ctx.store.unschedule(record.id)
         return failed
     now = ctx.clock.now()
     creating = ctx.store.update(record.moved_to("creating", iso(now), version=info.version))
+    creating = outbox.flush(ctx, creating)
     ctx.store.schedule(Scheduled(deployment_id=record.id, due=now + FIRST_DELAY_S))
     log.info("deployment %s: %s version %s creating (%s)", record.id, agent.name, info.version, record.image)
     return creating
@@ -195,9 +199,20 @@ def _note(ctx: Context, event: ReceivedEvent, status: Status, reason: str) -> De
 
 
 def _add_once(ctx: Context, record: Deployment) -> Deployment:
+    """Insert a record that is born finished (skipped, ignored, refused), once. One that has
+    notifications gets an open-work row first and keeps it until they are flushed, so if the
+    process dies in between, the poll finds the record and flushes it (``tracking._advance``)."""
+    notify = outbox.has_notifications(ctx, record)
+    if notify:
+        ctx.store.schedule(Scheduled(deployment_id=record.id, due=ctx.clock.now() + PENDING_GRACE_S))
     try:
-        return ctx.store.add(record)
+        stored = ctx.store.add(record)
     except Conflict:
         found = ctx.store.get(record.id)
         assert found is not None
-        return found
+        stored = found
+    if notify:
+        stored = outbox.flush(ctx, stored)
+        if not stored.is_open:  # a racing delivery of the same event may own an open record
+            ctx.store.unschedule(record.id)
+    return stored

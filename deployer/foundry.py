@@ -76,6 +76,14 @@ class FoundryPlatform:
         except ResourceNotFoundError:
             return
 
+    def ping(self, endpoint: str, timeout_s: float) -> None:
+        # Listing one agent is the cheapest authenticated call; no retries so an outage shows at once.
+        with _translated_errors():
+            pages = self._client(endpoint).agents.list(
+                limit=1, retry_total=0, connection_timeout=timeout_s, read_timeout=timeout_s
+            )
+            next(iter(pages.by_page()), None)
+
     def _client(self, endpoint: str) -> AIProjectClient:
         with self._lock:
             client = self._clients.get(endpoint)
@@ -125,6 +133,7 @@ def _version_info(details: Mapping[str, Any]) -> VersionInfo:
     container = definition.get("container_configuration") or {}
     error = details.get("error") or {}
     created = details.get("created_at")
+    identity = details.get("instance_identity") or {}
     return VersionInfo(
         version=str(details["version"]),
         status=str(details.get("status") or "active"),
@@ -133,6 +142,7 @@ def _version_info(details: Mapping[str, Any]) -> VersionInfo:
         error_code=error.get("code"),
         error_message=error.get("message"),
         created_at=_epoch(created),
+        principal_id=identity.get("principal_id") or None,
     )
 
 

@@ -13,6 +13,11 @@ HINTS: dict[str, str] = {
     "UnauthorizedAcrPull": "Provide correct credentials or identity.",
     "AcrImageNotFound": "Correct image name/tag or publish image.",
     "RegistryNotFound": "Fix registry DNS or network reachability.",
+    "runtime_role_failed": (
+        "The version's agent identity needs Azure AI User on the Foundry project, and the deployer's "
+        "identity must be allowed to assign it: give the deployer Azure AI Project Manager (or Owner / "
+        "User Access Administrator) on the project, and check project_resource_id; then deploy again."
+    ),
     "timed_out": (
         "The version did not leave 'creating' within the agent's timeout_s. Provisioning usually "
         "takes under a minute: check the image size, that it is linux/amd64, and the version's "

@@ -6,6 +6,8 @@ import secrets
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from deployer.roles import RoleGrant
+
 Status = Literal[
     "pending", "creating", "active", "failed", "timed_out", "skipped", "superseded", "ignored", "refused"
 ]
@@ -107,6 +109,8 @@ class Deployment:
     time_to_active_s: float | None = None
     #: When retention deleted this deployment's version (keep_versions).
     version_deleted_at: str | None = None
+    #: The runtime-role step: the version's identity given Azure AI User on the project.
+    runtime_role: RoleGrant | None = None
     history: tuple[Transition, ...] = ()
     #: Event types entered but not yet handed to the notification outbox.
     pending_events: tuple[str, ...] = ()
@@ -147,6 +151,7 @@ class Deployment:
             "requested_by": self.requested_by,
             "time_to_active_s": self.time_to_active_s,
             "version_deleted_at": self.version_deleted_at,
+            "runtime_role": self.runtime_role.to_json() if self.runtime_role else None,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "history": [entry.to_json() for entry in self.history],

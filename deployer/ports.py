@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from deployer.model import AgentState, Deployment
+from deployer.notify.ports import NotificationStore
+from deployer.roles import RoleAssignment
 
 
 class Conflict(Exception):
@@ -30,11 +32,18 @@ class Page:
     next: str | None
 
 
-class DeploymentStore(Protocol):
-    """Durable deployment records, idempotency keys, agent rows and the open-work index."""
+class DeploymentStore(NotificationStore, Protocol):
+    """Durable deployment records, idempotency keys, agent rows and the open-work index, and
+    the notification outbox beside them (one table: :class:`NotificationStore`)."""
 
     def claim(self, key: str, owner: str) -> str:
         """Insert ``key`` -> ``owner`` if absent; return the owner on record (ours or an earlier one)."""
+
+    def claimed(self, key: str) -> str | None:
+        """The owner on record for ``key``, or ``None``: a read that never inserts."""
+
+    def ping(self, timeout_s: float) -> None:
+        """One cheap read within ``timeout_s``, no retries; raise if the storage does not answer."""
 
     def add(self, deployment: Deployment) -> Deployment:
         """Insert a new record; raise :class:`Conflict` if the id exists."""
@@ -91,6 +100,8 @@ class VersionInfo:
     error_code: str | None = None
     error_message: str | None = None
     created_at: float | None = None
+    #: The version's ``instance_identity.principal_id`` (its Entra agent identity), once reported.
+    principal_id: str | None = None
 
 
 class PlatformError(Exception):
@@ -115,6 +126,28 @@ class AgentPlatform(Protocol):
     def list_versions(self, endpoint: str, agent: str) -> list[VersionInfo]: ...
 
     def delete_version(self, endpoint: str, agent: str, version: str) -> None: ...
+
+    def ping(self, endpoint: str, timeout_s: float) -> None:
+        """One cheap call within ``timeout_s``, no retries; :class:`PlatformError` if it fails."""
+
+
+class RoleAssignmentError(Exception):
+    """ARM refused or failed a role assignment: its error ``code`` and ``message``, and the HTTP
+    ``status_code`` (``None`` when ARM could not be reached)."""
+
+    def __init__(self, *, code: str, message: str, status_code: int | None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status_code = status_code
+
+
+class RoleAssignments(Protocol):
+    """Azure RBAC role assignments (Microsoft.Authorization) through ARM."""
+
+    def assign(self, assignment: RoleAssignment) -> bool:
+        """Make the assignment: ``True`` if made now, ``False`` if ARM already holds it (by this or
+        another name); :class:`RoleAssignmentError` otherwise."""
 
 
 class Clock(Protocol):

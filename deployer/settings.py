@@ -10,6 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 DEFAULT_POLL_SCHEDULE = "*/5 * * * * *"
+#: The notification sender's timer: an entry is first tried within this long of its transition.
+DEFAULT_NOTIFY_SCHEDULE = "*/5 * * * * *"
+#: Azure Resource Manager, where role assignments are made (another cloud's, or an emulator's, by setting).
+DEFAULT_ARM_ENDPOINT = "https://management.azure.com"
 
 #: Settings a deployment in Azure sets (``infra/`` must set every one of them).
 AZURE_SETTINGS: tuple[str, ...] = (
@@ -21,6 +25,7 @@ AZURE_SETTINGS: tuple[str, ...] = (
     "AZURE_CLIENT_ID",
     "DEPLOYER_TABLE_ENDPOINT",
     "DEPLOYER_TABLE_NAME",
+    "ARM_ENDPOINT",
 )
 
 #: Settings only the local stack uses: a connection string for Azurite and a static bearer
@@ -51,6 +56,10 @@ class Settings:
     table_name: str
     static_token: str | None
     webhooks_allow_loopback: bool
+    #: The app's host name, for links in Slack and Teams messages. ``WEBSITE_HOSTNAME`` is set by
+    #: the platform itself (never by infra, so it is in neither list above).
+    public_host: str | None = None
+    arm_endpoint: str = DEFAULT_ARM_ENDPOINT
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -67,7 +76,16 @@ class Settings:
             table_name=env.get("DEPLOYER_TABLE_NAME") or "deployments",
             static_token=env.get("DEPLOYER_STATIC_TOKEN") or None,
             webhooks_allow_loopback=(env.get("WEBHOOKS_ALLOW_LOOPBACK", "").lower() == "true"),
+            public_host=env.get("WEBSITE_HOSTNAME") or None,
+            arm_endpoint=_https_url(env, "ARM_ENDPOINT", DEFAULT_ARM_ENDPOINT),
         )
+
+
+def _https_url(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name) or default
+    if not raw.startswith("https://"):
+        raise SettingsError(f"{name} must be an https:// URL, got {raw!r}")
+    return raw.rstrip("/")
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -8,6 +8,7 @@ One table, four partitions, each made for the query that reads it:
 | ``o`` | deployment id | open work: ``due`` (epoch s), ``attempt`` | the poll: ``due le now`` |
 | ``k`` | sha256 of the idempotency key | the deployment id that owns it | insert-if-absent (the lock) |
 | ``a`` | agent name | the agent's active deployment and highest started tag | point reads |
+| ``n`` / ``q`` | notification entry id | outbox entries / their delivery queue | ``notify/table_outbox.py`` |
 
 Every change is conditional: inserts fail if the row exists, replaces carry the ETag read.
 """
@@ -24,7 +25,9 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.data.tables import TableClient, UpdateMode
 
 from deployer.model import AgentState, Deployment, DeploymentError, Transition
+from deployer.notify.table_outbox import TableNotificationStore
 from deployer.ports import Conflict, Page, Scheduled
+from deployer.roles import RoleGrant
 
 _T = TypeVar("_T", Deployment, AgentState, Scheduled)
 RECORDS, OPEN, KEYS, AGENTS = "d", "o", "k", "a"
@@ -49,8 +52,9 @@ _PLAIN = (
 )
 
 
-class TableDeploymentStore:
-    """:class:`deployer.ports.DeploymentStore` over one Azure Table."""
+class TableDeploymentStore(TableNotificationStore):
+    """:class:`deployer.ports.DeploymentStore` over one Azure Table (the outbox's partitions
+    ``n`` and ``q`` are in ``deployer/notify/table_outbox.py``)."""
 
     def __init__(self, table: TableClient) -> None:
         self._table = table
@@ -68,6 +72,27 @@ class TableDeploymentStore:
             entity = self._table.get_entity(KEYS, row)
             self.entities_read += 1
             return str(entity["owner"])
+
+    def claimed(self, key: str) -> str | None:
+        try:
+            entity = self._table.get_entity(KEYS, hashlib.sha256(key.encode()).hexdigest())
+        except ResourceNotFoundError:
+            return None
+        self.entities_read += 1
+        return str(entity["owner"])
+
+    def ping(self, timeout_s: float) -> None:
+        # A one-entity page of the small agents partition: cheap, and it needs the table to exist.
+        pages = self._table.query_entities(
+            "PartitionKey eq @pk",
+            parameters={"pk": AGENTS},
+            results_per_page=1,
+            select=["RowKey"],
+            retry_total=0,
+            connection_timeout=timeout_s,
+            read_timeout=timeout_s,
+        ).by_page()
+        next(pages, None)
 
     def add(self, deployment: Deployment) -> Deployment:
         try:
@@ -209,16 +234,19 @@ def _to_entity(d: Deployment) -> dict[str, Any]:
     entity["error"] = json.dumps(d.error.to_json()) if d.error else None
     entity["history"] = json.dumps([t.to_json() for t in d.history])
     entity["pending_events"] = json.dumps(list(d.pending_events))
+    entity["runtime_role"] = json.dumps(d.runtime_role.to_json()) if d.runtime_role else None
     return entity
 
 
 def _from_entity(entity: Any) -> Deployment:
     error = json.loads(entity["error"]) if entity.get("error") else None
+    role = json.loads(entity["runtime_role"]) if entity.get("runtime_role") else None
     return Deployment(
         id=entity["RowKey"],
         error=DeploymentError(**error) if error else None,
         history=tuple(Transition(**t) for t in json.loads(entity.get("history") or "[]")),
         pending_events=tuple(json.loads(entity.get("pending_events") or "[]")),
+        runtime_role=RoleGrant.from_json(role) if role else None,
         etag=entity.metadata["etag"],
         **{name: entity.get(name) for name in _PLAIN},
     )

@@ -12,14 +12,21 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, replace
 
-from deployer import deploying
+from deployer import deploying, outbox, runtime_role
 from deployer.clock import iso, parse_iso
 from deployer.config import AgentConfig
 from deployer.context import Context
 from deployer.foundry import DEPLOYMENT_ID_KEY
 from deployer.model import Deployment, Status, deployment_time
 from deployer.ports import Conflict, PlatformError, Scheduled, VersionInfo
-from deployer.transitions import PENDING_GRACE_S, backoff, observe, settles_as, versions_to_delete
+from deployer.transitions import (
+    PENDING_GRACE_S,
+    backoff,
+    next_look,
+    observe,
+    settles_as,
+    versions_to_delete,
+)
 
 log = logging.getLogger(__name__)
 LEASE_S = 60.0
@@ -84,6 +91,7 @@ def _advance(ctx: Context, lease: Scheduled, now: float) -> None:
     if deployment is None:
         _drop_orphan(ctx, lease, now)
         return
+    deployment = outbox.flush(ctx, deployment)  # events left by a process that died before its flush
     agent = ctx.config.agent(deployment.agent) or _unconfigured(deployment)
     if deployment.status == "pending":
         _reconcile(ctx, agent, deployment, lease, now)
@@ -100,18 +108,21 @@ def _observe(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, 
     info = _version_or_gone(ctx, agent, d)
     if info.status in ("deleting", "deleted") and settles_as(d, ctx.store.get_agent(d.agent)) == "superseded":
         # Retention removed a version that a newer active deployment had already replaced.
-        ctx.store.update(d.moved_to("superseded", iso(now), reason="newer_deployment_active"))
+        superseded = ctx.store.update(d.moved_to("superseded", iso(now), reason="newer_deployment_active"))
+        outbox.flush(ctx, superseded)
         ctx.store.unschedule(d.id)
         return
+    d, info = runtime_role.gate(ctx, agent, d, info)  # the identity holds its role before active
     seen = observe(d, info, now=now, started=parse_iso(d.created_at), timeout_s=agent.timeout_s)
     if seen.status == "creating":
-        ctx.store.schedule(replace(lease, due=now + backoff(lease.attempt), attempt=lease.attempt + 1))
+        delay = next_look(lease.attempt + 1, now - parse_iso(d.created_at))
+        ctx.store.schedule(replace(lease, due=now + delay, attempt=lease.attempt + 1))
         return
     if seen.status == "active":
         _settle_active(ctx, agent, d)
         return
     status: Status = "failed" if seen.status == "failed" else "timed_out"
-    ctx.store.update(d.moved_to(status, iso(now), error=seen.error))
+    outbox.flush(ctx, ctx.store.update(d.moved_to(status, iso(now), error=seen.error)))
     ctx.store.unschedule(d.id)
     log.info("deployment %s: %s version %s %s", d.id, d.agent, d.version, status)
 
@@ -138,7 +149,10 @@ def _settle_active(ctx: Context, agent: AgentConfig, d: Deployment) -> None:
     for _ in range(_AGENT_RACES):
         state = ctx.store.get_agent(d.agent)
         if settles_as(d, state) == "superseded":
-            ctx.store.update(d.moved_to("superseded", iso(now), reason="newer_deployment_active"))
+            superseded = ctx.store.update(
+                d.moved_to("superseded", iso(now), reason="newer_deployment_active")
+            )
+            outbox.flush(ctx, superseded)
             active = ctx.store.get(state.active_id or "")
             if active is not None:
                 _retain(ctx, agent, active)
@@ -146,7 +160,7 @@ def _settle_active(ctx: Context, agent: AgentConfig, d: Deployment) -> None:
             return
         if d.status != "active":
             took = round(now - parse_iso(d.created_at), 3)
-            d = ctx.store.update(d.moved_to("active", iso(now), time_to_active_s=took))
+            d = outbox.flush(ctx, ctx.store.update(d.moved_to("active", iso(now), time_to_active_s=took)))
         previous = state.active_id
         if previous == d.id:
             break
@@ -167,9 +181,17 @@ def _settle_active(ctx: Context, agent: AgentConfig, d: Deployment) -> None:
 
 
 def _supersede(ctx: Context, deployment_id: str, now: float) -> None:
+    """Retire the previous active deployment. It has no open-work row any more, so it gets one
+    until its ``superseded`` event is flushed: a crash in between leaves it for the poll."""
     previous = ctx.store.get(deployment_id)
     if previous is not None and previous.status == "active":
-        ctx.store.update(previous.moved_to("superseded", iso(now), reason="newer_deployment_active"))
+        superseded = previous.moved_to("superseded", iso(now), reason="newer_deployment_active")
+        notify = outbox.has_notifications(ctx, superseded)
+        if notify:
+            ctx.store.schedule(Scheduled(deployment_id=previous.id, due=now + LEASE_S))
+        outbox.flush(ctx, ctx.store.update(superseded))
+        if notify:
+            ctx.store.unschedule(previous.id)
 
 
 def _retain(ctx: Context, agent: AgentConfig, d: Deployment) -> None:
@@ -209,7 +231,8 @@ def _reconcile(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled
     if found is None:
         deploying.create_version_for(ctx, agent, d)
         return
-    ctx.store.update(d.moved_to("creating", iso(now), version=found.version, note="reconciled"))
+    creating = ctx.store.update(d.moved_to("creating", iso(now), version=found.version, note="reconciled"))
+    outbox.flush(ctx, creating)
     ctx.store.schedule(replace(lease, due=now, attempt=0))
     log.info("deployment %s: reconciled with existing version %s", d.id, found.version)
 

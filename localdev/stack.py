@@ -1,5 +1,6 @@
-"""Starts the local stack: Azurite (Table Storage), the Foundry emulator and the Functions dev
-host serving ``function_app``, each as a child process on free loopback ports.
+"""Starts the local stack: Azurite (Table Storage), the Foundry emulator, the ARM emulator (role
+assignments) and the Functions dev host serving ``function_app``, each as a child process on free
+loopback ports.
 
 Used by ``make run`` (``python -m localdev.run``) and by the integration tests. Stopping the
 stack stops every process it started.
@@ -36,6 +37,8 @@ class StackInfo:
     foundry_origin: str
     foundry_ca_bundle: str
     table_connection_string: str
+    #: The ARM emulator (role assignments), the app's ARM_ENDPOINT.
+    arm_endpoint: str = ""
 
 
 def free_port() -> int:
@@ -52,7 +55,7 @@ def table_connection_string(port: int) -> str:
 
 
 class Stack:
-    """The three local services; a context manager that stops them all on exit."""
+    """The local services; a context manager that stops them all on exit."""
 
     def __init__(
         self,
@@ -95,10 +98,12 @@ class Stack:
         tls = ensure_local_tls(self.state_dir / "tls")
         self._start_azurite(logs)
         origin = self._start_emulator(logs, tls.cert_file.parent)
+        arm = self._spawn("arm", self._python_module("localdev.arm_emulator", tls.cert_file.parent), logs, {})
         conn = table_connection_string(self.ports["table"])
         self.app_env = {
             "DEPLOYER_CONFIG": str(self.config_path),
             "FOUNDRY_PROJECT_ENDPOINT": f"{origin}/api/projects/{PROJECT}",
+            "ARM_ENDPOINT": arm,
             "DEPLOYER_TABLE_CONNECTION_STRING": conn,
             "DEPLOYER_STATIC_TOKEN": LOCAL_TOKEN,
             "REQUESTS_CA_BUNDLE": str(tls.ca_bundle),
@@ -112,12 +117,22 @@ class Stack:
             foundry_endpoint=self.app_env["FOUNDRY_PROJECT_ENDPOINT"],
             foundry_origin=origin,
             foundry_ca_bundle=str(tls.ca_bundle),
+            arm_endpoint=arm,
             table_connection_string=conn,
         )
         return self.info
 
-    def start_devhost(self, name: str, logs: Path | None = None, port: int | None = None) -> str:
-        """Start (another) dev host on the stack's services, e.g. for scale-out or restart tests."""
+    def start_devhost(
+        self,
+        name: str,
+        logs: Path | None = None,
+        port: int | None = None,
+        *,
+        env: dict[str, str] | None = None,
+        run_timers: bool | None = None,
+    ) -> str:
+        """Start (another) dev host on the stack's services, e.g. for scale-out or restart tests;
+        ``env`` overrides app settings for this host alone (another table, another project)."""
         args = [
             "-m",
             "localdev.devhost",
@@ -126,9 +141,10 @@ class Stack:
             "--port",
             str(self.ports["deployer"] if port is None else port),
         ]
-        if not self.run_timers:
+        if not (self.run_timers if run_timers is None else run_timers):
             args.append("--no-timers")
-        return self._spawn(name, [sys.executable, *args], logs or self.state_dir / "logs", self.app_env)
+        app_env = {**self.app_env, **(env or {})}
+        return self._spawn(name, [sys.executable, *args], logs or self.state_dir / "logs", app_env)
 
     def stop_process(self, name: str, *, kill: bool = False) -> None:
         process = self.processes.pop(name, None)
@@ -172,6 +188,10 @@ class Stack:
         log = (logs / "azurite.log").open("w")
         self.processes["azurite"] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, text=True)
         _wait_for_port(self.ports["table"], self.processes["azurite"], "Azurite")
+
+    @staticmethod
+    def _python_module(module: str, tls_dir: Path) -> list[str]:
+        return [sys.executable, "-m", module, "--port", "0", "--tls-dir", str(tls_dir)]
 
     def _start_emulator(self, logs: Path, tls_dir: Path) -> str:
         command = [

@@ -1,51 +1,167 @@
-"""HTTP triggers: reading deployments (``/api/deployments``) and health."""
+"""HTTP triggers under ``/api``: each reads its request once (``deployer.api.requests``) and calls
+one service (``deployer.manual``, the store, ``deployer.api.health``). Refusals are
+``application/problem+json``; the routes are described by ``GET /api/openapi.json``."""
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
 from typing import Any
 
 import azure.functions as func
 
+from deployer import manual
+from deployer.api import openapi
+from deployer.api.auth import PRINCIPAL_HEADER, authorize_write, principal_from, write_role
+from deployer.api.health import check_health, unavailable
+from deployer.api.idempotency import IdempotencyKey
+from deployer.api.problems import MEDIA_TYPE, Problem, ProblemError
+from deployer.api.requests import (
+    JsonBody,
+    parse_agent_name,
+    parse_deploy,
+    parse_deployment_id,
+    parse_idempotency_key,
+    parse_list_query,
+    parse_rollback,
+    read_json,
+)
 from deployer.bootstrap import root
+from deployer.ports import Conflict, PlatformError
 
 blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions leaves it untyped
 
 
-def _json(body: Any, status: int = 200) -> func.HttpResponse:
-    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json")
+@blueprint.route(route="deployments", methods=["POST"])
+def start_deployment(req: func.HttpRequest) -> func.HttpResponse:
+    """Deploy an image to a configured agent: 202, the deployment, and its Location."""
+    return _guarded(req, _start_deployment)
 
 
-def _problem(status: int, title: str, detail: str) -> func.HttpResponse:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/problem+json")
+@blueprint.route(route="agents/{agent}/rollback", methods=["POST"])
+def rollback_agent(req: func.HttpRequest) -> func.HttpResponse:
+    """Deploy the agent's previous active image (or the one named by ``to``): 202."""
+    return _guarded(req, _rollback_agent)
 
 
 @blueprint.route(route="deployments/{id}", methods=["GET"])
 def get_deployment(req: func.HttpRequest) -> func.HttpResponse:
     """One deployment with its history."""
-    deployment_id = req.route_params.get("id", "")
-    if not deployment_id.isalnum() or len(deployment_id) > 64:
-        return _problem(400, "Bad deployment id", "a deployment id is letters and digits")
-    found = root().context.store.get(deployment_id)
-    if found is None:
-        return _problem(404, "Not found", f"no deployment {deployment_id}")
-    return _json(found.to_json())
+    return _guarded(req, _get_deployment)
 
 
 @blueprint.route(route="deployments", methods=["GET"])
 def list_deployments(req: func.HttpRequest) -> func.HttpResponse:
     """Deployments, newest first: ``?agent=&status=&limit=&next=``."""
+    return _guarded(req, _list_deployments)
+
+
+@blueprint.route(route="agents", methods=["GET"])
+def list_agents(req: func.HttpRequest) -> func.HttpResponse:
+    """The configured agents with their active deployments."""
+    return _guarded(req, lambda _: _json({"items": [a.to_json() for a in manual.agents(root().context)]}))
+
+
+@blueprint.route(route="health", methods=["GET"])
+def health(req: func.HttpRequest) -> func.HttpResponse:
+    """200 when Table Storage and every Foundry endpoint answer, 503 otherwise."""
     try:
-        limit = int(req.params.get("limit", "50"))
-    except ValueError:
-        return _problem(400, "Bad limit", "limit must be a whole number from 1 to 200")
-    if not 1 <= limit <= 200:
-        return _problem(400, "Bad limit", "limit must be a whole number from 1 to 200")
+        app = root()
+        report = check_health(app.context, table=app.settings.table_name)
+    except Exception as exc:  # a deployer that cannot start is unhealthy, not broken
+        report = unavailable("startup", exc)
+    return _json(report.to_json(), 200 if report.ok else 503)
+
+
+@blueprint.route(route="openapi.json", methods=["GET"])
+def openapi_document(req: func.HttpRequest) -> func.HttpResponse:
+    """The OpenAPI 3.1 document of these routes."""
+    return _json(openapi.document())
+
+
+def _start_deployment(req: func.HttpRequest) -> func.HttpResponse:
+    requested_by = _writer(req)
+    body = read_json(req.get_body(), req.headers.get("content-type"), required=True)
+    request = parse_deploy(body)
+    key = _idempotency_key(req, "POST /api/deployments", requested_by, body)
+    return _accepted(manual.deploy(root().context, request, requested_by=requested_by, key=key))
+
+
+def _rollback_agent(req: func.HttpRequest) -> func.HttpResponse:
+    requested_by = _writer(req)
+    agent = parse_agent_name(req.route_params.get("agent", ""))
+    body = read_json(req.get_body(), req.headers.get("content-type"), required=False)
+    request = parse_rollback(agent, body)
+    key = _idempotency_key(req, f"POST /api/agents/{agent}/rollback", requested_by, body)
+    return _accepted(manual.rollback(root().context, request, requested_by=requested_by, key=key))
+
+
+def _get_deployment(req: func.HttpRequest) -> func.HttpResponse:
+    deployment_id = parse_deployment_id(req.route_params.get("id", ""))
+    found = root().context.store.get(deployment_id)
+    if found is None:
+        raise ProblemError("not-found", f"no deployment {deployment_id}; list them at /api/deployments")
+    return _json(found.to_json())
+
+
+def _list_deployments(req: func.HttpRequest) -> func.HttpResponse:
+    query = parse_list_query(dict(req.params))
     page = root().context.store.list(
-        agent=req.params.get("agent"),
-        status=req.params.get("status"),
-        limit=limit,
-        after=req.params.get("next"),
+        agent=query.agent, status=query.status, limit=query.limit, after=query.next
     )
     return _json({"items": [d.to_json() for d in page.items], "next": page.next})
+
+
+def _writer(req: func.HttpRequest) -> str | None:
+    """The caller allowed to change things (``None`` without App Service Authentication)."""
+    return authorize_write(principal_from(req.headers.get(PRINCIPAL_HEADER)), write_role(os.environ))
+
+
+def _idempotency_key(
+    req: func.HttpRequest, route: str, caller: str | None, body: JsonBody
+) -> IdempotencyKey | None:
+    key = parse_idempotency_key(req.headers.get("idempotency-key"))
+    if key is None:
+        return None
+    return IdempotencyKey(scope=f"{route}|{caller or ''}", key=key, body_sha256=body.sha256)
+
+
+def _accepted(started: manual.Started) -> func.HttpResponse:
+    headers = {"Location": f"/api/deployments/{started.deployment.id}"}
+    if started.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return _json(started.deployment.to_json(), 202, headers)
+
+
+def _guarded(
+    req: func.HttpRequest, handler: Callable[[func.HttpRequest], func.HttpResponse]
+) -> func.HttpResponse:
+    """Run ``handler``, answering its refusals (and lost races, Foundry outages) as problems."""
+    try:
+        return handler(req)
+    except ProblemError as exc:
+        return _problem(exc.problem)
+    except Conflict:
+        detail = "the agent is being changed by other deployments at this moment: retry in a few seconds"
+        return _problem(Problem(slug="busy", detail=detail), retry_after=2)
+    except PlatformError as exc:
+        detail = f"Foundry did not answer ({exc.code}); nothing was started: retry later"
+        return _problem(Problem(slug="unavailable", detail=detail), retry_after=10)
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
+    return func.HttpResponse(
+        json.dumps(body), status_code=status, mimetype="application/json", headers=headers
+    )
+
+
+def _problem(problem: Problem, *, retry_after: int | None = None) -> func.HttpResponse:
+    headers = {"Content-Type": MEDIA_TYPE}
+    if retry_after is None and problem.slug == "request-in-progress":
+        retry_after = 2
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return func.HttpResponse(
+        json.dumps(problem.to_json()), status_code=problem.status, mimetype=MEDIA_TYPE, headers=headers
+    )

@@ -84,6 +84,8 @@ var appSettings = {
   AZURE_CLIENT_ID: identityClientId
   DEPLOYER_TABLE_ENDPOINT: 'https://${storageAccountName}.table.${environment().suffixes.storage}'
   DEPLOYER_TABLE_NAME: deploymentsTableName
+  // Role assignments for the agents' identities go through this cloud's Resource Manager.
+  ARM_ENDPOINT: environment().resourceManager
 }
 
 // Webhook secrets: one Key Vault reference per setting name, resolved by the platform with the

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from azure.data.tables import TableServiceClient
 
+from deployer.authorization import AzureRoleAssignments
 from deployer.clock import SystemClock
 from deployer.config import load_config
 from deployer.context import Context
@@ -39,6 +40,7 @@ def ctx(stack, http, monkeypatch):
         platform=FoundryPlatform(StaticTokenCredential("test-token")),
         clock=SystemClock(),
         default_endpoint=project,
+        roles=AzureRoleAssignments(StaticTokenCredential("test-token"), endpoint=stack.info.arm_endpoint),
     )
 
 

@@ -4,13 +4,18 @@ import pytest
 
 from deployer.config import parse_config
 from deployer.context import Context
-from tests.unit.fakes import FakeClock, FakePlatform, FakeStore
+from tests.unit.fakes import FakeClock, FakePlatform, FakeRoleAssignments, FakeStore
 
 REGISTRY = "myregistry.azurecr.io"
 DIGEST = "sha256:" + "a" * 64
+PROJECT_ID = (
+    "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/"
+    "Microsoft.CognitiveServices/accounts/foundry/projects/p"
+)
 
 CONFIG = {
     "registries": [REGISTRY],
+    "project_resource_id": PROJECT_ID,
     "agents": [
         {
             "name": "support-bot",
@@ -33,4 +38,5 @@ def ctx() -> Context:
         platform=FakePlatform(),
         clock=FakeClock(),
         default_endpoint="https://example.services.ai.azure.com/api/projects/p",
+        roles=FakeRoleAssignments(),
     )

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import itertools
 import threading
+import uuid
 from dataclasses import dataclass, field, replace
 
 from deployer.model import AgentState, Deployment
-from deployer.ports import Conflict, Page, PlatformError, Scheduled, VersionInfo, VersionSpec
+from deployer.ports import (
+    Conflict,
+    Page,
+    PlatformError,
+    RoleAssignmentError,
+    Scheduled,
+    VersionInfo,
+    VersionSpec,
+)
+from deployer.roles import RoleAssignment
+from tests.unit.fake_outbox import FakeNotificationStore
 
 
 class FakeClock:
@@ -21,7 +32,7 @@ class FakeClock:
         self.t += seconds
 
 
-class FakeStore:
+class FakeStore(FakeNotificationStore):
     """In-memory DeploymentStore with ETags, like the Table adapter."""
 
     def __init__(self) -> None:
@@ -32,6 +43,8 @@ class FakeStore:
         self._etags = itertools.count(1)
         self._lock = threading.RLock()
         self.entities_read = 0
+        self.ping_error: Exception | None = None
+        FakeNotificationStore.__init__(self)
 
     def _etag(self) -> str:
         return f"W/{next(self._etags)}"
@@ -39,6 +52,14 @@ class FakeStore:
     def claim(self, key: str, owner: str) -> str:
         with self._lock:
             return self.keys.setdefault(key, owner)
+
+    def claimed(self, key: str) -> str | None:
+        with self._lock:
+            return self.keys.get(key)
+
+    def ping(self, timeout_s: float) -> None:
+        if self.ping_error is not None:
+            raise self.ping_error
 
     def add(self, deployment: Deployment) -> Deployment:
         with self._lock:
@@ -121,6 +142,8 @@ class FakePlatform:
     versions: dict[str, list[FakeVersion]] = field(default_factory=dict)
     create_error: PlatformError | None = None
     get_error: PlatformError | None = None
+    #: Endpoints whose ``ping`` fails.
+    unreachable: set[str] = field(default_factory=set)
 
     def create_version(self, endpoint: str, agent: str, spec: VersionSpec) -> VersionInfo:
         self.calls.append(("create_version", agent, spec.image))
@@ -133,6 +156,7 @@ class FakePlatform:
             image=spec.image,
             metadata=dict(spec.metadata),
             created_at=float(len(existing) + 1),
+            principal_id=principal_for(agent, str(len(existing) + 1)),
         )
         existing.append(FakeVersion(info=info, spec=spec))
         return info
@@ -151,6 +175,13 @@ class FakePlatform:
         self.calls.append(("delete_version", agent, version))
         self.set_status(agent, version, "deleted")
 
+    def ping(self, endpoint: str, timeout_s: float) -> None:
+        self.calls.append(("ping", endpoint, ""))
+        if endpoint in self.unreachable:
+            raise PlatformError(
+                code="ServiceUnreachable", message="no answer", status_code=None, retryable=True
+            )
+
     def set_status(self, agent: str, version: str, status: str, *, code: str | None = None) -> None:
         for v in self.versions[agent]:
             if v.info.version == version:
@@ -160,3 +191,41 @@ class FakePlatform:
 
     def count(self, name: str) -> int:
         return sum(1 for call in self.calls if call[0] == name)
+
+
+def principal_for(agent: str, version: str) -> str:
+    """The agent identity FakePlatform reports for a version."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"fake-identity:{agent}/{version}"))
+
+
+def set_identity(platform: FakePlatform, agent: str, version: str, principal_id: str | None) -> None:
+    """Make ``version`` report ``principal_id`` as its instance identity (``None``: none yet)."""
+    for v in platform.versions[agent]:
+        if v.info.version == version:
+            v.info = replace(v.info, principal_id=principal_id)
+
+
+@dataclass
+class FakeRoleAssignments:
+    """RoleAssignments in memory: assignments by (scope, principal, role), calls recorded, and
+    ``errors`` raised by the next calls, one each, before any succeeds."""
+
+    calls: list[RoleAssignment] = field(default_factory=list)
+    held: dict[tuple[str, str, str], RoleAssignment] = field(default_factory=dict)
+    errors: list[RoleAssignmentError] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def assign(self, assignment: RoleAssignment) -> bool:
+        with self.lock:
+            self.calls.append(assignment)
+            if self.errors:
+                raise self.errors.pop(0)
+            key = (assignment.scope.lower(), assignment.principal_id, assignment.role_definition_id.lower())
+            if key in self.held:
+                return False
+            self.held[key] = assignment
+            return True
+
+
+def arm_error(code: str, status_code: int | None = 400) -> RoleAssignmentError:
+    return RoleAssignmentError(code=code, message=f"{code} (from the fake)", status_code=status_code)

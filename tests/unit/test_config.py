@@ -1,10 +1,16 @@
 import pytest
 
 from deployer.config import ConfigError, parse_config
+from tests.unit.conftest import PROJECT_ID
 
 
 def agent(**overrides):
-    return {"name": "support-bot", "repository": "agents/support-bot", **overrides}
+    return {
+        "name": "support-bot",
+        "repository": "agents/support-bot",
+        "project_resource_id": PROJECT_ID,
+        **overrides,
+    }
 
 
 def problems_of(raw, settings=None):

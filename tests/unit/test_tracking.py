@@ -20,10 +20,10 @@ def test_a_creating_version_becomes_active_with_its_history(ctx):
     tick(ctx)
     assert ctx.store.records[record.id].status == "creating"
     ctx.platform.set_status("support-bot", "1", "active")
-    tick(ctx, 4)
+    tick(ctx, 5)
     done = ctx.store.records[record.id]
     assert [h.status for h in done.history] == ["pending", "creating", "active"]
-    assert done.time_to_active_s == 6.0 and record.id not in ctx.store.open
+    assert done.time_to_active_s == 7.0 and record.id not in ctx.store.open
     assert ctx.store.get_agent("support-bot").active_id == record.id
 
 
@@ -44,11 +44,15 @@ def test_a_version_that_never_leaves_creating_times_out(ctx):
     assert timed_out.status == "timed_out" and "timeout_s" in timed_out.error.hint
 
 
-def test_polls_back_off_per_deployment(ctx):
-    deploy(ctx, "1.0.0")
-    for _ in range(10):
+def test_a_creating_version_is_looked_at_every_tick_at_first_then_less_often(ctx):
+    handle_event(ctx, pushed("v1", repository="agents/echo"))
+    for _ in range(60):
         tick(ctx, 1)
-    assert ctx.platform.count("get_version") == 3  # at 2 s, 4 s later, then 8 s later
+    assert ctx.platform.count("get_version") == 12  # at 2 s, then every 5 s
+    for _ in range(120):
+        tick(ctx, 1)
+    # every 5 s until 120 s (12 more), then every 10 s for half a minute, then 20 s (5 more)
+    assert ctx.platform.count("get_version") == 12 + 12 + 5
 
 
 def test_a_tick_with_nothing_due_reads_nothing_but_the_index(ctx):

@@ -1,0 +1,197 @@
+"""The OpenAPI 3.1 document of the HTTP API (``GET /api/openapi.json``).
+
+Written by hand next to the routes; a test checks that every route registered in
+``function_app.app`` appears here with its methods, and that every operation does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deployer.api.problems import TYPE_PREFIX, TYPES
+from deployer.api.requests import DEFAULT_LIMIT, MAX_BODY_BYTES, MAX_LIMIT, STATUSES
+from deployer.api.schemas import STR as _STR
+from deployer.api.schemas import components, ref
+
+
+def document() -> dict[str, Any]:
+    """The whole document (a fresh dict each call)."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "agent-deployer",
+            "version": "1",
+            "description": (
+                "Deploys Microsoft Foundry hosted agents. Deployments start from ACR pushes (Event Grid) "
+                "or from these routes, and are tracked until active, failed or timed_out. Errors are "
+                "application/problem+json (RFC 9457). Behind App Service Authentication, POST routes "
+                "need the app role named by the DEPLOYER_WRITE_ROLE app setting (default "
+                "Deployer.Write) and record the caller as requested_by."
+            ),
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"functionKey": []}, {"functionKeyQuery": []}],
+        "paths": _paths(),
+        "components": {"schemas": components(), "securitySchemes": _security(), "parameters": _parameters()},
+    }
+
+
+def _paths() -> dict[str, Any]:
+    return {
+        "/api/deployments": {"get": _list_deployments(), "post": _post_deployment()},
+        "/api/deployments/{id}": {"get": _get_deployment()},
+        "/api/agents": {"get": _list_agents()},
+        "/api/agents/{agent}/rollback": {"post": _rollback()},
+        "/api/health": {"get": _health()},
+        "/api/openapi.json": {"get": _openapi()},
+    }
+
+
+def _post_deployment() -> dict[str, Any]:
+    return {
+        "operationId": "startDeployment",
+        "summary": "Deploy an image to a configured agent",
+        "description": (
+            "Creates a version of the agent from its configured definition and the image given "
+            "(source: manual). The tag policy and the version order do not apply: a manual deploy "
+            "may go backwards on purpose. The image must come from an allowed registry and the "
+            "agent's repository."
+        ),
+        "parameters": [{"$ref": "#/components/parameters/IdempotencyKey"}],
+        "requestBody": _json_body("DeployRequest"),
+        "responses": {"202": _accepted(), **_problems(400, 401, 403, 404, 409, 413, 415, 422, 503)},
+    }
+
+
+def _rollback() -> dict[str, Any]:
+    return {
+        "operationId": "rollbackAgent",
+        "summary": "Deploy an agent's previous active image again",
+        "description": (
+            "Without 'to': the image of the agent's newest superseded deployment that was active, "
+            "i.e. the one active before the current one. The image is pinned by digest where known. "
+            "A new deployment with source: rollback."
+        ),
+        "parameters": [_path_param("agent"), {"$ref": "#/components/parameters/IdempotencyKey"}],
+        "requestBody": {**_json_body("RollbackRequest"), "required": False},
+        "responses": {"202": _accepted(), **_problems(400, 401, 403, 404, 409, 413, 415, 503)},
+    }
+
+
+def _list_deployments() -> dict[str, Any]:
+    query = [
+        _query("agent", _STR, "only this agent's deployments"),
+        _query("status", {"type": "string", "enum": list(STATUSES)}, "only deployments in this status"),
+        _query(
+            "limit",
+            {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+            "page size",
+        ),
+        _query("next", _STR, "the 'next' token of the previous page"),
+    ]
+    return {
+        "operationId": "listDeployments",
+        "summary": "Deployments, newest first, paged",
+        "parameters": query,
+        "responses": {"200": _ok("DeploymentPage"), **_problems(400)},
+    }
+
+
+def _get_deployment() -> dict[str, Any]:
+    return {
+        "operationId": "getDeployment",
+        "summary": "One deployment with its history",
+        "parameters": [_path_param("id")],
+        "responses": {"200": _ok("Deployment"), **_problems(400, 404)},
+    }
+
+
+def _list_agents() -> dict[str, Any]:
+    return {
+        "operationId": "listAgents",
+        "summary": "The configured agents and their active deployments",
+        "responses": {"200": _ok("AgentList")},
+    }
+
+
+def _health() -> dict[str, Any]:
+    return {
+        "operationId": "getHealth",
+        "summary": "Whether Table Storage and every Foundry project endpoint answer",
+        "responses": {
+            "200": _ok("Health", "every dependency answered"),
+            "503": _ok("Health", "a dependency did not answer"),
+        },
+    }
+
+
+def _openapi() -> dict[str, Any]:
+    return {
+        "operationId": "getOpenApi",
+        "summary": "This document",
+        "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}},
+    }
+
+
+def _accepted() -> dict[str, Any]:
+    return {
+        "description": "Started; for a repeated Idempotency-Key, the deployment the first request started",
+        "headers": {
+            "Location": {"schema": _STR, "description": "/api/deployments/{id}"},
+            "Idempotent-Replayed": {"schema": _STR, "description": "'true' when the answer is a replay"},
+        },
+        "content": {"application/json": {"schema": ref("Deployment")}},
+    }
+
+
+def _problems(*statuses: int) -> dict[str, Any]:
+    answers: dict[str, Any] = {}
+    for status in statuses:
+        slugs = sorted(slug for slug, (code, _) in TYPES.items() if code == status)
+        answers[str(status)] = {
+            "description": "problem types: " + ", ".join(TYPE_PREFIX + slug for slug in slugs),
+            "content": {"application/problem+json": {"schema": ref("Problem")}},
+        }
+    return answers
+
+
+def _ok(schema: str, description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": ref(schema)}}}
+
+
+def _json_body(schema: str) -> dict[str, Any]:
+    return {
+        "required": True,
+        "description": f"JSON, at most {MAX_BODY_BYTES} bytes",
+        "content": {"application/json": {"schema": ref(schema)}},
+    }
+
+
+def _path_param(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": _STR}
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+def _parameters() -> dict[str, Any]:
+    return {
+        "IdempotencyKey": {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            "description": (
+                "The same key and body answer as the first request did (same deployment); the same "
+                "key with another body is 409."
+            ),
+        }
+    }
+
+
+def _security() -> dict[str, Any]:
+    return {
+        "functionKey": {"type": "apiKey", "in": "header", "name": "x-functions-key"},
+        "functionKeyQuery": {"type": "apiKey", "in": "query", "name": "code"},
+    }

@@ -1,0 +1,64 @@
+"""Errors as ``application/problem+json`` (RFC 9457): what went wrong and what to do about it.
+
+Every refusal of the API is a :class:`Problem`; code below the triggers raises
+:class:`ProblemError` and the trigger turns it into the response, so a bad request can never
+end as a 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+MEDIA_TYPE = "application/problem+json"
+#: Problem ``type`` URIs are this prefix and a slug; the OpenAPI document lists the slugs.
+TYPE_PREFIX = "urn:agent-deployer:problem:"
+
+#: slug -> (HTTP status, title). The title is the same for every occurrence of a type.
+TYPES: Mapping[str, tuple[int, str]] = {
+    "invalid-body": (400, "The request body is not valid"),
+    "invalid-query": (400, "A query parameter is not valid"),
+    "invalid-header": (400, "A request header is not valid"),
+    "unauthenticated": (401, "The caller could not be identified"),
+    "forbidden": (403, "The caller may not do this"),
+    "registry-not-allowed": (403, "The registry is not in the allow-list"),
+    "not-found": (404, "Not found"),
+    "unknown-agent": (404, "No such agent"),
+    "idempotency-key-reused": (409, "The Idempotency-Key was used for another request"),
+    "request-in-progress": (409, "A request with this Idempotency-Key is still in progress"),
+    "nothing-to-roll-back-to": (409, "There is no earlier deployment to roll back to"),
+    "busy": (409, "The agent is being changed by other deployments"),
+    "body-too-large": (413, "The request body is too large"),
+    "unsupported-media-type": (415, "The request body must be JSON"),
+    "not-allowed-by-config": (422, "The agent's configuration does not allow this"),
+    "unavailable": (503, "A service the deployer depends on did not answer"),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Problem:
+    """One problem document. ``detail`` says, for a person, what to change."""
+
+    slug: str
+    detail: str
+    #: Extension members, e.g. ``errors`` (a list of field problems) or ``allowed``.
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> int:
+        return TYPES[self.slug][0]
+
+    def to_json(self) -> dict[str, Any]:
+        """The RFC 9457 members, then the extensions."""
+        status, title = TYPES[self.slug]
+        body = {"type": TYPE_PREFIX + self.slug, "title": title, "status": status, "detail": self.detail}
+        return {**body, **self.extra}
+
+
+class ProblemError(Exception):
+    """Raised to refuse a request with ``problem``; nothing has been written when it is raised."""
+
+    def __init__(self, slug: str, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.problem = Problem(slug=slug, detail=detail, extra=extra)

@@ -1,0 +1,110 @@
+"""The API's JSON documents as text for people: the CLI's tables and lines. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+Doc = Mapping[str, Any]
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Columns padded to their widest cell; ``-`` for missing values."""
+    cells = [[str(h) for h in headers]] + [["-" if c in (None, "") else str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def deployments(items: Sequence[Doc]) -> str:
+    """``list``: one row per deployment."""
+    rows = [
+        (
+            d["id"],
+            d["agent"],
+            d["status"],
+            d["version"],
+            d["source"],
+            _short_time(d["created_at"]),
+            d["image"],
+        )
+        for d in items
+    ]
+    return table(("ID", "AGENT", "STATUS", "VERSION", "SOURCE", "CREATED", "IMAGE"), rows)
+
+
+def agents(items: Sequence[Doc]) -> str:
+    """``agents``: one row per configured agent with its active deployment."""
+    rows = []
+    for agent in items:
+        active = agent.get("active") or {}
+        rows.append(
+            (
+                agent["name"],
+                agent["repository"],
+                agent["tags"],
+                active.get("version"),
+                active.get("image"),
+                _short_time(active.get("updated_at")),
+            )
+        )
+    return table(("AGENT", "REPOSITORY", "TAGS", "VERSION", "ACTIVE IMAGE", "SINCE"), rows)
+
+
+def deployment(d: Doc) -> str:
+    """``status``: the fields that matter, the error with its hint, and the history."""
+    fields = [
+        ("id", d["id"]),
+        ("agent", d["agent"]),
+        ("image", d["image"]),
+        ("status", d["status"] + (f" ({d['reason']})" if d.get("reason") else "")),
+        ("version", d.get("version")),
+        ("source", d["source"] + (f" by {d['requested_by']}" if d.get("requested_by") else "")),
+        ("digest", d.get("digest")),
+        ("endpoint", d.get("project_endpoint")),
+        ("created", d["created_at"]),
+        ("time to active", f"{d['time_to_active_s']} s" if d.get("time_to_active_s") is not None else None),
+    ]
+    lines = [f"{name + ':':<16}{value}" for name, value in fields if value not in (None, "")]
+    lines += error_lines(d)
+    lines.append("history:")
+    lines += [
+        f"  {h['at']}  {h['status']}" + (f"  ({h['note']})" if h.get("note") else "") for h in d["history"]
+    ]
+    return "\n".join(lines)
+
+
+def error_lines(d: Doc) -> list[str]:
+    """The platform's error code, message and what to do, if the deployment has one."""
+    error = d.get("error")
+    if not error:
+        return []
+    lines = [f"{'error:':<16}{error['code']}: {error['message']}"]
+    if error.get("hint"):
+        lines.append(f"{'hint:':<16}{error['hint']}")
+    return lines
+
+
+def health(doc: Doc) -> str:
+    """``health``: one row per dependency."""
+    rows = [(c["name"], c["target"], c["status"], c["duration_ms"], c.get("error")) for c in doc["checks"]]
+    return f"deployer: {doc['status']}\n" + table(("CHECK", "TARGET", "STATUS", "MS", "ERROR"), rows)
+
+
+def progress(d: Doc, elapsed_s: float) -> str:
+    """One line of the live progress display."""
+    version = f" (version {d['version']})" if d.get("version") else ""
+    return f"{d['agent']} {d['image']}: {d['status']}{version} after {elapsed_s:.0f}s"
+
+
+def outcome(d: Doc) -> str:
+    """The closing line of ``deploy`` and ``rollback``."""
+    version = f" version {d['version']}" if d.get("version") else ""
+    took = f" in {d['time_to_active_s']:.1f}s" if d.get("time_to_active_s") is not None else ""
+    reason = f" ({d['reason']})" if d.get("reason") and d["status"] in ("skipped", "refused") else ""
+    return f"{d['agent']}{version}: {d['status']}{reason}{took}  [{d['id']}]"
+
+
+def _short_time(value: str | None) -> str | None:
+    """``2026-11-25T06:34:44.123Z`` -> ``2026-11-25 06:34:44``."""
+    return value[:19].replace("T", " ") if value else None

@@ -1,0 +1,98 @@
+"""Which transitions are notified, to whom, under which ids. Pure.
+
+Event types are ``deployment.`` + the status entered. ``pending`` (internal), ``ignored`` and
+``refused`` (events that were never deployments) are not notified: the outbox drops them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, cast
+
+from deployer.model import Deployment, Status
+from deployer.notify.entries import NotificationEntry
+
+if TYPE_CHECKING:
+    from deployer.notify.subscribers import Subscriber
+
+NOTIFIED_STATUSES: tuple[str, ...] = ("creating", "active", "failed", "timed_out", "skipped", "superseded")
+NOTIFIED_TYPES: frozenset[str] = frozenset(f"deployment.{s}" for s in NOTIFIED_STATUSES)
+
+
+def event_id(deployment_id: str, event_type: str) -> str:
+    """The CloudEvent id and ``webhook-id``: the same for every subscriber and every attempt,
+    so a receiver can drop what it has seen."""
+    return f"{deployment_id}.{event_type.removeprefix('deployment.')}"
+
+
+def entry_id(deployment_id: str, event_type: str, subscriber_key: str) -> str:
+    """The outbox entry's id (its RowKey): writing it twice is harmless."""
+    return f"{event_id(deployment_id, event_type)}.{subscriber_key}"
+
+
+def notified(events: Iterable[str]) -> list[str]:
+    """The event types among ``events`` that are notified, in order, once each."""
+    return [e for e in dict.fromkeys(events) if e in NOTIFIED_TYPES]
+
+
+def as_of(deployment: Deployment, event_type: str) -> Deployment:
+    """The deployment as it was when it entered the event's status (history cut there), so a
+    ``deployment.creating`` flushed late does not claim the deployment is already active."""
+    status = event_type.removeprefix("deployment.")
+    index = max((i for i, t in enumerate(deployment.history) if t.status == status), default=None)
+    if index is None:
+        return deployment
+    entered = deployment.history[index]
+    return replace(
+        deployment,
+        status=cast(Status, status),
+        updated_at=entered.at,
+        history=deployment.history[: index + 1],
+    )
+
+
+def plan(deployment: Deployment, subscribers: Sequence[Subscriber], *, now: float) -> list[NotificationEntry]:
+    """The outbox entries for the deployment's pending events: one per notified event and per
+    subscriber whose filters want it."""
+    entries: list[NotificationEntry] = []
+    for event_type in notified(deployment.pending_events):
+        wanting = [s for s in subscribers if s.filters.wants(event_type, deployment.agent)]
+        if not wanting:
+            continue
+        then = as_of(deployment, event_type)
+        data = _data(then)
+        for subscriber in wanting:
+            entries.append(
+                NotificationEntry(
+                    id=entry_id(deployment.id, event_type, subscriber.key),
+                    deployment_id=deployment.id,
+                    agent=deployment.agent,
+                    event_type=event_type,
+                    event_id=event_id(deployment.id, event_type),
+                    subscriber=subscriber.key,
+                    channel=subscriber.channel,
+                    time=then.updated_at,
+                    data=data,
+                    created_at=now,
+                    started_at=now,
+                    next_attempt_at=now,
+                )
+            )
+    return entries
+
+
+#: Table Storage keeps strings up to 64 KiB of UTF-16: 32 K characters, with room to spare.
+MAX_DATA_CHARS = 30_000
+
+
+def _data(deployment: Deployment) -> str:
+    """The event's data; a deployment too large for one property loses its history and the
+    tail of its error message (every other field is short)."""
+    document = deployment.to_json()
+    data = json.dumps(document, separators=(",", ":"))
+    if len(data) > MAX_DATA_CHARS:
+        error = document["error"] and {**document["error"], "message": document["error"]["message"][:2000]}
+        data = json.dumps({**document, "history": [], "error": error}, separators=(",", ":"))
+    return data

@@ -1,0 +1,39 @@
+"""The ``slack`` format: a Slack incoming-webhook message, ``text`` (the notification fallback)
+and Block Kit ``blocks`` (header, section fields, the error, a context line). Pure.
+
+Limits kept (Block Kit reference): header text ≤ 150 plain-text characters; a section's
+``text`` ≤ 3000 characters, ``fields`` ≤ 10 of ≤ 2000 each; context ≤ 10 elements.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from deployer.notify.entries import NotificationEntry
+from deployer.notify.summary import clip, summarize
+
+CONTENT_TYPE = "application/json; charset=utf-8"
+
+
+def message(entry: NotificationEntry, *, links_base: str | None = None) -> dict[str, Any]:
+    """The message for one event."""
+    summary = summarize(entry, links_base=links_base)
+    fields = [
+        {"type": "mrkdwn", "text": clip(f"*{label}*\n{value}", 2000)} for label, value in summary.facts[:10]
+    ]
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": clip(summary.title, 150), "emoji": True}},
+        {"type": "section", "fields": fields},
+    ]
+    if summary.error:
+        text = f"*Error* {summary.error}" + (f"\n*Hint* {summary.hint}" if summary.hint else "")
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": clip(text, 3000)}})
+    where = f"<{summary.link}|Open the deployment>" if summary.link else f"`{summary.command}`"
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": clip(where, 3000)}]})
+    fallback = f"{summary.title} ({dict(summary.facts)['Image']})"
+    return {"text": clip(fallback, 3000), "blocks": blocks}
+
+
+def body(entry: NotificationEntry, *, links_base: str | None = None) -> bytes:
+    return json.dumps(message(entry, links_base=links_base)).encode()

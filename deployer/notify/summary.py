@@ -1,0 +1,58 @@
+"""What a person reads about one event, shared by the Slack and Teams formats. Pure."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from deployer.notify.entries import NotificationEntry
+
+_EMOJI = {
+    "active": "✅",
+    "failed": "❌",
+    "timed_out": "⏱️",
+    "creating": "🚀",
+    "skipped": "⏭️",
+    "superseded": "🔁",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Summary:
+    """Title, facts (label, value), the error and its hint, and a link to the deployment."""
+
+    title: str
+    facts: tuple[tuple[str, str], ...]
+    error: str | None
+    hint: str | None
+    link: str | None
+    command: str
+
+
+def summarize(entry: NotificationEntry, *, links_base: str | None) -> Summary:
+    """The summary of ``entry``; ``links_base`` is the deployer's public origin, if known."""
+    data = json.loads(entry.data)
+    status = entry.event_type.removeprefix("deployment.")
+    agent = data.get("agent") or "(no agent)"
+    facts = [("Agent", agent), ("Status", status), ("Image", data.get("image") or "-")]
+    if data.get("version"):
+        facts.append(("Version", str(data["version"])))
+    if data.get("reason"):
+        facts.append(("Reason", str(data["reason"])))
+    facts.append(("Deployment", entry.deployment_id))
+    error = data.get("error") or {}
+    message = f"{error.get('code')}: {error.get('message')}" if error else None
+    link = f"{links_base.rstrip('/')}/api/deployments/{entry.deployment_id}" if links_base else None
+    return Summary(
+        title=f"{_EMOJI.get(status, '')} {agent}: {status}".strip(),
+        facts=tuple(facts),
+        error=message,
+        hint=error.get("hint") if error else None,
+        link=link,
+        command=f"agent-deployer status {entry.deployment_id}",
+    )
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters (the formats' field limits), marked when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

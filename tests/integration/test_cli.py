@@ -1,0 +1,156 @@
+"""The real CLI (``python -m deployer``, a subprocess) against the local stack: exit codes of
+``deploy --wait`` for active, failed and timed out, refusals, and every read command."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+REGISTRY = "myregistry.azurecr.io"
+
+
+def run(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in ("DEPLOYER_URL", "DEPLOYER_KEY")}
+    return subprocess.run(
+        [sys.executable, "-m", "deployer", *argv],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**clean, **(env or {})},
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def url(http) -> str:
+    return http.info.deployer_url
+
+
+def image(agent: str, tag: str) -> str:
+    return f"{REGISTRY}/agents/{agent}:{tag}"
+
+
+def fresh_tag(major: int = 1) -> str:
+    return f"{major}.{uuid.uuid4().int % 10_000}.0"
+
+
+def test_deploy_wait_exits_0_when_active_with_live_progress(url):
+    done = run(
+        "--url", url, "deploy", "cli-bot", image("cli-bot", fresh_tag()), "--wait", "--reason", "cli test"
+    )
+    assert done.returncode == 0, done.stderr
+    assert ": active" in done.stdout and "in " in done.stdout
+    progress = done.stderr.splitlines()
+    assert any(": creating (version" in line for line in progress)
+    assert ": active (version" in progress[-1]
+
+
+def test_deploy_wait_exits_1_when_the_version_fails(url, emulator_settings):
+    missing = image("cli-bot", fresh_tag())
+    emulator_settings(missing_images=[missing])
+    done = run("deploy", "cli-bot", missing, "--wait", "--url", url)
+    assert done.returncode == 1, done.stderr
+    assert ": failed" in done.stdout
+    assert "AcrImageNotFound" in done.stderr and "Correct image name/tag or publish image." in done.stderr
+
+
+def test_deploy_wait_exits_2_when_the_version_times_out(url, emulator_settings):
+    emulator_settings(provision_delay_s=None)
+    done = run(
+        "deploy", "cli-slow", image("cli-slow", "slow-1"), "--wait", "--json", env={"DEPLOYER_URL": url}
+    )
+    assert done.returncode == 2, done.stderr
+    assert json.loads(done.stdout)["status"] == "timed_out"
+
+
+def test_deploy_wait_exits_2_when_the_wait_runs_out_first(url, emulator_settings):
+    emulator_settings(provision_delay_s=None)
+    done = run("--url", url, "deploy", "cli-slow", image("cli-slow", "slow-2"), "--wait", "--timeout", "0.5")
+    assert done.returncode == 2, done.stderr
+    assert ": creating" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["deploy", "nobody", image("cli-bot", "1.0.0")], "no agent 'nobody' is configured"),
+        (["deploy", "cli-bot", "evil.azurecr.io/agents/cli-bot:1.0.0"], "not in the allow-list"),
+        (["deploy", "cli-bot", "not-an-image"], "image: 'not-an-image' is not an image reference"),
+        (["rollback", "idle-bot"], "no earlier active deployment"),
+        (["status", "0000000000000abcdef"], "no deployment 0000000000000abcdef"),
+    ],
+)
+def test_a_refusal_exits_3_with_the_problem_detail(http, url, argv, message):
+    before = http.versions_created("cli-bot")
+    done = run("--url", url, *argv)
+    assert done.returncode == 3, done.stderr
+    assert message in done.stderr
+    assert http.versions_created("cli-bot") == before
+
+
+def test_rollback_wait_goes_back_and_exits_0(url):
+    first, second = fresh_tag(2), fresh_tag(3)
+    assert run("--url", url, "deploy", "cli-bot", image("cli-bot", first), "--wait").returncode == 0
+    assert run("--url", url, "deploy", "cli-bot", image("cli-bot", second), "--wait").returncode == 0
+    done = run("--url", url, "rollback", "cli-bot", "--wait", "--json")
+    assert done.returncode == 0, done.stderr
+    back = json.loads(done.stdout)
+    assert (back["source"], back["tag"], back["status"]) == ("rollback", first, "active")
+
+
+def test_read_commands_print_tables_or_json(url):
+    started = json.loads(
+        run("--url", url, "deploy", "cli-bot", image("cli-bot", fresh_tag()), "--json").stdout
+    )
+    status = run("--url", url, "status", started["id"])
+    assert status.returncode == 0 and f"id:             {started['id']}" in status.stdout
+    assert "history:" in status.stdout
+    assert json.loads(run("--url", url, "status", started["id"], "--json").stdout)["id"] == started["id"]
+    listed = run("--url", url, "list", "--agent", "cli-bot", "--limit", "2", "--json")
+    page = json.loads(listed.stdout)
+    assert page["items"][0]["id"] == started["id"] and page["next"]
+    table = run("list", "--agent", "cli-bot", "--url", url)
+    assert table.stdout.splitlines()[0].split() == [
+        "ID",
+        "AGENT",
+        "STATUS",
+        "VERSION",
+        "SOURCE",
+        "CREATED",
+        "IMAGE",
+    ]
+    agents = run("--url", url, "agents")
+    assert any(line.startswith("cli-bot ") for line in agents.stdout.splitlines())
+    assert {a["name"] for a in json.loads(run("--url", url, "agents", "--json").stdout)["items"]} >= {
+        "cli-bot"
+    }
+    health = run("--url", url, "health")
+    assert health.returncode == 0 and health.stdout.startswith("deployer: ok")
+
+
+def test_simulate_push_posts_an_event_the_deployer_records(http, url):
+    done = run("--url", url, "simulate-push", image("cli-bot", fresh_tag(4)), "--schema", "cloudevents")
+    assert done.returncode == 0, done.stderr
+    event_id = done.stdout.split("(event ")[1].rstrip(")\n")
+    [record] = http.records_for(event_id)
+    assert record["agent"] == "cli-bot" and record["source"] == "event"
+
+
+def test_config_check_works_offline(tmp_path):
+    valid = run(
+        "config", "check", str(Path(__file__).parent / "deployer.test.yaml"), "--url", "http://127.0.0.1:9"
+    )
+    assert valid.returncode == 0 and "ok (" in valid.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("registries: [myregistry.azurecr.io]\nagents:\n  - name: x\n    tags: 'semver:banana'\n")
+    invalid = run("config", "check", str(bad))
+    assert invalid.returncode == 1
+    assert "agents[0].repository" in invalid.stderr and "agents[0].tags" in invalid.stderr

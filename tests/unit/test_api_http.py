@@ -1,0 +1,168 @@
+"""The HTTP triggers on the fakes: status codes, headers and problem documents. The composition
+root is replaced by a hand-written one holding the fake context."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+
+import azure.functions as func
+import pytest
+
+from deployer.entrypoints import http_api
+from tests.unit import conftest
+
+IMAGE = "myregistry.azurecr.io/agents/support-bot:1.2.0"
+
+
+@dataclass
+class FakeSettings:
+    table_name: str = "deployments"
+
+
+@dataclass
+class FakeRoot:
+    context: object
+    settings: FakeSettings
+
+
+@pytest.fixture
+def app(ctx, monkeypatch):
+    monkeypatch.setattr(http_api, "root", lambda: FakeRoot(ctx, FakeSettings()))
+    monkeypatch.delenv("DEPLOYER_WRITE_ROLE", raising=False)
+    return ctx
+
+
+def post(function, body, *, headers=None, route_params=None, raw=None):
+    data = raw if raw is not None else json.dumps(body).encode()
+    request = func.HttpRequest(
+        "POST",
+        "http://localhost/api/x",
+        headers={"Content-Type": "application/json", **(headers or {})},
+        route_params=route_params or {},
+        body=data,
+    )
+    return function(request)
+
+
+def get(function, *, params=None, route_params=None):
+    return function(
+        func.HttpRequest(
+            "GET", "http://localhost/api/x", params=params or {}, route_params=route_params or {}, body=b""
+        )
+    )
+
+
+def doc(response):
+    return json.loads(response.get_body())
+
+
+def principal(*roles):
+    claims = [{"typ": "preferred_username", "val": "ana@example.com"}] + [
+        {"typ": "roles", "val": r} for r in roles
+    ]
+    return base64.b64encode(json.dumps({"auth_typ": "aad", "claims": claims}).encode()).decode()
+
+
+def test_a_deploy_answers_202_with_the_deployment_and_its_location(app):
+    response = post(http_api.start_deployment, {"agent": "support-bot", "image": IMAGE})
+    body = doc(response)
+    assert response.status_code == 202 and response.mimetype == "application/json"
+    assert response.headers["Location"] == f"/api/deployments/{body['id']}"
+    assert (body["status"], body["source"], body["requested_by"]) == ("creating", "manual", None)
+
+
+def test_a_repeated_idempotency_key_replays_and_another_body_conflicts(app):
+    headers = {"Idempotency-Key": "build-17"}
+    first = post(http_api.start_deployment, {"agent": "support-bot", "image": IMAGE}, headers=headers)
+    again = post(http_api.start_deployment, {"image": IMAGE, "agent": "support-bot"}, headers=headers)
+    other = post(http_api.start_deployment, {"agent": "support-bot", "image": IMAGE + "1"}, headers=headers)
+    assert again.status_code == 202 and again.headers["Idempotent-Replayed"] == "true"
+    assert doc(again)["id"] == doc(first)["id"]
+    assert other.status_code == 409 and other.mimetype == "application/problem+json"
+    assert app.platform.count("create_version") == 1
+
+
+@pytest.mark.parametrize(
+    ("raw", "headers", "status"),
+    [
+        (b"{not json", {}, 400),
+        (b'{"agent": "support-bot", "image": "x", "extra": 1}', {}, 400),
+        (b'{"agent": "support-bot"}', {"Content-Type": "text/plain"}, 415),
+        (b'{"agent": "' + b"a" * 70_000 + b'"}', {}, 413),
+        (b'{"agent": "nobody", "image": "myregistry.azurecr.io/agents/support-bot:1.2.0"}', {}, 404),
+        (b'{"agent": "support-bot", "image": "evil.azurecr.io/agents/support-bot:1.2.0"}', {}, 403),
+    ],
+)
+def test_bad_input_is_a_problem_and_writes_nothing(app, raw, headers, status):
+    response = post(http_api.start_deployment, None, raw=raw, headers={**headers, "Idempotency-Key": "k"})
+    problem = doc(response)
+    assert (response.status_code, problem["status"]) == (status, status)
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert problem["type"].startswith("urn:agent-deployer:problem:") and problem["detail"]
+    assert (app.store.records, app.store.keys, app.store.agents) == ({}, {}, {})
+
+
+def test_behind_app_service_authentication_the_write_role_is_required(app, monkeypatch):
+    denied = post(
+        http_api.start_deployment,
+        {"agent": "support-bot", "image": IMAGE},
+        headers={"x-ms-client-principal": principal("Reader")},
+    )
+    assert denied.status_code == 403 and app.store.records == {}
+    monkeypatch.setenv("DEPLOYER_WRITE_ROLE", "Ops")
+    allowed = post(
+        http_api.start_deployment,
+        {"agent": "support-bot", "image": IMAGE},
+        headers={"x-ms-client-principal": principal("Ops")},
+    )
+    assert allowed.status_code == 202 and doc(allowed)["requested_by"] == "ana@example.com"
+
+
+def test_a_rollback_with_nothing_to_go_back_to_is_a_conflict(app):
+    response = post(
+        http_api.rollback_agent,
+        None,
+        raw=b"",
+        route_params={"agent": "support-bot"},
+        headers={"Content-Type": ""},
+    )
+    assert response.status_code == 409 and doc(response)["type"].endswith("nothing-to-roll-back-to")
+
+
+def test_reads_refuse_bad_queries_and_unknown_ids(app):
+    assert get(http_api.list_deployments, params={"limit": "0"}).status_code == 400
+    missing = get(http_api.get_deployment, route_params={"id": "123"})
+    assert missing.status_code == 404 and doc(missing)["status"] == 404
+    assert doc(get(http_api.list_deployments)) == {"items": [], "next": None}
+    assert [a["name"] for a in doc(get(http_api.list_agents))["items"]] == [
+        a["name"] for a in conftest.CONFIG["agents"]
+    ]
+
+
+def test_health_is_503_when_an_endpoint_does_not_answer(app):
+    assert get(http_api.health).status_code == 200
+    app.platform.unreachable.add(app.default_endpoint)
+    response = get(http_api.health)
+    assert response.status_code == 503 and doc(response)["status"] == "unavailable"
+
+
+def test_health_is_503_when_the_deployer_cannot_start(monkeypatch):
+    def broken():
+        raise RuntimeError("no settings")
+
+    monkeypatch.setattr(http_api, "root", broken)
+    response = get(http_api.health)
+    assert response.status_code == 503 and doc(response)["checks"][0]["error"] == "RuntimeError"
+
+
+def test_a_lost_race_on_the_agent_row_is_a_retryable_conflict(app, monkeypatch):
+    from deployer.ports import Conflict
+
+    def always_lost(state):
+        raise Conflict(state.name)
+
+    monkeypatch.setattr(app.store, "save_agent", always_lost)
+    response = post(http_api.start_deployment, {"agent": "support-bot", "image": IMAGE})
+    assert response.status_code == 409 and response.headers["Retry-After"] == "2"

@@ -1,0 +1,146 @@
+"""The agent-deployer CLI without a deployer: arguments, exit codes, config check, rendering,
+and the progress display (against a hand-written client)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from deployer import cli
+from deployer.api import text
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def deployment(status, *, version="3", history=None, error=None):
+    return {
+        "id": "0123",
+        "agent": "bot",
+        "image": "r.azurecr.io/agents/bot:1.0.0",
+        "status": status,
+        "version": version,
+        "source": "manual",
+        "reason": None,
+        "requested_by": None,
+        "error": error,
+        "time_to_active_s": 4.25 if status == "active" else None,
+        "created_at": "2026-11-25T06:34:44.123Z",
+        "updated_at": "2026-11-25T06:34:48.123Z",
+        "history": history or [{"status": status, "at": "2026-11-25T06:34:44.123Z"}],
+    }
+
+
+class ScriptedClient:
+    """Answers GET /api/deployments/{id} with the next state of a script."""
+
+    def __init__(self, *states):
+        self.states = list(states)
+        self.gets = 0
+
+    def get(self, path, **query):
+        self.gets += 1
+        return self.states.pop(0) if len(self.states) > 1 else self.states[0]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--url", "http://x:1", "--key", "k", "status", "1"],
+        ["status", "1", "--url", "http://x:1", "--key", "k"],
+        ["status", "--key", "k", "1", "--url", "http://x:1"],
+    ],
+)
+def test_url_and_key_are_accepted_before_and_after_the_command(argv):
+    args = cli._parser().parse_args(argv)
+    client = cli._client(args)
+    assert (client.url, client.key) == ("http://x:1", "k")
+
+
+def test_url_and_key_default_to_the_environment(monkeypatch):
+    monkeypatch.setenv("DEPLOYER_URL", "http://env:2/")
+    monkeypatch.setenv("DEPLOYER_KEY", "env-key")
+    client = cli._client(cli._parser().parse_args(["agents"]))
+    assert (client.url, client.key) == ("http://env:2", "env-key")
+
+
+def test_a_usage_error_does_not_look_like_a_timeout(capsys):
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["deploy", "bot"])
+    assert exited.value.code == cli.EXIT_ERROR != cli.EXIT_TIMED_OUT
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["deploy", "bot", "r.azurecr.io/a:1", "--env", "NOVALUE"])
+    assert exited.value.code == cli.EXIT_ERROR
+
+
+def test_an_unreachable_deployer_exits_4(capsys):
+    assert cli.main(["--url", "http://127.0.0.1:9", "agents"]) == cli.EXIT_ERROR
+    assert "cannot reach http://127.0.0.1:9" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("status", "history", "code"),
+    [
+        ("creating", None, 0),
+        ("active", None, 0),
+        ("failed", None, 1),
+        ("timed_out", None, 2),
+        ("skipped", None, 3),
+        ("refused", None, 3),
+        ("superseded", [{"status": "active", "at": "t"}, {"status": "superseded", "at": "t"}], 0),
+        ("superseded", [{"status": "creating", "at": "t"}, {"status": "superseded", "at": "t"}], 1),
+    ],
+)
+def test_exit_codes_are_made_for_pipelines(status, history, code):
+    assert cli.exit_code(deployment(status, history=history)) == code
+
+
+def test_config_check_accepts_a_valid_file(capsys):
+    path = ROOT / "tests" / "integration" / "deployer.test.yaml"
+    assert cli.main(["config", "check", str(path)]) == 0
+    assert ": ok (" in capsys.readouterr().out
+
+
+def test_config_check_names_every_problem_of_an_invalid_file(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "registries: [Not A Registry]\nagents:\n  - name: -x-\n    repository: agents/x\n    memory: lots\n"
+    )
+    assert cli.main(["config", "check", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "agents[0].name" in err and "agents[0].memory" in err
+
+
+def test_follow_prints_a_line_per_change_and_stops_at_the_end_state():
+    client = ScriptedClient(deployment("creating"), deployment("creating"), deployment("active"))
+    out = io.StringIO()
+    final, timed_out = cli._follow(client, deployment("pending", version=None), None, 0, out)
+    assert (final["status"], timed_out) == ("active", False)
+    assert [line.split(": ")[1].split(" after")[0] for line in out.getvalue().splitlines()] == [
+        "pending",
+        "creating (version 3)",
+        "active (version 3)",
+    ]
+
+
+def test_follow_gives_up_after_the_timeout():
+    client = ScriptedClient(deployment("creating"))
+    final, timed_out = cli._follow(client, deployment("creating"), 0.0, 0, io.StringIO())
+    assert timed_out and final["status"] == "creating" and client.gets == 0
+
+
+def test_tables_align_their_columns_and_show_missing_values_as_dashes():
+    rendered = text.table(("A", "LONGER"), [("x", None), ("wide-value", 2)]).splitlines()
+    assert rendered == ["A           LONGER", "x           -", "wide-value  2"]
+
+
+def test_a_failed_deployment_shows_its_error_and_what_to_do():
+    error = {
+        "code": "AcrImageNotFound",
+        "message": "not found",
+        "hint": "Correct image name/tag or publish image.",
+    }
+    shown = text.deployment(deployment("failed", error=error))
+    assert "AcrImageNotFound: not found" in shown and "hint:" in shown and "history:" in shown
+    assert text.outcome(deployment("active")) == "bot version 3: active in 4.2s  [0123]"

@@ -1,0 +1,158 @@
+"""The bodies of each format against their documented shapes.
+
+Slack: incoming webhooks take a message payload with ``text`` (the notification fallback when
+``blocks`` are present) and Block Kit ``blocks`` (header: plain_text ≤ 150; section: text ≤ 3000
+or ≤ 10 fields of ≤ 2000; context: ≤ 10 elements; ≤ 50 blocks). Teams: ``{"type": "message",
+"attachments": [{"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": null,
+"content": AdaptiveCard}]}`` with an Adaptive Card (``$schema``, ``type``, ``version``, ``body``
+of elements; TextBlock needs ``text``, FactSet ``facts`` of title/value strings, Action.OpenUrl
+``title``/``url``).
+"""
+
+import base64
+import json
+import time
+
+from standardwebhooks.webhooks import Webhook as Verifier
+
+from deployer.model import Deployment, DeploymentError
+from deployer.notify import cloudevents, slack, teams
+from deployer.notify.events import plan
+from deployer.notify.render import TopicEvent, WebhookRequest, render
+from deployer.notify.subscribers import EventGridTopic, Webhook
+
+T0 = 1_800_000_000.0
+SECRET = "whsec_" + base64.b64encode(b"s" * 32).decode()
+HOOK = Webhook(url="https://hooks.example.com/x", secret=SECRET)
+SLACK = Webhook(url="https://hooks.slack.com/services/T0/B0/SECRET", format="slack")
+TEAMS = Webhook(url="https://example.webhook.office.com/webhookb2/SECRET", format="teams")
+
+
+def failed_entry():
+    d = Deployment(
+        id="8199999999999abcdef",
+        agent="support-bot",
+        image="myregistry.azurecr.io/agents/support-bot:1.2.0",
+        status="pending",
+        source="event",
+        created_at="2026-01-01T00:00:00.000Z",
+        updated_at="2026-01-01T00:00:00.000Z",
+    )
+    d = d.moved_to("creating", "2026-01-01T00:00:01.000Z", version="7")
+    error = DeploymentError(code="AcrImageNotFound", message="image not found", hint="Publish the image.")
+    d = d.moved_to("failed", "2026-01-01T00:00:09.000Z", error=error)
+    [entry] = [e for e in plan(d, [HOOK], now=T0) if e.event_type == "deployment.failed"]
+    return entry
+
+
+def test_cloudevents_body_is_structured_cloudevents_1_0_with_the_deployment_as_data():
+    entry = failed_entry()
+    event = json.loads(cloudevents.body(entry))
+    assert {k: event[k] for k in ("specversion", "id", "type", "subject", "time")} == {
+        "specversion": "1.0",
+        "id": "8199999999999abcdef.failed",
+        "type": "deployment.failed",
+        "subject": "support-bot",
+        "time": "2026-01-01T00:00:09.000Z",
+    }
+    assert event["source"].startswith("/") and event["datacontenttype"] == "application/json"
+    assert event["data"]["status"] == "failed" and event["data"]["error"]["code"] == "AcrImageNotFound"
+
+
+def test_a_signed_request_carries_the_event_id_and_verifies():
+    now = time.time()
+    request = render(failed_entry(), HOOK, now=now, links_base=None)
+    assert isinstance(request, WebhookRequest)
+    assert request.headers["Content-Type"].startswith("application/cloudevents+json")
+    assert request.headers["webhook-id"] == "8199999999999abcdef.failed"
+    assert request.headers["webhook-timestamp"] == str(int(now))
+    assert Verifier(SECRET).verify(request.body, request.headers)["id"] == "8199999999999abcdef.failed"
+    assert "SECRET" not in repr(render(failed_entry(), SLACK, now=T0, links_base=None))
+
+
+def test_slack_and_teams_are_not_signed_and_a_topic_gets_the_cloud_event():
+    assert "webhook-signature" not in render(failed_entry(), SLACK, now=T0, links_base=None).headers
+    topic = render(failed_entry(), EventGridTopic(endpoint="https://t/api/events"), now=T0, links_base=None)
+    assert isinstance(topic, TopicEvent) and topic.event["type"] == "deployment.failed"
+
+
+def check_slack(message):
+    assert set(message) <= {"text", "blocks"} and isinstance(message["text"], str) and message["text"]
+    blocks = message["blocks"]
+    assert 0 < len(blocks) <= 50
+    for block in blocks:
+        kind = block["type"]
+        assert kind in {"header", "section", "context", "divider"}
+        if kind == "header":
+            assert block["text"]["type"] == "plain_text" and len(block["text"]["text"]) <= 150
+        if kind == "section":
+            assert "text" in block or "fields" in block
+            if "text" in block:
+                assert (
+                    block["text"]["type"] in {"mrkdwn", "plain_text"} and len(block["text"]["text"]) <= 3000
+                )
+            for item in block.get("fields", []):
+                assert item["type"] in {"mrkdwn", "plain_text"} and len(item["text"]) <= 2000
+            assert len(block.get("fields", [])) <= 10
+        if kind == "context":
+            assert 0 < len(block["elements"]) <= 10
+            assert all(e["type"] in {"mrkdwn", "plain_text", "image"} for e in block["elements"])
+
+
+def check_teams(message):
+    assert message["type"] == "message" and len(message["attachments"]) == 1
+    attachment = message["attachments"][0]
+    assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+    assert attachment["contentUrl"] is None
+    card = attachment["content"]
+    assert card["$schema"] == "http://adaptivecards.io/schemas/adaptive-card.json"
+    assert card["type"] == "AdaptiveCard" and card["version"] in {"1.0", "1.2", "1.3", "1.4", "1.5"}
+    for element in card["body"]:
+        assert element["type"] in {"TextBlock", "FactSet"}
+        if element["type"] == "TextBlock":
+            assert isinstance(element["text"], str) and element["text"]
+        else:
+            assert all(
+                set(f) == {"title", "value"} and all(isinstance(v, str) for v in f.values())
+                for f in element["facts"]
+            )
+    for action in card.get("actions", []):
+        assert action["type"] == "Action.OpenUrl" and action["title"] and action["url"].startswith("https://")
+
+
+def test_slack_message_matches_block_kit_and_reads_well():
+    message = slack.message(failed_entry(), links_base="https://deployer.azurewebsites.net")
+    check_slack(message)
+    text = json.dumps(message)
+    for expected in (
+        "support-bot",
+        "failed",
+        "support-bot:1.2.0",
+        "Version",
+        "7",
+        "AcrImageNotFound",
+        "Publish the image.",
+    ):
+        assert expected in text
+    assert "<https://deployer.azurewebsites.net/api/deployments/8199999999999abcdef|" in text
+
+
+def test_slack_without_a_public_host_shows_the_cli_command_and_clips_long_fields():
+    entry = failed_entry()
+    data = json.loads(entry.data)
+    data["image"] = "x" * 5000
+    long = entry.__class__(**{**entry.__dict__, "data": json.dumps(data)})
+    message = slack.message(long)
+    check_slack(message)
+    assert "agent-deployer status 8199999999999abcdef" in json.dumps(message)
+
+
+def test_teams_message_is_an_adaptive_card_attachment():
+    message = teams.message(failed_entry(), links_base="https://deployer.azurewebsites.net")
+    check_teams(message)
+    facts = {f["title"]: f["value"] for f in message["attachments"][0]["content"]["body"][1]["facts"]}
+    assert facts["Agent"] == "support-bot" and facts["Status"] == "failed" and facts["Version"] == "7"
+    assert message["attachments"][0]["content"]["actions"][0]["url"].endswith(
+        "/api/deployments/8199999999999abcdef"
+    )
+    check_teams(teams.message(failed_entry()))

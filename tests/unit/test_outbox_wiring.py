@@ -1,0 +1,29 @@
+from deployer.bootstrap import Root
+from deployer.notify.safe_http import SafeHttpTransport
+
+
+def test_the_root_builds_the_sender_with_the_loopback_exception_and_the_public_host(tmp_path):
+    config = tmp_path / "deployer.yaml"
+    config.write_text(
+        "registries: [myregistry.azurecr.io]\ngrant_runtime_role: false\n"
+        "agents: [{name: echo, repository: agents/echo}]\n"
+        "webhooks: [{url: 'http://127.0.0.1:9/hook', format: slack}]\n"
+    )
+    root = Root(
+        {
+            "DEPLOYER_CONFIG": str(config),
+            "WEBHOOKS_ALLOW_LOOPBACK": "true",
+            "WEBSITE_HOSTNAME": "app.example.net",
+        }
+    )
+    delivery = root.delivery
+    assert isinstance(delivery.webhooks, SafeHttpTransport) and delivery.topics is None
+    assert delivery.links_base == "https://app.example.net"
+    assert len(root.config.subscribers) == 1
+
+
+def test_the_app_has_a_timer_that_delivers_notifications():
+    from function_app import app
+
+    names = {f.get_function_name() for f in app.get_functions()}
+    assert {"deliver_notifications", "poll_deployments"} <= names
