@@ -1,0 +1,212 @@
+"""(4) Poll cost.
+
+a. ``get_version`` calls per deployment while a version provisions for 60 s, counted in the
+   emulator's request log, with the dev host's poll on the default schedule. Started before the
+   detection benchmark and finished after it, so the two minutes overlap.
+b. One tick (``poll_once`` with the app's own composition, in-process, its default concurrency
+   and budget) over a table with 10,000 finished deployments and 200 open ones, all due and still
+   provisioning: entities read (``TableDeploymentStore.entities_read``), Foundry, ARM and Table
+   calls, wall time; for the first look at each deployment (which also grants the runtime role)
+   and for a later one. The floor is 200 bare ``get_version`` calls, as many at a time."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from bench.common import AGENTS, Bench, Result, Row, agent, image, ms
+from bench.detection import push
+from deployer.clock import iso, parse_iso
+from deployer.model import new_deployment_id
+from deployer.simulate import image_pushed_event
+
+PROVISION_S = 60.0
+PROVISIONING = 10
+TARGET_CALLS = 10
+FINISHED = 10_000
+OPEN = 200
+TICK_PROJECT = "tick"
+
+
+@dataclass
+class Provisioning:
+    event_ids: set[str]
+    table: str
+    project: str
+
+
+def start_provisioning(b: Bench, url: str, *, table: str, project: str) -> Provisioning:
+    b.emulator_settings(provision_delay_s=PROVISION_S)
+    events = [image_pushed_event(image(AGENTS + i, "c1")) for i in range(PROVISIONING)]
+    push(url, events)
+    b.emulator_settings(provision_delay_s=0.5)
+    return Provisioning({e["id"] for e in events}, table, project)
+
+
+def finish_provisioning(b: Bench, p: Provisioning) -> Result:
+    deadline = time.time() + PROVISION_S + 60
+    while True:
+        records = [r for r in b.records(p.table) if r.get("event_id") in p.event_ids]
+        if all(r["status"] == "active" for r in records) or time.time() > deadline:
+            break
+        time.sleep(1.0)
+    log = b.foundry_requests(p.project)
+    calls = []
+    for r in records:
+        path = f"/api/projects/{p.project}/agents/{r['agent']}/versions/{r['version']}"
+        calls.append(sum(1 for q in log if q["method"] == "GET" and q["path"] == path))
+    seen_after = [
+        parse_iso(next(h["at"] for h in json.loads(r["history"]) if h["status"] == "active"))
+        - parse_iso(r["created_at"])
+        for r in records
+        if r["status"] == "active"
+    ]
+    worst = max(calls)
+    rows = [
+        Row(
+            "4. poll cost",
+            f"get_version calls per deployment, {PROVISION_S:.0f} s provisioning (mean / max)",
+            f"{sum(calls) / len(calls):.1f} / {worst}",
+            target=f"≤ {TARGET_CALLS}",
+            meets=len(seen_after) == len(records) and worst <= TARGET_CALLS,
+        ),
+        Row(
+            "4. poll cost",
+            f"… those deployments seen active after (provisioning {PROVISION_S:.0f} s), max",
+            f"{max(seen_after):.1f} s" if seen_after else "never",
+            f"{PROVISION_S:.0f} s",
+        ),
+    ]
+    data = {
+        "deployments": len(records),
+        "get_version_calls": calls,
+        "active_seen_after_s": [round(s, 2) for s in seen_after],
+    }
+    return Result(rows, data)
+
+
+def tick(b: Bench) -> Result:
+    from deployer.deploying import handle_event
+    from deployer.events import parse_event
+    from deployer.settings import Settings
+    from deployer.tracking import poll_once
+
+    ctx, table_calls = b.context(table="tick", project=TICK_PROJECT)
+    _insert_finished(b.table("tick"))
+    b.emulator_settings(provision_delay_s=None)
+    for n in range(OPEN):
+        handle_event(ctx, parse_event(image_pushed_event(image(n % AGENTS, f"t{n // AGENTS}"))))
+    b.emulator_settings(provision_delay_s=0.5)
+    settings = Settings.from_env({})
+    looks = []
+    for _ in ("first look", "later look"):  # the first look also grants the runtime role
+        due = ctx.store.due(time.time() + 3600, 10 * OPEN)
+        time.sleep(max(0.0, max(e.due for e in due) - time.time() + 0.1))
+        ctx.store.entities_read, table_calls.count = 0, 0
+        foundry, arm = len(b.foundry_requests(TICK_PROJECT)), b.arm_requests()
+        started = time.perf_counter()
+        report = poll_once(ctx, concurrency=settings.poll_concurrency, budget_s=settings.poll_budget_s)
+        wall = time.perf_counter() - started
+        arm_after = b.arm_requests()
+        looks.append(
+            {
+                "due": report.due,
+                "worked": report.worked,
+                "deferred": report.deferred,
+                "entities_read": ctx.store.entities_read,
+                "foundry_calls": len(b.foundry_requests(TICK_PROJECT)) - foundry,
+                "arm_calls": None if arm is None or arm_after is None else arm_after - arm,
+                "table_calls": table_calls.count,
+                "wall_s": round(wall, 3),
+            }
+        )
+    records = [ctx.store.get(e.deployment_id) for e in due]
+    floor = _bare_gets(b, records, settings.poll_concurrency)
+    first, later = looks
+    entities = max(look["entities_read"] for look in looks)
+    wall = max(look["wall_s"] for look in looks)
+
+    def both(key: str) -> str:
+        return f"{first[key]} / {later[key]}"
+
+    rows = [
+        Row(
+            "4. poll cost",
+            f"one tick, {FINISHED:,} finished + {OPEN} open, first / later look: entities read",
+            both("entities_read"),
+            f"{OPEN} (open)",
+            f"{entities / OPEN:.2f}x",
+            "≈ open (≤ 2 per open: its work row and its record)",
+            entities <= 2 * OPEN,
+        ),
+        Row(
+            "4. poll cost",
+            "one tick, first / later look: calls made (Foundry + ARM + Table)",
+            " / ".join(f"{x['foundry_calls']} + {x['arm_calls']} + {x['table_calls']}" for x in looks),
+            f"{OPEN} + 0 + 0",
+        ),
+        Row(
+            "4. poll cost",
+            "one tick, first / later look: wall time",
+            f"{ms(first['wall_s'] * 1000)} / {ms(later['wall_s'] * 1000)}",
+            f"{ms(floor * 1000)} ({OPEN} bare get_version)",
+            f"{wall / floor:.2f}x",
+            "≤ 1 s",
+            wall <= 1.0 and all(x["deferred"] == 0 for x in looks),
+        ),
+    ]
+    data = {
+        "finished": FINISHED,
+        "open": OPEN,
+        "concurrency": settings.poll_concurrency,
+        "first_look": first,
+        "later_look": later,
+        "floor_bare_get_version_s": round(floor, 3),
+    }
+    return Result(rows, data)
+
+
+def _insert_finished(table: Any) -> None:
+    """FINISHED settled records in the records partition, 100 per batch transaction."""
+    now = time.time()
+    for batch in range(FINISHED // 100):
+        operations = []
+        for n in range(100):
+            created = now - 86_400 * 30 + (batch * 100 + n) * 60
+            i = n % AGENTS
+            steps = (("pending", 0), ("creating", 1), ("active", 45), ("superseded", 90))
+            history = [{"status": status, "at": iso(created + s)} for status, s in steps]
+            entity = {
+                "PartitionKey": "d",
+                "RowKey": new_deployment_id(created),
+                "agent": agent(i),
+                "image": image(i, f"old-{batch}-{n}"),
+                "status": "superseded",
+                "source": "event",
+                "created_at": iso(created),
+                "updated_at": iso(created + 90),
+                "tag": f"old-{batch}-{n}",
+                "event_id": str(uuid.uuid4()),
+                "version": str(batch + 1),
+                "history": json.dumps(history),
+                "pending_events": "[]",
+            }
+            operations.append(("create", entity))
+        table.submit_transaction(operations)
+
+
+def _bare_gets(b: Bench, records: list[Any], concurrency: int) -> float:
+    """Wall time of one bare get_version per open deployment, ``concurrency`` at a time."""
+    client = b.foundry_client(TICK_PROJECT)
+
+    def get(record: Any) -> None:
+        client.agents.get_version(record.agent, record.version)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(get, records))
+    return time.perf_counter() - started
