@@ -48,11 +48,11 @@ def test_a_creating_version_is_looked_at_every_tick_at_first_then_less_often(ctx
     handle_event(ctx, pushed("v1", repository="agents/echo"))
     for _ in range(60):
         tick(ctx, 1)
-    assert ctx.platform.count("get_version") == 12  # at 2 s, then every 5 s
+    assert ctx.platform.count("get_version") == 15  # at 2 s, then every 4 s (each 5-second tick)
     for _ in range(120):
         tick(ctx, 1)
-    # every 5 s until 120 s (12 more), then every 10 s for half a minute, then 20 s (5 more)
-    assert ctx.platform.count("get_version") == 12 + 12 + 5
+    # every 4 s until 120 s (15 more), then every 8 s for half a minute, then 16 s (6 more)
+    assert ctx.platform.count("get_version") == 15 + 15 + 6
 
 
 def test_a_tick_with_nothing_due_reads_nothing_but_the_index(ctx):
