@@ -1,5 +1,6 @@
-"""``agent-deployer``: deploy, roll back and inspect through a running deployer's HTTP API;
-``config check`` works offline. Only the standard library, so it runs in any pipeline."""
+"""``agent-deployer``: deploy, roll back, inspect and redeliver notifications through a running
+deployer's HTTP API; ``config check`` works offline. Only the standard library, so it runs in any
+pipeline."""
 
 from __future__ import annotations
 
@@ -55,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = _Commands(parser.add_subparsers(required=True, metavar="COMMAND"), common)
     _add_write_commands(commands)
     _add_read_commands(commands)
+    _add_notification_commands(commands)
     config = commands.group.add_parser("config", help="configuration commands")
     check = config.add_subparsers(required=True, metavar="COMMAND").add_parser(
         "check", help="validate a config file offline", parents=[common]
@@ -112,6 +114,15 @@ def _add_read_commands(commands: _Commands) -> None:
     listing.add_argument("--next", help="the page token a previous list printed")
     commands.add("agents", _agents, "the configured agents and their active deployments")
     commands.add("health", _health, "whether the deployer reaches Table Storage and Foundry")
+
+
+def _add_notification_commands(commands: _Commands) -> None:
+    listing = commands.add("notifications", _notifications, "list webhook and Event Grid notifications")
+    listing.add_argument("--state", choices=["pending", "delivered", "dead"])
+    listing.add_argument("--limit", type=int, default=20)
+    listing.add_argument("--next", help="the page token a previous list printed")
+    redeliver = commands.add("redeliver", _redeliver, "send a dead notification again")
+    redeliver.add_argument("id", help="a notification id, as 'notifications --state dead' lists it")
 
 
 def _waiting(sub: argparse.ArgumentParser) -> None:
@@ -221,6 +232,21 @@ def _health(args: argparse.Namespace) -> int:
         report = exc.problem  # 503 carries the health document: show which check failed
     print(json.dumps(report, indent=2) if args.json else text.health(report))
     return EXIT_OK if report["status"] == "ok" else EXIT_FAILED
+
+
+def _notifications(args: argparse.Namespace) -> int:
+    page = _client(args).get("/api/notifications", state=args.state, limit=args.limit, next=args.next)
+    print(json.dumps(page, indent=2) if args.json else text.notifications(page["items"]))
+    if page["next"] and not args.json:
+        print(f"more: add --next {page['next']}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _redeliver(args: argparse.Namespace) -> int:
+    path = f"/api/notifications/{quote(args.id, safe='')}/redeliver"
+    entry = _client(args).send("POST", path).body
+    print(json.dumps(entry, indent=2) if args.json else text.redelivered(entry))
+    return EXIT_OK
 
 
 def _config_check(args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ from deployer.notify.subscribers import (
     parse_webhooks,
 )
 from deployer.roles import runtime_role_options
+from deployer.smoke_config import Preflight, SmokeTest, rollout_options
 from deployer.tag_policy import TagPolicy, TagPolicyError
 
 AGENT_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
@@ -48,6 +49,10 @@ _AGENT_KEYS = frozenset(
         "project_endpoint",
         "pin",
         "timeout_s",
+        "rollout",
+        "smoke_test",
+        "on_smoke_failure",
+        "preflight",
         *_RUNTIME_ROLE_KEYS,
     }
 )
@@ -81,6 +86,13 @@ class AgentConfig:
     #: Give the identity of each new version Azure AI User on the project (``project_resource_id``).
     grant_runtime_role: bool = True
     project_resource_id: str | None = None
+    #: ``verified``: traffic stays on the serving version until the new one passes ``smoke_test``.
+    rollout: Literal["immediate", "verified"] = "immediate"
+    smoke_test: SmokeTest | None = None
+    #: ``rollback``: a failed smoke test also holds the digest; ``no_hold``: it does not.
+    on_smoke_failure: Literal["rollback", "no_hold"] = "rollback"
+    #: What must exist in the project before a version is created (``None``: no preflight).
+    preflight: Preflight | None = None
 
     def matches_repository(self, registry: str, repository: str) -> bool:
         return self.repository == repository and self.registry in (None, registry)
@@ -235,6 +247,7 @@ def _agent(raw: object, at: str, problems: list[str]) -> AgentConfig | None:
     protocols = _protocols(raw.get("protocols", {"responses": "1.0.0"}), at, problems)
     env = _environment(raw.get("environment_variables") or {}, at, problems)
     options = _options(raw, at, problems) | runtime_role_options(raw, at, problems)
+    options |= rollout_options(raw, at, problems, protocols=protocols)
     if len(problems) > before:
         return None
     assert isinstance(repository, str) and tags is not None

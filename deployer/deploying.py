@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from deployer import outbox, rules
+from deployer import holds, outbox, preflight, rollout, rules, traffic
 from deployer.clock import iso
 from deployer.config import AgentConfig
 from deployer.context import Context
@@ -43,20 +43,29 @@ def handle_event(ctx: Context, event: ReceivedEvent) -> list[Deployment]:
 
 
 def start_deployment(
-    ctx: Context, agent: AgentConfig, push: ImagePush, *, source: Source, requested_by: str | None = None
+    ctx: Context,
+    agent: AgentConfig,
+    push: ImagePush,
+    *,
+    source: Source,
+    requested_by: str | None = None,
+    deployment_id: str | None = None,
+    reason: str | None = None,
 ) -> Deployment:
-    """Deploy ``push`` to ``agent`` on request (no tag policy, may go backwards on purpose)."""
+    """Deploy ``push`` to ``agent`` on request (no tag policy, may go backwards on purpose).
+    ``deployment_id`` (default: a new one) lets the caller know the id before anything is
+    written; ``reason`` is recorded on the record's first write."""
     now = ctx.clock.now()
     record = _record(
         ctx,
         agent,
         push,
-        deployment_id=new_deployment_id(now),
+        deployment_id=deployment_id or new_deployment_id(now),
         source=source,
         now=now,
         requested_by=requested_by,
     )
-    return _launch(ctx, agent, push, record)
+    return _launch(ctx, agent, push, replace(record, reason=reason))
 
 
 def _push_to_agent(ctx: Context, push: ImagePush, agent: AgentConfig) -> Deployment:
@@ -72,12 +81,17 @@ def _push_to_agent(ctx: Context, push: ImagePush, agent: AgentConfig) -> Deploym
     if not verdict.deploy:
         return _add_skipped(ctx, record, verdict.reason)
     owner = ctx.store.claim(f"push|{agent.name}|{push.digest}|{push.tag}", deployment_id)
-    if owner != deployment_id:
-        return _add_skipped(ctx, record, "duplicate")
+    if owner != deployment_id:  # held or paused first: a re-push must not look like a mere repeat
+        blocked = rollout.push_blocked(ctx.store.get_agent(agent.name), push.digest)
+        return _add_skipped(ctx, record, blocked or "duplicate")
     return _launch(ctx, agent, push, record)
 
 
 def _launch(ctx: Context, agent: AgentConfig, push: ImagePush, record: Deployment) -> Deployment:
+    if record.source == "rollback":  # pushes of the digest rolled away from must not undo it
+        holds.hold_rolled_away(
+            ctx, agent.name, to_digest=push.digest, by=record.requested_by, deployment_id=record.id
+        )
     reason = _take_agent(ctx, agent, push, ordered=record.source == "event")
     if reason is not None:
         return _add_skipped(ctx, record, reason)
@@ -93,10 +107,13 @@ def _launch(ctx: Context, agent: AgentConfig, push: ImagePush, record: Deploymen
 
 
 def _take_agent(ctx: Context, agent: AgentConfig, push: ImagePush, *, ordered: bool) -> str | None:
-    """Check the order rules against the agent's row and raise its highest started tag,
-    conditionally, so concurrent pushes for one agent are decided one at a time."""
+    """Check pauses, holds and the order rules against the agent's row and raise its highest
+    started tag, conditionally, so concurrent pushes for one agent are decided one at a time."""
     for _ in range(_MAX_AGENT_RACES):
         state = ctx.store.get_agent(agent.name)
+        blocked = rollout.push_blocked(state, push.digest) if ordered else None
+        if blocked is not None:
+            return blocked
         verdict = rules.order_verdict(push, agent, state) if ordered else rules.DEPLOY
         if not verdict.deploy:
             return verdict.reason
@@ -112,8 +129,33 @@ def _take_agent(ctx: Context, agent: AgentConfig, push: ImagePush, *, ordered: b
 
 
 def create_version_for(ctx: Context, agent: AgentConfig, record: Deployment) -> Deployment:
-    """Create the version for a pending record and move it to ``creating`` (or ``failed``)."""
-    spec = VersionSpec(
+    """Create the version for a pending record and move it to ``creating`` (or ``failed``).
+    Preflight first (when configured: a missing model deployment or connection fails it with no
+    version); ``rollout: verified``: the agent's traffic is pinned to the serving version."""
+    endpoint = ctx.endpoint_for(agent)
+    try:
+        missing = preflight.check(ctx, agent, endpoint)
+        if missing is not None:
+            return _fail(ctx, record, missing)
+        pinned = traffic.pin_before_create(ctx, agent, record) if record.rollout == "verified" else None
+        info = ctx.platform.create_version(endpoint, agent.name, _spec(agent, record))
+    except PlatformError as exc:
+        if exc.retryable:
+            raise
+        hint = hint_for(exc.code, exc.status_code)
+        return _fail(ctx, record, DeploymentError(code=exc.code, message=exc.message, hint=hint))
+    now = ctx.clock.now()
+    creating = ctx.store.update(
+        record.moved_to("creating", iso(now), version=info.version, traffic_before=pinned)
+    )
+    creating = outbox.flush(ctx, creating)
+    ctx.store.schedule(Scheduled(deployment_id=record.id, due=now + FIRST_DELAY_S))
+    log.info("deployment %s: %s version %s creating (%s)", record.id, agent.name, info.version, record.image)
+    return creating
+
+
+def _spec(agent: AgentConfig, record: Deployment) -> VersionSpec:
+    return VersionSpec(
         image=record.image,
         cpu=agent.cpu,
         memory=agent.memory,
@@ -121,22 +163,14 @@ def create_version_for(ctx: Context, agent: AgentConfig, record: Deployment) -> 
         environment_variables=agent.environment_variables,
         metadata={DEPLOYMENT_ID_KEY: record.id},
     )
-    try:
-        info = ctx.platform.create_version(ctx.endpoint_for(agent), agent.name, spec)
-    except PlatformError as exc:
-        if exc.retryable:
-            raise
-        error = DeploymentError(code=exc.code, message=exc.message, hint=hint_for(exc.code, exc.status_code))
-        failed = ctx.store.update(record.moved_to("failed", iso(ctx.clock.now()), error=error))
-        failed = outbox.flush(ctx, failed)
-        ctx.store.unschedule(record.id)
-        return failed
-    now = ctx.clock.now()
-    creating = ctx.store.update(record.moved_to("creating", iso(now), version=info.version))
-    creating = outbox.flush(ctx, creating)
-    ctx.store.schedule(Scheduled(deployment_id=record.id, due=now + FIRST_DELAY_S))
-    log.info("deployment %s: %s version %s creating (%s)", record.id, agent.name, info.version, record.image)
-    return creating
+
+
+def _fail(ctx: Context, record: Deployment, error: DeploymentError) -> Deployment:
+    failed = ctx.store.update(record.moved_to("failed", iso(ctx.clock.now()), error=error))
+    failed = outbox.flush(ctx, failed)
+    ctx.store.unschedule(record.id)
+    log.info("deployment %s: %s failed before a version was created: %s", record.id, record.agent, error.code)
+    return failed
 
 
 def _record(
@@ -164,6 +198,7 @@ def _record(
         event_id=push.event_id,
         project_endpoint=agent.project_endpoint or ctx.default_endpoint,
         requested_by=requested_by,
+        rollout=agent.rollout,
     )
 
 

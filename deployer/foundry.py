@@ -5,14 +5,16 @@ import, so it is imported here, not at start-up)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from azure.core.credentials import TokenCredential
 
-from deployer.ports import PlatformError, VersionInfo, VersionSpec
+from deployer import foundry_invoke
+from deployer.ports import InvokeReply, InvokeRequest, PlatformError, VersionInfo, VersionSpec
+from deployer.rollout_model import Traffic, traffic_of
 
 if TYPE_CHECKING:
     from azure.ai.projects import AIProjectClient
@@ -22,7 +24,8 @@ DEPLOYMENT_ID_KEY = "deployer_deployment_id"
 
 
 class FoundryPlatform:
-    """Creates, reads, lists and deletes hosted-agent versions."""
+    """Creates, reads, lists and deletes hosted-agent versions, routes the agent's traffic by its
+    version selector, and calls one version's endpoint."""
 
     def __init__(self, credential: TokenCredential, *, read_timeout_s: float = 30.0) -> None:
         self._credential = credential
@@ -75,6 +78,55 @@ class FoundryPlatform:
                 self._client(endpoint).agents.delete_version(agent, version)
         except ResourceNotFoundError:
             return
+
+    def get_traffic(self, endpoint: str, agent: str) -> Traffic:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            with _translated_errors(passthrough=ResourceNotFoundError):
+                details = self._client(endpoint).agents.get(agent)
+        except ResourceNotFoundError:
+            return ()
+        return _traffic(details)
+
+    def set_traffic(self, endpoint: str, agent: str, traffic: Traffic) -> None:
+        from azure.ai.projects.models import (
+            AgentEndpointConfig,
+            FixedRatioVersionSelectionRule,
+            VersionSelectionRule,
+            VersionSelector,
+        )
+
+        rules: list[VersionSelectionRule] = [
+            FixedRatioVersionSelectionRule(agent_version=rule.version, traffic_percentage=rule.percentage)
+            for rule in traffic
+        ]
+        selector = VersionSelector(version_selection_rules=rules)
+        with _translated_errors():
+            self._client(endpoint).agents.update_details(
+                agent, agent_endpoint=AgentEndpointConfig(version_selector=selector)
+            )
+
+    def invoke(self, endpoint: str, agent: str, request: InvokeRequest) -> InvokeReply:
+        if request.protocol == "responses":
+            return foundry_invoke.invoke_responses(self._client(endpoint), agent, request)
+        return foundry_invoke.invoke_invocations(endpoint, self._credential, agent, request)
+
+    def has_model_deployment(self, endpoint: str, name: str) -> bool:
+        return self._exists(lambda: self._client(endpoint).deployments.get(name))
+
+    def has_connection(self, endpoint: str, name: str) -> bool:
+        return self._exists(lambda: self._client(endpoint).connections.get(name))
+
+    def _exists(self, read: Callable[[], object]) -> bool:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            with _translated_errors(passthrough=ResourceNotFoundError):
+                read()
+        except ResourceNotFoundError:
+            return False
+        return True
 
     def ping(self, endpoint: str, timeout_s: float) -> None:
         # Listing one agent is the cheapest authenticated call; no retries so an outage shows at once.
@@ -144,6 +196,13 @@ def _version_info(details: Mapping[str, Any]) -> VersionInfo:
         created_at=_epoch(created),
         principal_id=identity.get("principal_id") or None,
     )
+
+
+def _traffic(details: Mapping[str, Any]) -> Traffic:
+    endpoint = details.get("agent_endpoint") or {}
+    selector = endpoint.get("version_selector") or {}
+    rules = selector.get("version_selection_rules") or []
+    return traffic_of((str(r["agent_version"]), int(r.get("traffic_percentage", 0))) for r in rules)
 
 
 def _epoch(value: object) -> float | None:

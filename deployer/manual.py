@@ -17,12 +17,11 @@ from deployer.api import idempotency
 from deployer.api.idempotency import IdempotencyKey
 from deployer.api.problems import ProblemError
 from deployer.api.requests import DeployRequest, RollbackRequest
-from deployer.api.start_witness import StartWitness
 from deployer.config import AgentConfig
 from deployer.context import Context
 from deployer.deploying import start_deployment
 from deployer.imageref import ImageRef
-from deployer.model import AgentState, Deployment, ImagePush, Source
+from deployer.model import AgentState, Deployment, ImagePush, Source, new_deployment_id
 from deployer.ports import PlatformError
 
 _ROLLBACK_SCAN_PAGES = 10
@@ -149,19 +148,24 @@ def plan_rollback(ctx: Context, request: RollbackRequest) -> Plan:
 def start(
     ctx: Context, plan: Plan, *, requested_by: str | None, on_started: Callable[[str], None] | None = None
 ) -> Deployment:
-    """Start the planned deployment. If Foundry stays unavailable through the SDK's retries the
-    record is already ``pending`` and the poll creates the version: the request is accepted."""
-    witness = StartWitness(ctx.store, reason=plan.reason, on_started=on_started)
+    """Start the planned deployment. Its id is made here, so ``on_started`` hears it before
+    anything is written. If Foundry stays unavailable through the SDK's retries the record is
+    already ``pending`` and the poll creates the version: the request is accepted."""
+    deployment_id = new_deployment_id(ctx.clock.now())
+    if on_started is not None:
+        on_started(deployment_id)
     try:
         return start_deployment(
-            replace(ctx, store=witness.as_store()),
+            ctx,
             plan.agent,
             plan.push,
             source=plan.source,
             requested_by=requested_by,
+            deployment_id=deployment_id,
+            reason=plan.reason,
         )
     except PlatformError:
-        pending = ctx.store.get(witness.deployment_id) if witness.deployment_id else None
+        pending = ctx.store.get(deployment_id)
         if pending is None:
             raise
         return pending

@@ -7,18 +7,36 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from deployer.roles import RoleGrant
+from deployer.rollout_model import Hold, SmokeResult, Traffic
 
 Status = Literal[
-    "pending", "creating", "active", "failed", "timed_out", "skipped", "superseded", "ignored", "refused"
+    "pending",
+    "creating",
+    "verifying",
+    "active",
+    "verified",
+    "unhealthy",
+    "failed",
+    "timed_out",
+    "skipped",
+    "superseded",
+    "ignored",
+    "refused",
 ]
 Source = Literal["event", "manual", "rollback"]
+#: How a deployment's version takes the agent's traffic: as soon as it is active (``immediate``),
+#: after its smoke test passes (``verified``), or by moving traffic back to an existing version
+#: (``instant``: a rollback that creates no version).
+Rollout = Literal["immediate", "verified", "instant"]
 
 #: Statuses the poll still has to follow.
-OPEN_STATUSES: frozenset[str] = frozenset({"pending", "creating"})
+OPEN_STATUSES: frozenset[str] = frozenset({"pending", "creating", "verifying"})
 #: Statuses that end a deployment.
 TERMINAL_STATUSES: frozenset[str] = frozenset(
-    {"active", "failed", "timed_out", "skipped", "superseded", "ignored", "refused"}
+    {"active", "verified", "unhealthy", "failed", "timed_out", "skipped", "superseded", "ignored", "refused"}
 )
+#: Statuses of the deployment that serves the agent (``verified``: after its smoke test passed).
+SERVING_STATUSES: frozenset[str] = frozenset({"active", "verified"})
 
 _MAX_INVERTED_MS = 9_999_999_999_999
 
@@ -111,6 +129,12 @@ class Deployment:
     version_deleted_at: str | None = None
     #: The runtime-role step: the version's identity given Azure AI User on the project.
     runtime_role: RoleGrant | None = None
+    #: How the version takes traffic (``None``: records from before rollouts, as ``immediate``).
+    rollout: Rollout | None = None
+    #: Verified rollouts: the agent's version selector as pinned before the version was created.
+    traffic_before: Traffic | None = None
+    #: Verified rollouts: the smoke test run against this version.
+    smoke: SmokeResult | None = None
     history: tuple[Transition, ...] = ()
     #: Event types entered but not yet handed to the notification outbox.
     pending_events: tuple[str, ...] = ()
@@ -119,6 +143,11 @@ class Deployment:
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def was_serving(self) -> bool:
+        """Whether this deployment ever served the agent (``active`` or ``verified``)."""
+        return any(entry.status in SERVING_STATUSES for entry in self.history)
 
     def moved_to(self, status: Status, at: str, *, note: str | None = None, **changes: Any) -> Deployment:
         """This deployment after entering ``status`` at ``at`` (history and events appended)."""
@@ -152,6 +181,11 @@ class Deployment:
             "time_to_active_s": self.time_to_active_s,
             "version_deleted_at": self.version_deleted_at,
             "runtime_role": self.runtime_role.to_json() if self.runtime_role else None,
+            "rollout": self.rollout or "immediate",
+            "traffic_before": None
+            if self.traffic_before is None
+            else [rule.to_json() for rule in self.traffic_before],
+            "smoke": self.smoke.to_json() if self.smoke else None,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "history": [entry.to_json() for entry in self.history],
@@ -169,4 +203,10 @@ class AgentState:
     active_tag: str | None = None
     #: Highest semver tag ever started for this agent; pushes below it are skipped.
     high_tag: str | None = None
+    #: While paused, pushes are recorded ``skipped`` with reason ``paused``.
+    paused: bool = False
+    paused_by: str | None = None
+    paused_at: str | None = None
+    #: Digests that pushes may not deploy (reason ``held``): rollbacks moved away from them.
+    holds: tuple[Hold, ...] = ()
     etag: str | None = field(default=None, compare=False)

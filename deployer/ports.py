@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 from deployer.model import AgentState, Deployment
 from deployer.notify.ports import NotificationStore
 from deployer.roles import RoleAssignment
+from deployer.rollout_model import Traffic
 
 
 class Conflict(Exception):
@@ -104,6 +105,28 @@ class VersionInfo:
     principal_id: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class InvokeRequest:
+    """One call to an agent's endpoint, addressed to one ``version`` (not routed by its selector).
+    ``payload``: the Responses input text, or the Invocations request body."""
+
+    version: str
+    protocol: Literal["responses", "invocations"]
+    payload: str | Mapping[str, object]
+    timeout_s: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvokeReply:
+    """What the endpoint answered: its HTTP status and body text, or (``status_code`` ``None``)
+    the ``error`` that prevented an answer (a timeout, a refused connection)."""
+
+    status_code: int | None
+    body: str
+    latency_ms: float
+    error: str | None = None
+
+
 class PlatformError(Exception):
     """Foundry refused or failed a call. ``retryable`` is true for throttling and 5xx errors
     that persisted through the SDK's own retries."""
@@ -126,6 +149,21 @@ class AgentPlatform(Protocol):
     def list_versions(self, endpoint: str, agent: str) -> list[VersionInfo]: ...
 
     def delete_version(self, endpoint: str, agent: str, version: str) -> None: ...
+
+    def get_traffic(self, endpoint: str, agent: str) -> Traffic:
+        """The agent's version-selector rules (empty: none, or no such agent)."""
+
+    def set_traffic(self, endpoint: str, agent: str, traffic: Traffic) -> None:
+        """Replace the agent's version-selector rules (a merge-patch of the agent's endpoint)."""
+
+    def invoke(self, endpoint: str, agent: str, request: InvokeRequest) -> InvokeReply:
+        """Call the agent's endpoint for one version; failures to answer are in the reply."""
+
+    def has_model_deployment(self, endpoint: str, name: str) -> bool:
+        """Whether the project has the model deployment ``name`` (``project.deployments``)."""
+
+    def has_connection(self, endpoint: str, name: str) -> bool:
+        """Whether the project has the connection ``name`` (``project.connections``)."""
 
     def ping(self, endpoint: str, timeout_s: float) -> None:
         """One cheap call within ``timeout_s``, no retries; :class:`PlatformError` if it fails."""

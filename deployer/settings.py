@@ -14,6 +14,8 @@ DEFAULT_POLL_SCHEDULE = "*/5 * * * * *"
 DEFAULT_NOTIFY_SCHEDULE = "*/5 * * * * *"
 #: Azure Resource Manager, where role assignments are made (another cloud's, or an emulator's, by setting).
 DEFAULT_ARM_ENDPOINT = "https://management.azure.com"
+#: The app role mutating HTTP routes require where App Service Authentication is in front.
+DEFAULT_WRITE_ROLE = "Deployer.Write"
 
 #: Settings a deployment in Azure sets (``infra/`` must set every one of them).
 AZURE_SETTINGS: tuple[str, ...] = (
@@ -26,6 +28,7 @@ AZURE_SETTINGS: tuple[str, ...] = (
     "DEPLOYER_TABLE_ENDPOINT",
     "DEPLOYER_TABLE_NAME",
     "ARM_ENDPOINT",
+    "DEPLOYER_WRITE_ROLE",
 )
 
 #: Settings only the local stack uses: a connection string for Azurite and a static bearer
@@ -60,6 +63,8 @@ class Settings:
     #: the platform itself (never by infra, so it is in neither list above).
     public_host: str | None = None
     arm_endpoint: str = DEFAULT_ARM_ENDPOINT
+    #: The app role a caller signed in through App Service Authentication needs for POST routes.
+    write_role: str = DEFAULT_WRITE_ROLE
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -78,6 +83,7 @@ class Settings:
             webhooks_allow_loopback=(env.get("WEBHOOKS_ALLOW_LOOPBACK", "").lower() == "true"),
             public_host=env.get("WEBSITE_HOSTNAME") or None,
             arm_endpoint=_https_url(env, "ARM_ENDPOINT", DEFAULT_ARM_ENDPOINT),
+            write_role=(env.get("DEPLOYER_WRITE_ROLE") or "").strip() or DEFAULT_WRITE_ROLE,
         )
 
 

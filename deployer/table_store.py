@@ -1,13 +1,13 @@
 """The deployment store on Azure Table Storage.
 
-One table, four partitions, each made for the query that reads it:
+One table, six partitions, each made for the query that reads it:
 
 | PartitionKey | RowKey | holds | read by |
 |---|---|---|---|
 | ``d`` | deployment id (inverted time: newest first) | the deployment record | point reads, the list API |
 | ``o`` | deployment id | open work: ``due`` (epoch s), ``attempt`` | the poll: ``due le now`` |
 | ``k`` | sha256 of the idempotency key | the deployment id that owns it | insert-if-absent (the lock) |
-| ``a`` | agent name | the agent's active deployment and highest started tag | point reads |
+| ``a`` | agent name | the agent's active deployment, highest started tag, pause and holds | point reads |
 | ``n`` / ``q`` | notification entry id | outbox entries / their delivery queue | ``notify/table_outbox.py`` |
 
 Every change is conditional: inserts fail if the row exists, replaces carry the ETag read.
@@ -28,6 +28,7 @@ from deployer.model import AgentState, Deployment, DeploymentError, Transition
 from deployer.notify.table_outbox import TableNotificationStore
 from deployer.ports import Conflict, Page, Scheduled
 from deployer.roles import RoleGrant
+from deployer.rollout_model import Hold, SmokeResult, traffic_from_json
 
 _T = TypeVar("_T", Deployment, AgentState, Scheduled)
 RECORDS, OPEN, KEYS, AGENTS = "d", "o", "k", "a"
@@ -49,6 +50,16 @@ _PLAIN = (
     "requested_by",
     "time_to_active_s",
     "version_deleted_at",
+    "rollout",
+)
+_AGENT_PLAIN = (
+    "active_id",
+    "active_image",
+    "active_digest",
+    "active_tag",
+    "high_tag",
+    "paused_by",
+    "paused_at",
 )
 
 
@@ -127,21 +138,10 @@ class TableDeploymentStore(TableNotificationStore):
         except ResourceNotFoundError:
             return AgentState(name=name)
         self.entities_read += 1
-        fields = {
-            k: entity.get(k) for k in ("active_id", "active_image", "active_digest", "active_tag", "high_tag")
-        }
-        return AgentState(name=name, etag=entity.metadata["etag"], **fields)
+        return _agent_from_entity(name, entity)
 
     def save_agent(self, state: AgentState) -> AgentState:
-        entity = {
-            "PartitionKey": AGENTS,
-            "RowKey": state.name,
-            "active_id": state.active_id,
-            "active_image": state.active_image,
-            "active_digest": state.active_digest,
-            "active_tag": state.active_tag,
-            "high_tag": state.high_tag,
-        }
+        entity = _agent_entity(state)
         try:
             if state.etag is None:
                 meta = self._table.create_entity(entity)
@@ -228,6 +228,25 @@ class TableDeploymentStore(TableNotificationStore):
         return Page(items=items, next=items[-1].id if more else None)
 
 
+def _agent_entity(state: AgentState) -> dict[str, Any]:
+    entity: dict[str, Any] = {"PartitionKey": AGENTS, "RowKey": state.name}
+    entity.update({name: getattr(state, name) for name in _AGENT_PLAIN})
+    entity["paused"] = state.paused
+    entity["holds"] = json.dumps([hold.to_json() for hold in state.holds]) if state.holds else None
+    return entity
+
+
+def _agent_from_entity(name: str, entity: Any) -> AgentState:
+    holds = tuple(Hold.from_json(h) for h in json.loads(entity.get("holds") or "[]"))
+    return AgentState(
+        name=name,
+        paused=bool(entity.get("paused") or False),
+        holds=holds,
+        etag=entity.metadata["etag"],
+        **{key: entity.get(key) for key in _AGENT_PLAIN},
+    )
+
+
 def _to_entity(d: Deployment) -> dict[str, Any]:
     entity: dict[str, Any] = {"PartitionKey": RECORDS, "RowKey": d.id}
     entity.update({name: getattr(d, name) for name in _PLAIN if getattr(d, name) is not None})
@@ -235,14 +254,22 @@ def _to_entity(d: Deployment) -> dict[str, Any]:
     entity["history"] = json.dumps([t.to_json() for t in d.history])
     entity["pending_events"] = json.dumps(list(d.pending_events))
     entity["runtime_role"] = json.dumps(d.runtime_role.to_json()) if d.runtime_role else None
+    if d.traffic_before is not None:
+        entity["traffic_before"] = json.dumps([rule.to_json() for rule in d.traffic_before])
+    if d.smoke is not None:
+        entity["smoke"] = json.dumps(d.smoke.to_json())
     return entity
 
 
 def _from_entity(entity: Any) -> Deployment:
     error = json.loads(entity["error"]) if entity.get("error") else None
     role = json.loads(entity["runtime_role"]) if entity.get("runtime_role") else None
+    traffic = entity.get("traffic_before")
+    smoke = entity.get("smoke")
     return Deployment(
         id=entity["RowKey"],
+        traffic_before=traffic_from_json(json.loads(traffic)) if traffic else None,
+        smoke=SmokeResult.from_json(json.loads(smoke)) if smoke else None,
         error=DeploymentError(**error) if error else None,
         history=tuple(Transition(**t) for t in json.loads(entity.get("history") or "[]")),
         pending_events=tuple(json.loads(entity.get("pending_events") or "[]")),

@@ -12,12 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, replace
 
-from deployer import deploying, outbox, runtime_role
+from deployer import deploying, outbox, rollback, runtime_role, settling, traffic, verifying
 from deployer.clock import iso, parse_iso
 from deployer.config import AgentConfig
 from deployer.context import Context
 from deployer.foundry import DEPLOYMENT_ID_KEY
-from deployer.model import Deployment, Status, deployment_time
+from deployer.model import SERVING_STATUSES, Deployment, Status, deployment_time
 from deployer.ports import Conflict, PlatformError, Scheduled, VersionInfo
 from deployer.transitions import (
     PENDING_GRACE_S,
@@ -25,14 +25,12 @@ from deployer.transitions import (
     next_look,
     observe,
     settles_as,
-    versions_to_delete,
 )
 
 log = logging.getLogger(__name__)
 LEASE_S = 60.0
 ORPHAN_AFTER_S = 86_400.0
 _DUE_LIMIT = 1000
-_AGENT_RACES = 5
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,8 +95,10 @@ def _advance(ctx: Context, lease: Scheduled, now: float) -> None:
         _reconcile(ctx, agent, deployment, lease, now)
     elif deployment.status == "creating":
         _observe(ctx, agent, deployment, lease, now)
-    elif deployment.status == "active":
-        _settle_active(ctx, agent, deployment)
+    elif deployment.status == "verifying":
+        verifying.step(ctx, agent, deployment, lease, now)
+    elif deployment.status in SERVING_STATUSES:
+        settling.settle(ctx, agent, deployment, status=deployment.status)
     else:
         ctx.store.unschedule(deployment.id)
 
@@ -119,7 +119,10 @@ def _observe(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, 
         ctx.store.schedule(replace(lease, due=now + delay, attempt=lease.attempt + 1))
         return
     if seen.status == "active":
-        _settle_active(ctx, agent, d)
+        if d.rollout == "verified":
+            verifying.begin(ctx, agent, d, lease, now)
+        else:
+            settling.settle(ctx, agent, d)
         return
     status: Status = "failed" if seen.status == "failed" else "timed_out"
     outbox.flush(ctx, ctx.store.update(d.moved_to(status, iso(now), error=seen.error)))
@@ -142,84 +145,6 @@ def _version_or_gone(ctx: Context, agent: AgentConfig, d: Deployment) -> Version
         )
 
 
-def _settle_active(ctx: Context, agent: AgentConfig, d: Deployment) -> None:
-    """Make ``d`` the agent's active deployment (or superseded, if a newer one is active),
-    retire the previous one and apply retention. Safe to repeat after a crash."""
-    now = ctx.clock.now()
-    for _ in range(_AGENT_RACES):
-        state = ctx.store.get_agent(d.agent)
-        if settles_as(d, state) == "superseded":
-            superseded = ctx.store.update(
-                d.moved_to("superseded", iso(now), reason="newer_deployment_active")
-            )
-            outbox.flush(ctx, superseded)
-            active = ctx.store.get(state.active_id or "")
-            if active is not None:
-                _retain(ctx, agent, active)
-            ctx.store.unschedule(d.id)
-            return
-        if d.status != "active":
-            took = round(now - parse_iso(d.created_at), 3)
-            d = outbox.flush(ctx, ctx.store.update(d.moved_to("active", iso(now), time_to_active_s=took)))
-        previous = state.active_id
-        if previous == d.id:
-            break
-        if previous:
-            _supersede(ctx, previous, now)
-        try:
-            ctx.store.save_agent(
-                replace(state, active_id=d.id, active_image=d.image, active_digest=d.digest, active_tag=d.tag)
-            )
-            break
-        except Conflict:
-            continue
-    else:
-        raise Conflict(d.agent)
-    _retain(ctx, agent, d)
-    ctx.store.unschedule(d.id)
-    log.info("deployment %s: %s version %s active", d.id, d.agent, d.version)
-
-
-def _supersede(ctx: Context, deployment_id: str, now: float) -> None:
-    """Retire the previous active deployment. It has no open-work row any more, so it gets one
-    until its ``superseded`` event is flushed: a crash in between leaves it for the poll."""
-    previous = ctx.store.get(deployment_id)
-    if previous is not None and previous.status == "active":
-        superseded = previous.moved_to("superseded", iso(now), reason="newer_deployment_active")
-        notify = outbox.has_notifications(ctx, superseded)
-        if notify:
-            ctx.store.schedule(Scheduled(deployment_id=previous.id, due=now + LEASE_S))
-        outbox.flush(ctx, ctx.store.update(superseded))
-        if notify:
-            ctx.store.unschedule(previous.id)
-
-
-def _retain(ctx: Context, agent: AgentConfig, d: Deployment) -> None:
-    endpoint = _endpoint(ctx, agent, d)
-    versions = ctx.platform.list_versions(endpoint, d.agent)
-    for version in versions_to_delete(versions, keep=agent.keep_versions, active_version=d.version):
-        ctx.platform.delete_version(endpoint, d.agent, version.version)
-        log.info(
-            "agent %s: deleted version %s (keep_versions=%d)", d.agent, version.version, agent.keep_versions
-        )
-        owner = version.metadata.get(DEPLOYMENT_ID_KEY)
-        if owner:
-            _record_deletion(ctx, owner)
-
-
-def _record_deletion(ctx: Context, deployment_id: str) -> None:
-    """Note on the deployment that owned a version that retention deleted it."""
-    for _ in range(_AGENT_RACES):
-        owner = ctx.store.get(deployment_id)
-        if owner is None or owner.version_deleted_at:
-            return
-        try:
-            ctx.store.update(replace(owner, version_deleted_at=iso(ctx.clock.now())))
-            return
-        except Conflict:
-            continue
-
-
 def _reconcile(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, now: float) -> None:
     """A pending record: its push handler died around ``create_version``. Adopt the version it
     created if there is one, else create it: never both."""
@@ -227,11 +152,17 @@ def _reconcile(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled
     if now - created < PENDING_GRACE_S:
         ctx.store.schedule(replace(lease, due=created + PENDING_GRACE_S))
         return
+    if d.rollout == "instant":  # a rollback by traffic: no version to create
+        rollback.finish(ctx, agent, d)
+        return
     found = _find_version(ctx.platform.list_versions(_endpoint(ctx, agent, d), d.agent), d)
     if found is None:
         deploying.create_version_for(ctx, agent, d)
         return
-    creating = ctx.store.update(d.moved_to("creating", iso(now), version=found.version, note="reconciled"))
+    pinned = traffic.pin_before_create(ctx, agent, d) if d.rollout == "verified" else None
+    creating = ctx.store.update(
+        d.moved_to("creating", iso(now), version=found.version, note="reconciled", traffic_before=pinned)
+    )
     outbox.flush(ctx, creating)
     ctx.store.schedule(replace(lease, due=now, attempt=0))
     log.info("deployment %s: reconciled with existing version %s", d.id, found.version)

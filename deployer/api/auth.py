@@ -18,9 +18,6 @@ from typing import Any
 from deployer.api.problems import ProblemError
 
 PRINCIPAL_HEADER = "x-ms-client-principal"
-#: The optional app setting naming the app role that mutating routes require.
-WRITE_ROLE_SETTING = "DEPLOYER_WRITE_ROLE"
-DEFAULT_WRITE_ROLE = "Deployer.Write"
 _ROLE_CLAIMS = ("roles", "http://schemas.microsoft.com/ws/2008/06/identity/claims/role")
 _NAME_CLAIMS = ("preferred_username", "name", "upn", "email", "appid", "azp", "oid")
 
@@ -31,11 +28,6 @@ class Principal:
 
     name: str
     roles: frozenset[str]
-
-
-def write_role(settings: Mapping[str, str]) -> str:
-    """The role mutating routes require (``DEPLOYER_WRITE_ROLE``, default ``Deployer.Write``)."""
-    return settings.get(WRITE_ROLE_SETTING) or DEFAULT_WRITE_ROLE
 
 
 def principal_from(header: str | None) -> Principal | None:
@@ -53,7 +45,8 @@ def principal_from(header: str | None) -> Principal | None:
 
 
 def authorize_write(principal: Principal | None, role: str) -> str | None:
-    """The caller to record as ``requested_by``; refuses a principal without ``role``."""
+    """The caller to record as ``requested_by``; refuses a principal without ``role`` (the
+    ``DEPLOYER_WRITE_ROLE`` app setting, ``Settings.write_role``)."""
     if principal is None:
         return None
     if role not in principal.roles:

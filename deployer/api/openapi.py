@@ -12,6 +12,7 @@ from deployer.api.problems import TYPE_PREFIX, TYPES
 from deployer.api.requests import DEFAULT_LIMIT, MAX_BODY_BYTES, MAX_LIMIT, STATUSES
 from deployer.api.schemas import STR as _STR
 from deployer.api.schemas import components, ref
+from deployer.notify.entries import ENTRY_STATES
 
 
 def document() -> dict[str, Any]:
@@ -42,6 +43,8 @@ def _paths() -> dict[str, Any]:
         "/api/deployments/{id}": {"get": _get_deployment()},
         "/api/agents": {"get": _list_agents()},
         "/api/agents/{agent}/rollback": {"post": _rollback()},
+        "/api/notifications": {"get": _list_notifications()},
+        "/api/notifications/{id}/redeliver": {"post": _redeliver()},
         "/api/health": {"get": _health()},
         "/api/openapi.json": {"get": _openapi()},
     }
@@ -82,18 +85,44 @@ def _list_deployments() -> dict[str, Any]:
     query = [
         _query("agent", _STR, "only this agent's deployments"),
         _query("status", {"type": "string", "enum": list(STATUSES)}, "only deployments in this status"),
-        _query(
-            "limit",
-            {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-            "page size",
-        ),
-        _query("next", _STR, "the 'next' token of the previous page"),
+        *_paging(),
     ]
     return {
         "operationId": "listDeployments",
         "summary": "Deployments, newest first, paged",
         "parameters": query,
         "responses": {"200": _ok("DeploymentPage"), **_problems(400)},
+    }
+
+
+def _list_notifications() -> dict[str, Any]:
+    states = {"type": "string", "enum": sorted(ENTRY_STATES)}
+    return {
+        "operationId": "listNotifications",
+        "summary": "Notification outbox entries, newest deployments first, paged",
+        "description": (
+            "One entry per event and subscriber. The subscriber is shown by key, format and host "
+            "only: no URL, secret or payload."
+        ),
+        "parameters": [_query("state", states, "only entries in this state"), *_paging()],
+        "responses": {"200": _ok("NotificationPage"), **_problems(400)},
+    }
+
+
+def _redeliver() -> dict[str, Any]:
+    return {
+        "operationId": "redeliverNotification",
+        "summary": "Send a dead notification again",
+        "description": (
+            "The entry becomes pending with a fresh retry schedule and the same event id "
+            "(webhook-id), and the sender tries it within seconds. Only dead entries can be "
+            "redelivered (409 otherwise); one whose subscriber is no longer configured is 422."
+        ),
+        "parameters": [_path_param("id")],
+        "responses": {
+            "202": _ok("Notification", "Queued again; the entry as it is now (pending)"),
+            **_problems(400, 401, 403, 404, 409, 422),
+        },
     }
 
 
@@ -165,6 +194,12 @@ def _json_body(schema: str) -> dict[str, Any]:
         "description": f"JSON, at most {MAX_BODY_BYTES} bytes",
         "content": {"application/json": {"schema": ref(schema)}},
     }
+
+
+def _paging() -> list[dict[str, Any]]:
+    limit = {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}
+    next_ = _query("next", _STR, "the 'next' token of the previous page")
+    return [_query("limit", limit, "page size"), next_]
 
 
 def _path_param(name: str) -> dict[str, Any]:

@@ -29,6 +29,7 @@ TYPES: Mapping[str, tuple[int, str]] = {
     "request-in-progress": (409, "A request with this Idempotency-Key is still in progress"),
     "nothing-to-roll-back-to": (409, "There is no earlier deployment to roll back to"),
     "busy": (409, "The agent is being changed by other deployments"),
+    "notification-not-dead": (409, "Only a dead notification can be redelivered"),
     "body-too-large": (413, "The request body is too large"),
     "unsupported-media-type": (415, "The request body must be JSON"),
     "not-allowed-by-config": (422, "The agent's configuration does not allow this"),

@@ -17,6 +17,7 @@ from deployer.api.problems import ProblemError
 from deployer.config import AGENT_NAME
 from deployer.imageref import ImageRef, ImageRefError
 from deployer.model import Status
+from deployer.notify.entries import ENTRY_STATES
 
 #: The largest request body accepted (the Functions host would take 100 MB).
 MAX_BODY_BYTES = 64 * 1024
@@ -25,6 +26,8 @@ MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
 STATUSES: tuple[str, ...] = get_args(Status)
 _DEPLOYMENT_ID = re.compile(r"^[A-Za-z0-9]{1,64}$")
+#: ``<deployment id>.<status>.<subscriber key>`` (``deployer.notify.events.entry_id``).
+_NOTIFICATION_ID = re.compile(r"^[A-Za-z0-9]{1,64}\.[a-z_]{1,32}\.[a-z0-9]{1,64}$")
 _IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
 _JSON_TYPES = re.compile(r"^application/(?:[\w.+-]+\+)?json$", re.IGNORECASE)
 
@@ -64,6 +67,15 @@ class ListQuery:
 
     agent: str | None = None
     status: str | None = None
+    limit: int = DEFAULT_LIMIT
+    next: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class NotificationsQuery:
+    """``GET /api/notifications?state=&limit=&next=``."""
+
+    state: str | None = None
     limit: int = DEFAULT_LIMIT
     next: str | None = None
 
@@ -129,10 +141,29 @@ def parse_list_query(params: Mapping[str, str]) -> ListQuery:
         raise ProblemError("invalid-query", f"status must be one of: {', '.join(STATUSES)}")
     if next_ is not None and not _DEPLOYMENT_ID.match(next_):
         raise ProblemError("invalid-query", "next must be the token of a previous page, as returned")
-    raw_limit = params.get("limit") or str(DEFAULT_LIMIT)
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
-        raise ProblemError("invalid-query", f"limit must be a whole number from 1 to {MAX_LIMIT}")
-    return ListQuery(agent=agent, status=status, limit=int(raw_limit), next=next_)
+    return ListQuery(agent=agent, status=status, limit=_limit(params), next=next_)
+
+
+def parse_notifications_query(params: Mapping[str, str]) -> NotificationsQuery:
+    """The outbox filter and page; unknown parameters are refused so a typo is not ignored."""
+    unknown = sorted(set(params) - {"state", "limit", "next", "code"})
+    if unknown:
+        raise ProblemError("invalid-query", f"unknown query parameter(s): {', '.join(unknown)}")
+    state, next_ = params.get("state") or None, params.get("next") or None
+    if state is not None and state not in ENTRY_STATES:
+        raise ProblemError("invalid-query", f"state must be one of: {', '.join(sorted(ENTRY_STATES))}")
+    if next_ is not None and not _NOTIFICATION_ID.match(next_):
+        raise ProblemError("invalid-query", "next must be the token of a previous page, as returned")
+    return NotificationsQuery(state=state, limit=_limit(params), next=next_)
+
+
+def parse_notification_id(text: str) -> str:
+    """A notification id as the list shows it: ``<deployment id>.<status>.<subscriber key>``."""
+    if not _NOTIFICATION_ID.match(text):
+        raise ProblemError(
+            "invalid-query", "a notification id is <deployment id>.<status>.<subscriber key>, as listed"
+        )
+    return text
 
 
 def parse_deployment_id(text: str) -> str:
@@ -154,6 +185,13 @@ def parse_idempotency_key(header: str | None) -> str | None:
     if not _IDEMPOTENCY_KEY.match(header):
         raise ProblemError("invalid-header", "Idempotency-Key must be 1 to 255 printable ASCII characters")
     return header
+
+
+def _limit(params: Mapping[str, str]) -> int:
+    raw = params.get("limit") or str(DEFAULT_LIMIT)
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise ProblemError("invalid-query", f"limit must be a whole number from 1 to {MAX_LIMIT}")
+    return int(raw)
 
 
 def _digest(document: Any) -> str:

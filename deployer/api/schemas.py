@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from deployer.api.requests import MAX_REASON, STATUSES
+from deployer.notify.entries import ENTRY_STATES
 
 STR = {"type": "string"}
 NULLABLE_STR = {"type": ["string", "null"]}
@@ -44,6 +45,11 @@ def components() -> dict[str, Any]:
         ),
         "Agent": _agent(),
         "AgentList": _object({"items": {"type": "array", "items": ref("Agent")}}, required=["items"]),
+        "Notification": _notification(),
+        "NotificationPage": _object(
+            {"items": {"type": "array", "items": ref("Notification")}, "next": NULLABLE_STR},
+            required=["items", "next"],
+        ),
         "Health": _health(),
         "Problem": _problem(),
     }
@@ -110,6 +116,34 @@ def _agent() -> dict[str, Any]:
             "active": {"oneOf": [ref("Deployment"), {"type": "null"}]},
         },
         required=["name", "repository", "active"],
+    )
+
+
+def _notification() -> dict[str, Any]:
+    subscriber = _object(
+        {
+            "key": {**STR, "description": "a hash naming the subscriber (not its URL)"},
+            "format": {"type": "string", "enum": ["cloudevents", "slack", "teams", "eventgrid"]},
+            "host": {**NULLABLE_STR, "description": "null when the subscriber is no longer configured"},
+        },
+        required=["key", "format", "host"],
+    )
+    times = ("last_attempt_at", "next_attempt_at", "delivered_at")
+    return _object(
+        {
+            "id": {**STR, "description": "<deployment id>.<status>.<subscriber key>"},
+            "deployment_id": STR,
+            "agent": STR,
+            "type": {**STR, "description": "deployment. + the status entered"},
+            "event_id": {**STR, "description": "the CloudEvent id and webhook-id"},
+            "subscriber": subscriber,
+            "state": {"type": "string", "enum": sorted(ENTRY_STATES)},
+            "attempts": {"type": "integer"},
+            "last_result": {**NULLABLE_STR, "description": "an HTTP status or an error kind"},
+            **{name: NULLABLE_STR for name in times},
+            "created_at": STR,
+        },
+        required=["id", "deployment_id", "agent", "type", "event_id", "subscriber", "state", "attempts"],
     )
 
 

@@ -85,6 +85,30 @@ def error_lines(d: Doc) -> list[str]:
     return lines
 
 
+def notifications(items: Sequence[Doc]) -> str:
+    """``notifications``: one row per outbox entry; the subscriber by format and host; WHEN is
+    the next attempt of a pending entry, else the delivery or the last attempt."""
+    rows = [
+        (
+            n["id"],
+            n["state"],
+            n["type"],
+            n["agent"],
+            _subscriber(n["subscriber"]),
+            n["attempts"],
+            n.get("last_result"),
+            _short_time(_when(n)),
+        )
+        for n in items
+    ]
+    return table(("ID", "STATE", "TYPE", "AGENT", "SUBSCRIBER", "TRIES", "LAST", "WHEN"), rows)
+
+
+def redelivered(n: Doc) -> str:
+    """The line ``redeliver`` prints."""
+    return f"{n['id']}: {n['state']}, queued for {_subscriber(n['subscriber'])}"
+
+
 def health(doc: Doc) -> str:
     """``health``: one row per dependency."""
     rows = [(c["name"], c["target"], c["status"], c["duration_ms"], c.get("error")) for c in doc["checks"]]
@@ -108,3 +132,14 @@ def outcome(d: Doc) -> str:
 def _short_time(value: str | None) -> str | None:
     """``2026-11-25T06:34:44.123Z`` -> ``2026-11-25 06:34:44``."""
     return value[:19].replace("T", " ") if value else None
+
+
+def _subscriber(subscriber: Doc) -> str:
+    host = subscriber.get("host") or f"{subscriber['key']} (no longer configured)"
+    return f"{subscriber['format']} {host}"
+
+
+def _when(n: Doc) -> str | None:
+    if n["state"] == "pending":
+        return n.get("next_attempt_at") or n.get("created_at")
+    return n.get("delivered_at") or n.get("last_attempt_at")

@@ -5,15 +5,14 @@ one service (``deployer.manual``, the store, ``deployer.api.health``). Refusals 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from typing import Any
 
 import azure.functions as func
 
 from deployer import manual
-from deployer.api import openapi
-from deployer.api.auth import PRINCIPAL_HEADER, authorize_write, principal_from, write_role
+from deployer.api import notifications, openapi
+from deployer.api.auth import PRINCIPAL_HEADER, authorize_write, principal_from
 from deployer.api.health import check_health, unavailable
 from deployer.api.idempotency import IdempotencyKey
 from deployer.api.problems import MEDIA_TYPE, Problem, ProblemError
@@ -24,6 +23,8 @@ from deployer.api.requests import (
     parse_deployment_id,
     parse_idempotency_key,
     parse_list_query,
+    parse_notification_id,
+    parse_notifications_query,
     parse_rollback,
     read_json,
 )
@@ -61,6 +62,18 @@ def list_deployments(req: func.HttpRequest) -> func.HttpResponse:
 def list_agents(req: func.HttpRequest) -> func.HttpResponse:
     """The configured agents with their active deployments."""
     return _guarded(req, lambda _: _json({"items": [a.to_json() for a in manual.agents(root().context)]}))
+
+
+@blueprint.route(route="notifications", methods=["GET"])
+def list_notifications(req: func.HttpRequest) -> func.HttpResponse:
+    """Outbox entries, newest deployments first: ``?state=pending|delivered|dead&limit=&next=``."""
+    return _guarded(req, _list_notifications)
+
+
+@blueprint.route(route="notifications/{id}/redeliver", methods=["POST"])
+def redeliver_notification(req: func.HttpRequest) -> func.HttpResponse:
+    """Send a dead notification again: 202 and the entry, now pending."""
+    return _guarded(req, _redeliver_notification)
 
 
 @blueprint.route(route="health", methods=["GET"])
@@ -113,9 +126,22 @@ def _list_deployments(req: func.HttpRequest) -> func.HttpResponse:
     return _json({"items": [d.to_json() for d in page.items], "next": page.next})
 
 
+def _list_notifications(req: func.HttpRequest) -> func.HttpResponse:
+    query = parse_notifications_query(dict(req.params))
+    return _json(notifications.page(root().context, query).to_json())
+
+
+def _redeliver_notification(req: func.HttpRequest) -> func.HttpResponse:
+    requested_by = _writer(req)
+    entry_id = parse_notification_id(req.route_params.get("id", ""))
+    redelivered = notifications.redeliver(root().context, entry_id, requested_by=requested_by)
+    return _json(redelivered.to_json(), 202)
+
+
 def _writer(req: func.HttpRequest) -> str | None:
     """The caller allowed to change things (``None`` without App Service Authentication)."""
-    return authorize_write(principal_from(req.headers.get(PRINCIPAL_HEADER)), write_role(os.environ))
+    principal = principal_from(req.headers.get(PRINCIPAL_HEADER))
+    return authorize_write(principal, root().settings.write_role)
 
 
 def _idempotency_key(

@@ -17,7 +17,17 @@ from deployer.notify.entries import NotificationEntry
 if TYPE_CHECKING:
     from deployer.notify.subscribers import Subscriber
 
-NOTIFIED_STATUSES: tuple[str, ...] = ("creating", "active", "failed", "timed_out", "skipped", "superseded")
+NOTIFIED_STATUSES: tuple[str, ...] = (
+    "creating",
+    "verifying",
+    "active",
+    "verified",
+    "unhealthy",
+    "failed",
+    "timed_out",
+    "skipped",
+    "superseded",
+)
 NOTIFIED_TYPES: frozenset[str] = frozenset(f"deployment.{s}" for s in NOTIFIED_STATUSES)
 
 

@@ -9,6 +9,9 @@ from deployer.notify.entries import NotificationEntry
 
 _EMOJI = {
     "active": "✅",
+    "verified": "✅",
+    "verifying": "🔎",
+    "unhealthy": "🩺",
     "failed": "❌",
     "timed_out": "⏱️",
     "creating": "🚀",

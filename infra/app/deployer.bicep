@@ -61,6 +61,9 @@ param pollBudgetSeconds int
 param deploymentsTableName string
 param webhookSecretSettingNames array = []
 
+@description('App role that callers signed in through App Service Authentication need for the POST routes (DEPLOYER_WRITE_ROLE).')
+param writeRole string = 'Deployer.Write'
+
 // What the Functions host and the platform read. Only the blob service is configured for
 // AzureWebJobsStorage: HTTP, timer and Event Grid triggers need blobs (host keys, timer singleton
 // leases) and nothing else, so the identity needs no queue or table role for the host.
@@ -86,6 +89,7 @@ var appSettings = {
   DEPLOYER_TABLE_NAME: deploymentsTableName
   // Role assignments for the agents' identities go through this cloud's Resource Manager.
   ARM_ENDPOINT: environment().resourceManager
+  DEPLOYER_WRITE_ROLE: writeRole
 }
 
 // Webhook secrets: one Key Vault reference per setting name, resolved by the platform with the

@@ -12,7 +12,10 @@
           "missing_images": ["reg.azurecr.io/repo:tag"],   # end failed, error.code AcrImageNotFound
           "failing_images": {"reg.azurecr.io/repo:tag": "UnauthorizedAcrPull"},  # end failed, that code
           "faults": [{"method": "POST", "path": "<regex>", "status": 429, "count": 2,
-                      "retry_after_s": 1, "delay_s": 0}]
+                      "retry_after_s": 1, "delay_s": 0}],
+          "image_replies": {"reg.azurecr.io/repo:tag": {"status": 500, "text": "...", "delay_s": 0}},
+          "model_deployments": ["gpt-5-mini"],   # GET /deployments/{name}: 404 for others; null: all
+          "connections": ["my-search"]            # GET /connections/{name}: likewise
         }
 
     Timings and image outcomes are fixed when a version is created. A fault answers the first
@@ -20,7 +23,9 @@
     (without query) matches the ``path`` regex, with ``status``, an Azure-shaped error and
     ``Retry-After`` when ``retry_after_s`` is set; ``delay_s`` is slept first (a hang). With
     ``status`` omitted the request is served normally after the delay. ``faults`` replaces the
-    whole list.
+    whole list. ``image_replies`` sets how the Responses and Invocations endpoints of every version
+    running an image answer (a sick or slow agent): after ``delay_s``, the error ``status``, or
+    the reply with ``text`` as its text; each key optional; it replaces the whole map.
 
 ``GET /_emulator/requests``
     ``{"requests": [...]}``: project requests received, oldest first, each

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from localdev.foundry_emulator import replies
+from localdev.foundry_emulator import replies, resources
 from localdev.foundry_emulator.errors import ApiError, bad_request, not_found, status_code_name
-from localdev.foundry_emulator.settings import Fault
+from localdev.foundry_emulator.settings import Fault, ImageReply
 from localdev.foundry_emulator.state import EmulatorState
 from localdev.foundry_emulator.wire import Reply, Request, error_reply, ok
 
@@ -161,8 +161,9 @@ def _responses(state: EmulatorState, call: Call) -> Reply:
         raise bad_request("The emulator does not stream; send 'stream': false.", param="stream")
     name = call.params["name"]
     version, number = state.route(call.project, name, pinned_version(body), "responses")
+    text = _as_set(state.image_reply(call.project, name, version), version)
     reply = replies.responses_reply(
-        call.project, name, version, call=number, body=body, created_at=int(time.time())
+        call.project, name, version, call=number, body=body, created_at=int(time.time()), text=text
     )
     return ok(reply, **{"x-ms-agent-version": version})
 
@@ -171,8 +172,35 @@ def _invocations(state: EmulatorState, call: Call) -> Reply:
     body = call.request.json()
     name = call.params["name"]
     version, number = state.route(call.project, name, pinned_version(body), "invocations")
-    reply = replies.invocations_reply(call.project, name, version, number, body)
+    text = _as_set(state.image_reply(call.project, name, version), version)
+    reply = replies.invocations_reply(call.project, name, version, number, body, text=text)
     return ok(reply, **{"x-ms-agent-version": version})
+
+
+def _as_set(setting: ImageReply | None, version: str) -> str | None:
+    """Answer as ``image_replies`` says for the version's image: after its delay, its error
+    status (raised), or its text (returned; ``None``: the usual reply)."""
+    if setting is None:
+        return None
+    time.sleep(setting.delay_s)
+    if setting.status is not None:
+        message = setting.text or f"Version {version} of the agent failed to answer (emulated)."
+        raise ApiError(setting.status, status_code_name(setting.status), message)
+    return setting.text
+
+
+def _get_deployment(state: EmulatorState, call: Call) -> Reply:
+    name = call.params["name"]
+    if not state.has_resource("deployment", name):
+        raise not_found(f"Deployment '{name}' was not found in the project.")
+    return ok(resources.model_deployment(name))
+
+
+def _get_connection(state: EmulatorState, call: Call) -> Reply:
+    name = call.params["name"]
+    if not state.has_resource("connection", name):
+        raise not_found(f"Connection '{name}' was not found in the project.")
+    return ok(resources.connection(call.project, name))
 
 
 def pinned_version(body: Any) -> str | None:
@@ -194,4 +222,6 @@ _ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("DELETE", re.compile(rf"/agents/{_NAME}/versions/(?P<version>[^/]+)"), _delete_version),
     ("POST", re.compile(rf"/agents/{_NAME}/endpoint/protocols/openai(?:/v1)?/responses"), _responses),
     ("POST", re.compile(rf"/agents/{_NAME}/endpoint/protocols/invocations"), _invocations),
+    ("GET", re.compile(rf"/deployments/{_NAME}"), _get_deployment),
+    ("GET", re.compile(rf"/connections/{_NAME}"), _get_connection),
 ]

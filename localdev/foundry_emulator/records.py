@@ -97,6 +97,23 @@ def validate_metadata(metadata: Any) -> dict[str, str]:
     return dict(metadata)
 
 
+def version_request(name: str, body: Any) -> dict[str, Any]:
+    """Validate a create-version body and keep the fields the emulator echoes."""
+    validate_agent_name(name)
+    if not isinstance(body, dict):
+        raise bad_request("The request body must be a JSON object.")
+    image = definition_image(body.get("definition"))
+    request: dict[str, Any] = {
+        "definition": body["definition"],
+        "metadata": validate_metadata(body.get("metadata")),
+        "image": image,
+    }
+    for key in ("description", "draft"):
+        if body.get(key) is not None:
+            request[key] = body[key]
+    return request
+
+
 def provisioning_outcome(image: str, settings: Settings) -> Outcome:
     """Return how provisioning of ``image`` ends under the current settings."""
     if image in settings.missing_images:

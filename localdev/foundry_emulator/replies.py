@@ -8,10 +8,18 @@ from typing import Any
 
 
 def responses_reply(
-    project: str, agent: str, version: str, *, call: int, body: dict[str, Any], created_at: int
+    project: str,
+    agent: str,
+    version: str,
+    *,
+    call: int,
+    body: dict[str, Any],
+    created_at: int,
+    text: str | None = None,
 ) -> dict[str, Any]:
-    """Return a completed Responses-API object whose text names the agent and version."""
-    text = f"Agent '{agent}' (version {version}) received: {input_text(body.get('input'))}"
+    """Return a completed Responses-API object whose text names the agent and version (or is
+    ``text``, when the emulator is set to answer so for the version's image)."""
+    text = text or f"Agent '{agent}' (version {version}) received: {input_text(body.get('input'))}"
     digest = _digest(project, agent, version, call)
     input_tokens = len(input_text(body.get("input")).split())
     output_tokens = len(text.split())
@@ -40,14 +48,16 @@ def responses_reply(
     }
 
 
-def invocations_reply(project: str, agent: str, version: str, call: int, body: Any) -> dict[str, Any]:
-    """Return a deterministic JSON reply of the Invocations protocol."""
+def invocations_reply(
+    project: str, agent: str, version: str, call: int, body: Any, *, text: str | None = None
+) -> dict[str, Any]:
+    """Return a deterministic JSON reply of the Invocations protocol (``output``: ``text`` when set)."""
     return {
         "id": f"inv_{_digest(project, agent, version, call)}",
         "object": "invocation",
         "status": "completed",
         "agent": {"name": agent, "version": version},
-        "output": f"Agent '{agent}' (version {version}) handled the invocation.",
+        "output": text or f"Agent '{agent}' (version {version}) handled the invocation.",
         "received": body,
     }
 

@@ -48,6 +48,23 @@ class Fault:
         }
 
 
+@dataclass(frozen=True)
+class ImageReply:
+    """How the endpoint of every version running ``image`` answers (a sick or slow agent).
+
+    ``delay_s`` is slept before answering; ``status`` (an HTTP error, 400-599) answers an
+    Azure-shaped error instead of the reply; ``text`` replaces the reply's text.
+    """
+
+    status: int | None = None
+    text: str | None = None
+    delay_s: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the reply settings as JSON."""
+        return {"status": self.status, "text": self.text, "delay_s": self.delay_s}
+
+
 @dataclass
 class Settings:
     """Provisioning timings, simulated image failures and injected faults."""
@@ -57,6 +74,10 @@ class Settings:
     missing_images: list[str] = field(default_factory=list)
     failing_images: dict[str, str] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
+    image_replies: dict[str, ImageReply] = field(default_factory=dict)
+    #: The project's model deployments and connections by name; ``None``: any name exists.
+    model_deployments: list[str] | None = None
+    connections: list[str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Return the settings as JSON."""
@@ -66,6 +87,9 @@ class Settings:
             "missing_images": list(self.missing_images),
             "failing_images": dict(self.failing_images),
             "faults": [fault.to_json() for fault in self.faults],
+            "image_replies": {image: reply.to_json() for image, reply in self.image_replies.items()},
+            "model_deployments": self.model_deployments,
+            "connections": self.connections,
         }
 
 
@@ -86,6 +110,11 @@ def apply_settings_update(current: Settings, payload: Any) -> Settings:
         changes["failing_images"] = _string_map(payload["failing_images"])
     if "faults" in payload:
         changes["faults"] = _faults(payload["faults"])
+    if "image_replies" in payload:
+        changes["image_replies"] = _image_replies(payload["image_replies"])
+    for key in ("model_deployments", "connections"):
+        if key in payload:
+            changes[key] = None if payload[key] is None else _string_list(payload[key], key)
     return replace(current, **changes)
 
 
@@ -97,9 +126,9 @@ def _optional_seconds(value: Any, name: str) -> float | None:
     return float(value)
 
 
-def _string_list(value: Any) -> list[str]:
+def _string_list(value: Any, name: str = "missing_images") -> list[str]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise bad_request("'missing_images' must be a list of strings.", param="missing_images")
+        raise bad_request(f"'{name}' must be a list of strings.", param=name)
     return list(value)
 
 
@@ -134,6 +163,27 @@ def _fault(item: Any) -> Fault:
     if fault.status is not None and not 400 <= fault.status <= 599:
         raise bad_request("A fault's 'status' must be an HTTP error status (400-599).", param="faults")
     return fault
+
+
+def _image_replies(value: Any) -> dict[str, ImageReply]:
+    if not isinstance(value, dict):
+        raise bad_request("'image_replies' must map image to a reply.", param="image_replies")
+    return {str(image): _image_reply(item) for image, item in value.items()}
+
+
+def _image_reply(item: Any) -> ImageReply:
+    if not isinstance(item, dict) or set(item) - {"status", "text", "delay_s"}:
+        raise bad_request("An image reply has only 'status', 'text' and 'delay_s'.", param="image_replies")
+    status = item.get("status")
+    if status is not None and (
+        isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599
+    ):
+        raise bad_request("An image reply's 'status' must be an HTTP error status.", param="image_replies")
+    text = item.get("text")
+    if text is not None and not isinstance(text, str):
+        raise bad_request("An image reply's 'text' must be a string.", param="image_replies")
+    delay = _optional_seconds(item.get("delay_s"), "delay_s") or 0.0
+    return ImageReply(status=status, text=text, delay_s=delay)
 
 
 def _optional_str(value: Any) -> str | None:

@@ -16,7 +16,7 @@ from localdev.foundry_emulator import endpoint_config, records
 from localdev.foundry_emulator.errors import bad_request, conflict, not_found
 from localdev.foundry_emulator.paging import PageRequest, paginate
 from localdev.foundry_emulator.records import AgentRecord, Outcome, VersionRecord
-from localdev.foundry_emulator.settings import Fault, Settings, apply_settings_update
+from localdev.foundry_emulator.settings import Fault, ImageReply, Settings, apply_settings_update
 
 FORCED_FAILURE = {"code": "ProvisioningFailed", "message": "Failed through the emulator admin API."}
 
@@ -84,7 +84,7 @@ class EmulatorState:
         if not isinstance(body, dict) or not isinstance(body.get("name"), str):
             raise bad_request("'name' is required.", param="name")
         name = body["name"]
-        request = _version_request(name, body)
+        request = records.version_request(name, body)
         with self._lock:
             now = self._clock()
             if self._visible_agent(project, name, now) is not None:
@@ -94,7 +94,7 @@ class EmulatorState:
 
     def create_version(self, project: str, name: str, body: Any) -> dict[str, Any]:
         """Create the next version of an agent, creating the agent if it is absent."""
-        request = _version_request(name, body)
+        request = records.version_request(name, body)
         with self._lock:
             now = self._clock()
             agent = self._add_version(project, name, request, now)
@@ -208,6 +208,19 @@ class EmulatorState:
             self._sequence += 1
             return record.version, self._sequence
 
+    def has_resource(self, kind: str, name: str) -> bool:
+        """Whether a ``model_deployments`` or ``connections`` entry named ``name`` exists (every
+        name does while the setting is null)."""
+        with self._lock:
+            names = self._settings.model_deployments if kind == "deployment" else self._settings.connections
+            return names is None or name in names
+
+    def image_reply(self, project: str, name: str, version: str) -> ImageReply | None:
+        """How the version's image is set to answer (``image_replies``), if it is."""
+        with self._lock:
+            record = self._version(project, name, version, self._clock())
+            return self._settings.image_replies.get(record.request["image"])
+
     # -- helpers (call with the lock held) ------------------------------------------------------
 
     def _add_version(self, project: str, name: str, request: dict[str, Any], now: float) -> AgentRecord:
@@ -265,23 +278,6 @@ class EmulatorState:
         if not active:
             raise conflict(f"Agent '{agent.name}' has no active version.", code="agent_not_ready")
         return active[-1]
-
-
-def _version_request(name: str, body: Any) -> dict[str, Any]:
-    """Validate a create-version body and keep the fields the emulator echoes."""
-    records.validate_agent_name(name)
-    if not isinstance(body, dict):
-        raise bad_request("The request body must be a JSON object.")
-    image = records.definition_image(body.get("definition"))
-    request: dict[str, Any] = {
-        "definition": body["definition"],
-        "metadata": records.validate_metadata(body.get("metadata")),
-        "image": image,
-    }
-    for key in ("description", "draft"):
-        if body.get(key) is not None:
-            request[key] = body[key]
-    return request
 
 
 def _version_number(version: str) -> int:

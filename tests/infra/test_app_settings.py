@@ -98,3 +98,9 @@ def test_parameters_file_names_only_main_bicep_parameters() -> None:
     assert set(given) <= set(declared), sorted(set(given) - set(declared))
     # Every required parameter is either mapped (azd fills or prompts) or left to azd's prompt.
     assert {"environmentName", "location"} <= set(given)
+
+
+def test_local_settings_example_lists_every_setting_the_app_reads() -> None:
+    example = json.loads((INFRA.parent / "local.settings.example.json").read_text())["Values"]
+    host_settings = {"FUNCTIONS_WORKER_RUNTIME", "AzureWebJobsStorage"}
+    assert set(example) - host_settings == set(AZURE_SETTINGS) | set(LOCAL_ONLY_SETTINGS)

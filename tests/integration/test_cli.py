@@ -154,3 +154,13 @@ def test_config_check_works_offline(tmp_path):
     invalid = run("config", "check", str(bad))
     assert invalid.returncode == 1
     assert "agents[0].repository" in invalid.stderr and "agents[0].tags" in invalid.stderr
+
+
+def test_notifications_and_redeliver_against_a_deployer_without_subscribers(url):
+    # Dead entries and their redelivery: tests/integration/test_notifications_api.py.
+    listed = run("--url", url, "notifications", "--json")
+    assert listed.returncode == 0 and json.loads(listed.stdout) == {"items": [], "next": None}
+    header = run("--url", url, "notifications", "--state", "dead").stdout.splitlines()[0]
+    assert header.split() == ["ID", "STATE", "TYPE", "AGENT", "SUBSCRIBER", "TRIES", "LAST", "WHEN"]
+    refused = run("--url", url, "redeliver", "0000000000000abcdef.creating.w0")
+    assert refused.returncode == 3 and "404" in refused.stderr

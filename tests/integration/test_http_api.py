@@ -328,3 +328,12 @@ def test_the_served_openapi_document_covers_every_registered_route(http):
         path = "/api/" + function.route.template.strip("/")
         registered.setdefault(path, set()).update(m.lower() for m in function.methods)
     assert {path: set(item) for path, item in served["paths"].items()} == registered
+
+
+def test_notifications_are_listed_and_an_unknown_one_is_not_redelivered(http):
+    # This stack's config has no subscribers; dead entries: tests/integration/test_notifications_api.py.
+    assert http.api("notifications?state=dead&limit=10") == {"items": [], "next": None}
+    status, problem = post(http, "notifications/0000000000000abcdef.creating.w0/redeliver", raw=b"")
+    assert (status, problem["status"]) == (404, 404) and problem["type"].endswith("not-found")
+    status, problem = http.request("GET", url(http, "notifications?status=dead"))
+    assert status == 400 and problem["detail"] == "unknown query parameter(s): status"

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, replace
 from deployer.model import AgentState, Deployment
 from deployer.ports import (
     Conflict,
+    InvokeReply,
+    InvokeRequest,
     Page,
     PlatformError,
     RoleAssignmentError,
@@ -144,6 +146,13 @@ class FakePlatform:
     get_error: PlatformError | None = None
     #: Endpoints whose ``ping`` fails.
     unreachable: set[str] = field(default_factory=set)
+    #: Version selectors by agent, and smoke-test replies by (agent, version) (default: READY).
+    traffic: dict[str, tuple] = field(default_factory=dict)
+    replies: dict[tuple[str, str], InvokeReply] = field(default_factory=dict)
+    invoked: list[tuple[str, InvokeRequest]] = field(default_factory=list)
+    #: The project's model deployments and connections (``None``: any name exists).
+    model_deployments: set[str] | None = None
+    connections: set[str] | None = None
 
     def create_version(self, endpoint: str, agent: str, spec: VersionSpec) -> VersionInfo:
         self.calls.append(("create_version", agent, spec.image))
@@ -182,6 +191,27 @@ class FakePlatform:
                 code="ServiceUnreachable", message="no answer", status_code=None, retryable=True
             )
 
+    def get_traffic(self, endpoint: str, agent: str) -> tuple:
+        self.calls.append(("get_traffic", agent, ""))
+        return self.traffic.get(agent, ())
+
+    def set_traffic(self, endpoint: str, agent: str, traffic: tuple) -> None:
+        self.calls.append(("set_traffic", agent, ",".join(f"{r.version}:{r.percentage}" for r in traffic)))
+        self.traffic[agent] = tuple(traffic)
+
+    def invoke(self, endpoint: str, agent: str, request: InvokeRequest) -> InvokeReply:
+        self.calls.append(("invoke", agent, request.version))
+        self.invoked.append((agent, request))
+        return self.replies.get((agent, request.version), READY)
+
+    def has_model_deployment(self, endpoint: str, name: str) -> bool:
+        self.calls.append(("has_model_deployment", name, ""))
+        return self.model_deployments is None or name in self.model_deployments
+
+    def has_connection(self, endpoint: str, name: str) -> bool:
+        self.calls.append(("has_connection", name, ""))
+        return self.connections is None or name in self.connections
+
     def set_status(self, agent: str, version: str, status: str, *, code: str | None = None) -> None:
         for v in self.versions[agent]:
             if v.info.version == version:
@@ -191,6 +221,13 @@ class FakePlatform:
 
     def count(self, name: str) -> int:
         return sum(1 for call in self.calls if call[0] == name)
+
+
+READY = InvokeReply(
+    status_code=200,
+    body='{"output": [{"type": "message", "content": [{"type": "output_text", "text": "READY"}]}]}',
+    latency_ms=12.0,
+)
 
 
 def principal_for(agent: str, version: str) -> str:

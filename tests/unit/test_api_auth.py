@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from deployer.api.auth import authorize_write, principal_from, write_role
+from deployer.api.auth import authorize_write, principal_from
 from deployer.api.problems import ProblemError
+from deployer.settings import AZURE_SETTINGS, Settings
 
 
 def header(claims, **extra) -> str:
@@ -50,6 +51,8 @@ def test_an_unreadable_principal_is_refused(bad):
     assert refused.value.problem.status == 401
 
 
-def test_the_write_role_is_an_optional_app_setting():
-    assert write_role({}) == "Deployer.Write"
-    assert write_role({"DEPLOYER_WRITE_ROLE": "Agents.Deploy"}) == "Agents.Deploy"
+def test_the_write_role_is_an_optional_app_setting_that_azure_sets():
+    assert Settings.from_env({}).write_role == "Deployer.Write"
+    assert Settings.from_env({"DEPLOYER_WRITE_ROLE": " "}).write_role == "Deployer.Write"
+    assert Settings.from_env({"DEPLOYER_WRITE_ROLE": "Agents.Deploy"}).write_role == "Agents.Deploy"
+    assert "DEPLOYER_WRITE_ROLE" in AZURE_SETTINGS

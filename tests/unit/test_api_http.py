@@ -19,6 +19,7 @@ IMAGE = "myregistry.azurecr.io/agents/support-bot:1.2.0"
 @dataclass
 class FakeSettings:
     table_name: str = "deployments"
+    write_role: str = "Deployer.Write"
 
 
 @dataclass
@@ -28,9 +29,13 @@ class FakeRoot:
 
 
 @pytest.fixture
-def app(ctx, monkeypatch):
-    monkeypatch.setattr(http_api, "root", lambda: FakeRoot(ctx, FakeSettings()))
-    monkeypatch.delenv("DEPLOYER_WRITE_ROLE", raising=False)
+def settings():
+    return FakeSettings()
+
+
+@pytest.fixture
+def app(ctx, monkeypatch, settings):
+    monkeypatch.setattr(http_api, "root", lambda: FakeRoot(ctx, settings))
     return ctx
 
 
@@ -104,14 +109,14 @@ def test_bad_input_is_a_problem_and_writes_nothing(app, raw, headers, status):
     assert (app.store.records, app.store.keys, app.store.agents) == ({}, {}, {})
 
 
-def test_behind_app_service_authentication_the_write_role_is_required(app, monkeypatch):
+def test_behind_app_service_authentication_the_write_role_is_required(app, settings):
     denied = post(
         http_api.start_deployment,
         {"agent": "support-bot", "image": IMAGE},
         headers={"x-ms-client-principal": principal("Reader")},
     )
     assert denied.status_code == 403 and app.store.records == {}
-    monkeypatch.setenv("DEPLOYER_WRITE_ROLE", "Ops")
+    settings.write_role = "Ops"  # DEPLOYER_WRITE_ROLE
     allowed = post(
         http_api.start_deployment,
         {"agent": "support-bot", "image": IMAGE},

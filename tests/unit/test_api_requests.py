@@ -14,6 +14,8 @@ from deployer.api.requests import (
     parse_deployment_id,
     parse_idempotency_key,
     parse_list_query,
+    parse_notification_id,
+    parse_notifications_query,
     parse_rollback,
     read_json,
 )
@@ -131,3 +133,25 @@ def test_ids_and_idempotency_keys_are_checked():
     assert parse_idempotency_key("run-42") == "run-42"
     assert refusal(parse_idempotency_key, "x" * 256).slug == "invalid-header"
     assert refusal(parse_idempotency_key, "bad\x01").slug == "invalid-header"
+
+
+def test_the_notifications_query_has_defaults_and_limits():
+    query = parse_notifications_query({})
+    assert (query.state, query.limit, query.next) == (None, 50, None)
+    entry_id = "8199999999999abcdef.timed_out.w0123456789abcdef0123"
+    parsed = parse_notifications_query({"state": "dead", "limit": "200", "next": entry_id, "code": "k"})
+    assert (parsed.state, parsed.limit, parsed.next) == ("dead", 200, entry_id)
+    assert parse_notification_id(entry_id) == entry_id
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"state": "failed"}, {"status": "dead"}, {"limit": "201"}, {"next": "abc"}, {"next": "a.b.c/d"}],
+)
+def test_a_bad_notifications_query_is_refused(params):
+    assert refusal(parse_notifications_query, params).slug == "invalid-query"
+
+
+@pytest.mark.parametrize("text", ["", "abc", "a.b", "a.B.c", "a.b.c.d", "a/b.c.d", "a.b.c%2f"])
+def test_a_malformed_notification_id_is_refused(text):
+    assert refusal(parse_notification_id, text).status == 400

@@ -144,3 +144,45 @@ def test_a_failed_deployment_shows_its_error_and_what_to_do():
     shown = text.deployment(deployment("failed", error=error))
     assert "AcrImageNotFound: not found" in shown and "hint:" in shown and "history:" in shown
     assert text.outcome(deployment("active")) == "bot version 3: active in 4.2s  [0123]"
+
+
+def notification(state, *, host="hooks.example.com"):
+    return {
+        "id": "8199999999999abcdef.creating.w0123",
+        "deployment_id": "8199999999999abcdef",
+        "agent": "bot",
+        "type": "deployment.creating",
+        "event_id": "8199999999999abcdef.creating",
+        "subscriber": {"key": "w0123", "format": "cloudevents", "host": host},
+        "state": state,
+        "attempts": 1,
+        "last_result": "410",
+        "last_attempt_at": "2026-11-25T06:34:45.000Z",
+        "next_attempt_at": "2026-11-25T06:39:45.000Z" if state == "pending" else None,
+        "delivered_at": None,
+        "created_at": "2026-11-25T06:34:44.000Z",
+    }
+
+
+def test_notification_commands_parse_their_options():
+    args = cli._parser().parse_args(["notifications", "--state", "dead", "--json", "--limit", "5"])
+    assert (args.run, args.state, args.json, args.limit) == (cli._notifications, "dead", True, 5)
+    assert cli._parser().parse_args(["redeliver", "a.b.c"]).id == "a.b.c"
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["notifications", "--state", "lost"])
+    assert exited.value.code == cli.EXIT_ERROR
+
+
+def test_notifications_show_the_subscriber_by_format_and_host():
+    rendered = text.notifications([notification("dead"), notification("pending", host=None)]).splitlines()
+    assert rendered[0].split() == ["ID", "STATE", "TYPE", "AGENT", "SUBSCRIBER", "TRIES", "LAST", "WHEN"]
+    assert "cloudevents hooks.example.com" in rendered[1] and "2026-11-25 06:34:45" in rendered[1]
+    assert "w0123 (no longer configured)" in rendered[2] and "2026-11-25 06:39:45" in rendered[2]
+    assert text.redelivered(notification("pending")) == (
+        "8199999999999abcdef.creating.w0123: pending, queued for cloudevents hooks.example.com"
+    )
+
+
+def test_redelivering_through_an_unreachable_deployer_exits_4(capsys):
+    assert cli.main(["--url", "http://127.0.0.1:9", "redeliver", "a.b.c"]) == cli.EXIT_ERROR
+    assert "cannot reach" in capsys.readouterr().err

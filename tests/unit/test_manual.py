@@ -211,3 +211,17 @@ def test_agents_show_their_active_deployment_and_no_environment_values(app):
     assert overview["bot"]["tags"] == "semver:>=1.0.0" and overview["pinned"]["tags"] == "*"
     assert overview["pinned"]["active"] is None
     assert "gpt-5-mini" not in str(overview)
+
+
+def test_the_deployment_id_is_known_before_anything_is_written(app, monkeypatch):
+    heard, inserted = [], []
+    add = app.store.add
+    monkeypatch.setattr(app.store, "add", lambda record: inserted.append(record.reason) or add(record))
+
+    def on_started(deployment_id):
+        heard.append((deployment_id, written(app)))
+
+    plan = manual.plan_deploy(app, request(f"{REGISTRY}/agents/bot:1.0.0", reason="why"))
+    started = manual.start(app, plan, requested_by=None, on_started=on_started)
+    assert heard == [(started.id, (0, 0, 0, 0))]
+    assert inserted == ["why"]  # the reason is on the record's first write
