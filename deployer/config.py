@@ -263,7 +263,7 @@ def _agent(raw: object, at: str, problems: list[str]) -> AgentConfig | None:
 
 
 def _agent_name(raw: object, at: str, problems: list[str]) -> str:
-    if not isinstance(raw, str) or not AGENT_NAME.match(raw):
+    if not isinstance(raw, str) or not AGENT_NAME.fullmatch(raw):
         problems.append(
             f"{at}.name: {raw!r} is not a valid agent name: letters, digits and hyphens, "
             "starting and ending with a letter or digit, at most 63 characters"
@@ -290,9 +290,9 @@ def _tags(raw: Mapping[str, Any], at: str, problems: list[str]) -> TagPolicy | N
 
 def _resources(raw: Mapping[str, Any], at: str, problems: list[str]) -> dict[str, Any]:
     cpu, memory = str(raw.get("cpu", "1")), str(raw.get("memory", "2Gi"))
-    if not _CPU.match(cpu):
+    if not _CPU.fullmatch(cpu):
         problems.append(f'{at}.cpu: {cpu!r} is not a CPU amount (e.g. "1", "0.5" or "500m")')
-    if not _MEMORY.match(memory):
+    if not _MEMORY.fullmatch(memory):
         problems.append(f'{at}.memory: {memory!r} is not a memory amount (e.g. "2Gi" or "512Mi")')
     return {"cpu": cpu, "memory": memory}
 
@@ -315,7 +315,7 @@ def _environment(raw: object, at: str, problems: list[str]) -> dict[str, str]:
         return {}
     for key, value in raw.items():
         where = f"{at}.environment_variables.{key}"
-        if not isinstance(key, str) or not _ENV_NAME.match(key):
+        if not isinstance(key, str) or not _ENV_NAME.fullmatch(key):
             problems.append(f"{where}: not a valid environment variable name")
         elif key.upper().startswith("FOUNDRY_"):
             problems.append(f"{where}: the FOUNDRY_ prefix is reserved for variables the platform injects")

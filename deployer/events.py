@@ -64,6 +64,9 @@ def _envelope(envelope: Mapping[str, Any]) -> tuple[str, str, str, Any]:
         return _text(cloud.id, "id"), _text(cloud.type, "type"), _text(cloud.source, "source"), cloud.data
     from azure.eventgrid import EventGridEvent
 
+    # The model turns a number or an object into a string id; refuse them as CloudEvents does.
+    _text(envelope.get("id"), "id")
+    _text(envelope.get("eventType"), "eventType")
     grid = EventGridEvent.from_dict(dict(envelope))
     return _text(grid.id, "id"), _text(grid.event_type, "eventType"), str(grid.topic or ""), grid.data
 
@@ -112,7 +115,6 @@ def _registry_from_topic(topic: str) -> str:
 
 
 def registry_allowed(event: ReceivedEvent, allowed: tuple[str, ...]) -> bool:
-    """Whether the event's registry (its request host, else its topic) is in the allow-list."""
-    if event.push and event.push.registry in allowed:
-        return True
-    return bool(event.topic) and _registry_from_topic(event.topic) in allowed
+    """Whether the registry the image would be pulled from (the request host, else the topic's
+    registry) is in the allow-list. An allowed topic does not vouch for another request host."""
+    return event.push is not None and event.push.registry in allowed

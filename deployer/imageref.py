@@ -32,7 +32,7 @@ class ImageRef:
 
     @classmethod
     def parse(cls, text: str) -> ImageRef:
-        match = _IMAGE.match(text) if len(text) <= 1024 else None
+        match = _IMAGE.fullmatch(text) if len(text) <= 1024 else None
         if not match or not (match.group("tag") or match.group("digest")):
             raise ImageRefError(
                 f"{text[:200]!r} is not an image reference: expected registry/repository:tag "
@@ -47,16 +47,16 @@ class ImageRef:
 
 
 def is_valid_tag(tag: str) -> bool:
-    return bool(_TAG_ONLY.match(tag))
+    return bool(_TAG_ONLY.fullmatch(tag))
 
 
 def is_valid_digest(digest: str) -> bool:
-    return bool(_DIGEST_ONLY.match(digest))
+    return bool(_DIGEST_ONLY.fullmatch(digest))
 
 
 def is_valid_repository(repository: str) -> bool:
-    return len(repository) <= 256 and bool(_REPOSITORY_ONLY.match(repository))
+    return len(repository) <= 256 and bool(_REPOSITORY_ONLY.fullmatch(repository))
 
 
 def is_valid_registry(registry: str) -> bool:
-    return len(registry) <= 253 and bool(_REGISTRY_ONLY.match(registry))
+    return len(registry) <= 253 and bool(_REGISTRY_ONLY.fullmatch(registry))

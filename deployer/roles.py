@@ -101,12 +101,12 @@ class RoleGrant:
 
 
 def is_project_resource_id(value: str) -> bool:
-    return PROJECT_RESOURCE_ID.match(value) is not None
+    return PROJECT_RESOURCE_ID.fullmatch(value) is not None
 
 
 def subscription_of(scope: str) -> str:
     """The subscription id a project resource id lives in."""
-    match = PROJECT_RESOURCE_ID.match(scope)
+    match = PROJECT_RESOURCE_ID.fullmatch(scope)
     if match is None:
         raise ValueError(f"not a Foundry project resource id: {scope!r}")
     return match.group("subscription")

@@ -30,7 +30,7 @@ class Version:
 
     @classmethod
     def parse(cls, text: str) -> Version:
-        match = _VERSION.match(text)
+        match = _VERSION.fullmatch(text)
         if not match:
             raise SemverError(f"{text!r} is not a semantic version (MAJOR.MINOR.PATCH)")
         pre = tuple(match.group(4).split(".")) if match.group(4) else ()
@@ -89,7 +89,7 @@ def _tokens(part: str) -> list[str]:
 
 
 def _comparators(token: str) -> list[tuple[str, Version]]:
-    match = _COMPARATOR.match(token)
+    match = _COMPARATOR.fullmatch(token)
     if not match:
         raise SemverError(f"{token!r} is not a range comparator (e.g. >=1.2.0, <2.0.0, ^1.2, ~1.2.3)")
     op, raw = match.group(1) or "=", match.group(2).lstrip("v")

@@ -89,7 +89,7 @@ def read_json(body: bytes, content_type: str | None, *, required: bool) -> JsonB
     if not body.strip() and not required:
         return JsonBody(document={}, sha256=_digest({}))
     media_type = (content_type or "").split(";", 1)[0].strip()
-    if not _JSON_TYPES.match(media_type):
+    if not _JSON_TYPES.fullmatch(media_type):
         raise ProblemError(
             "unsupported-media-type",
             f"send the body as JSON with 'Content-Type: application/json' (got {media_type or 'none'!r})",
@@ -122,7 +122,7 @@ def parse_rollback(agent: str, body: JsonBody) -> RollbackRequest:
     doc = body.document
     errors = _unknown_fields(doc, {"to", "reason"})
     to = doc.get("to")
-    if to is not None and (not isinstance(to, str) or not _DEPLOYMENT_ID.match(to)):
+    if to is not None and (not isinstance(to, str) or not _DEPLOYMENT_ID.fullmatch(to)):
         errors.append(_error("to", "must be a deployment id or a version number (letters and digits)"))
     reason = _reason_field(doc.get("reason"), errors)
     _raise_if(errors)
@@ -135,11 +135,11 @@ def parse_list_query(params: Mapping[str, str]) -> ListQuery:
     if unknown:
         raise ProblemError("invalid-query", f"unknown query parameter(s): {', '.join(unknown)}")
     agent, status, next_ = params.get("agent") or None, params.get("status") or None, params.get("next")
-    if agent is not None and not AGENT_NAME.match(agent):
+    if agent is not None and not AGENT_NAME.fullmatch(agent):
         raise ProblemError("invalid-query", f"agent={agent[:80]!r} is not an agent name")
     if status is not None and status not in STATUSES:
         raise ProblemError("invalid-query", f"status must be one of: {', '.join(STATUSES)}")
-    if next_ is not None and not _DEPLOYMENT_ID.match(next_):
+    if next_ is not None and not _DEPLOYMENT_ID.fullmatch(next_):
         raise ProblemError("invalid-query", "next must be the token of a previous page, as returned")
     return ListQuery(agent=agent, status=status, limit=_limit(params), next=next_)
 
@@ -152,14 +152,14 @@ def parse_notifications_query(params: Mapping[str, str]) -> NotificationsQuery:
     state, next_ = params.get("state") or None, params.get("next") or None
     if state is not None and state not in ENTRY_STATES:
         raise ProblemError("invalid-query", f"state must be one of: {', '.join(sorted(ENTRY_STATES))}")
-    if next_ is not None and not _NOTIFICATION_ID.match(next_):
+    if next_ is not None and not _NOTIFICATION_ID.fullmatch(next_):
         raise ProblemError("invalid-query", "next must be the token of a previous page, as returned")
     return NotificationsQuery(state=state, limit=_limit(params), next=next_)
 
 
 def parse_notification_id(text: str) -> str:
     """A notification id as the list shows it: ``<deployment id>.<status>.<subscriber key>``."""
-    if not _NOTIFICATION_ID.match(text):
+    if not _NOTIFICATION_ID.fullmatch(text):
         raise ProblemError(
             "invalid-query", "a notification id is <deployment id>.<status>.<subscriber key>, as listed"
         )
@@ -167,13 +167,13 @@ def parse_notification_id(text: str) -> str:
 
 
 def parse_deployment_id(text: str) -> str:
-    if not _DEPLOYMENT_ID.match(text):
+    if not _DEPLOYMENT_ID.fullmatch(text):
         raise ProblemError("invalid-query", "a deployment id is 1 to 64 letters and digits")
     return text
 
 
 def parse_agent_name(text: str) -> str:
-    if not AGENT_NAME.match(text):
+    if not AGENT_NAME.fullmatch(text):
         raise ProblemError("invalid-query", f"{text[:80]!r} is not an agent name")
     return text
 
@@ -182,7 +182,7 @@ def parse_idempotency_key(header: str | None) -> str | None:
     """The ``Idempotency-Key`` header, if sent: 1 to 255 printable ASCII characters."""
     if header is None:
         return None
-    if not _IDEMPOTENCY_KEY.match(header):
+    if not _IDEMPOTENCY_KEY.fullmatch(header):
         raise ProblemError("invalid-header", "Idempotency-Key must be 1 to 255 printable ASCII characters")
     return header
 
@@ -215,7 +215,7 @@ def _unknown_fields(doc: Mapping[str, Any], known: set[str]) -> list[dict[str, s
 
 
 def _agent_field(raw: object, errors: list[dict[str, str]]) -> str:
-    if not isinstance(raw, str) or not AGENT_NAME.match(raw):
+    if not isinstance(raw, str) or not AGENT_NAME.fullmatch(raw):
         errors.append(_error("agent", "required: the name of a configured agent"))
         return ""
     return raw
