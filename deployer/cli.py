@@ -1,6 +1,6 @@
-"""``agent-deployer``: deploy, roll back, inspect and redeliver notifications through a running
-deployer's HTTP API; ``config check`` works offline. Only the standard library, so it runs in any
-pipeline."""
+"""``agent-deployer``: deploy, roll back, inspect, hold and pause agents, and redeliver
+notifications through a running deployer's HTTP API; ``config check`` works offline. Only the
+standard library, so it runs in any pipeline."""
 
 from __future__ import annotations
 
@@ -11,17 +11,32 @@ import sys
 import time
 import uuid
 from collections.abc import Sequence
-from typing import Any, NoReturn, TextIO
+from typing import Any, TextIO
 from urllib.parse import quote
 
+from deployer import cli_agents
 from deployer.api import text
 from deployer.api.client import ApiError, Client
+from deployer.cli_base import (
+    DEFAULT_URL,
+    EXIT_ERROR,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_TIMED_OUT,
+    Commands,
+    Parser,
+)
+from deployer.cli_base import client as _client
 
-DEFAULT_URL = "http://127.0.0.1:7071"
-EXIT_OK, EXIT_FAILED, EXIT_TIMED_OUT, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2, 3, 4
-_OPEN = frozenset({"pending", "creating"})
-_EPILOG = """exit codes: 0 active (or done), 1 failed, 2 timed out, 3 refused (the deployer said no,
-or the deployment was skipped), 4 the deployer could not be reached or the command was misused.
+__all__ = ["DEFAULT_URL", "EXIT_ERROR", "EXIT_FAILED", "EXIT_OK", "EXIT_REFUSED", "EXIT_TIMED_OUT"]
+#: Statuses ``--wait`` keeps following (``verifying``: the version is up, its smoke test runs).
+_OPEN = frozenset({"pending", "creating", "verifying", "canary"})
+#: Statuses of a deployment that served the agent.
+_SERVED = frozenset({"active", "verified"})
+_EPILOG = """exit codes: 0 active or verified (or done), 1 failed or unhealthy (the smoke test
+failed), 2 timed out, 3 refused (the deployer said no, or the deployment was skipped), 4 the
+deployer could not be reached or the command was misused.
 --url and --key default to DEPLOYER_URL and DEPLOYER_KEY (the function key)."""
 
 
@@ -39,23 +54,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-class _Parser(argparse.ArgumentParser):
-    """Usage errors exit 4: exit code 2 means "timed out" to a pipeline."""
-
-    def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
-
-
 def _parser() -> argparse.ArgumentParser:
     # --url/--key on every parser, defaults suppressed, so they work before and after the command.
-    common = _Parser(add_help=False)
+    common = Parser(add_help=False)
     common.add_argument("--url", default=argparse.SUPPRESS, help="the deployer (DEPLOYER_URL)")
     common.add_argument("--key", default=argparse.SUPPRESS, help="function key (DEPLOYER_KEY)")
-    parser = _Parser(prog="agent-deployer", description=__doc__, epilog=_EPILOG, parents=[common])
-    commands = _Commands(parser.add_subparsers(required=True, metavar="COMMAND"), common)
+    parser = Parser(prog="agent-deployer", description=__doc__, epilog=_EPILOG, parents=[common])
+    commands = Commands(parser.add_subparsers(required=True, metavar="COMMAND"), common)
     _add_write_commands(commands)
     _add_read_commands(commands)
+    cli_agents.add_commands(commands)
     _add_notification_commands(commands)
     config = commands.group.add_parser("config", help="configuration commands")
     check = config.add_subparsers(required=True, metavar="COMMAND").add_parser(
@@ -69,24 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-class _Commands:
-    """Adds subcommands that take the common options (and ``--json``, for read commands)."""
-
-    def __init__(self, group: Any, common: argparse.ArgumentParser) -> None:
-        self.group = group
-        self._common = common
-
-    def add(self, name: str, run: Any, help_text: str, *, json: bool = True) -> argparse.ArgumentParser:
-        sub: argparse.ArgumentParser = self.group.add_parser(
-            name, help=help_text, description=help_text, parents=[self._common]
-        )
-        sub.set_defaults(run=run)
-        if json:
-            sub.add_argument("--json", action="store_true", help="print the API's JSON")
-        return sub
-
-
-def _add_write_commands(commands: _Commands) -> None:
+def _add_write_commands(commands: Commands) -> None:
     deploy = commands.add("deploy", _deploy, "deploy an image to a configured agent")
     deploy.add_argument("agent")
     deploy.add_argument("image", help="registry/repository:tag or registry/repository@sha256:...")
@@ -99,13 +90,15 @@ def _add_write_commands(commands: _Commands) -> None:
         help="override a configured one",
     )
     _waiting(deploy)
-    rollback = commands.add("rollback", _rollback, "deploy the agent's previous active image again")
+    rollback = commands.add(
+        "rollback", _rollback, "go back to the agent's previous version (by traffic when it still runs)"
+    )
     rollback.add_argument("agent")
     rollback.add_argument("--to", help="a deployment id or version (default: the previous active)")
     _waiting(rollback)
 
 
-def _add_read_commands(commands: _Commands) -> None:
+def _add_read_commands(commands: Commands) -> None:
     commands.add("status", _status, "show one deployment and its history").add_argument("id")
     listing = commands.add("list", _list, "list deployments, newest first")
     listing.add_argument("--agent")
@@ -116,7 +109,7 @@ def _add_read_commands(commands: _Commands) -> None:
     commands.add("health", _health, "whether the deployer reaches Table Storage and Foundry")
 
 
-def _add_notification_commands(commands: _Commands) -> None:
+def _add_notification_commands(commands: Commands) -> None:
     listing = commands.add("notifications", _notifications, "list webhook and Event Grid notifications")
     listing.add_argument("--state", choices=["pending", "delivered", "dead"])
     listing.add_argument("--limit", type=int, default=20)
@@ -131,11 +124,6 @@ def _waiting(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--timeout", type=float, help="with --wait: give up after S seconds (exit 2)")
     sub.add_argument("--interval", type=float, default=1.0, help=argparse.SUPPRESS)
     sub.add_argument("--idempotency-key", help="default: a new key for each run")
-
-
-def _client(args: argparse.Namespace) -> Client:
-    url = getattr(args, "url", None) or os.environ.get("DEPLOYER_URL") or DEFAULT_URL
-    return Client(url, getattr(args, "key", None) or os.environ.get("DEPLOYER_KEY") or None)
 
 
 def _deploy(args: argparse.Namespace) -> int:
@@ -188,16 +176,18 @@ def _follow(
 
 
 def exit_code(deployment: dict[str, Any]) -> int:
-    """What a pipeline should make of a deployment's status."""
+    """What a pipeline should make of a deployment's status: ``active`` and ``verified`` (or
+    still open, without ``--wait``) 0; ``failed`` and ``unhealthy`` 1; ``timed_out`` 2;
+    ``skipped`` 3."""
     status = deployment["status"]
-    if status in ("pending", "creating", "active"):
+    if status in _OPEN or status in _SERVED:
         return EXIT_OK
     if status == "timed_out":
         return EXIT_TIMED_OUT
     if status in ("skipped", "refused", "ignored"):
         return EXIT_REFUSED
     if status == "superseded":  # a newer deployment took over: fine if this one ran first
-        return EXIT_OK if any(h["status"] == "active" for h in deployment["history"]) else EXIT_FAILED
+        return EXIT_OK if any(h["status"] in _SERVED for h in deployment["history"]) else EXIT_FAILED
     return EXIT_FAILED
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from deployer.canary_config import CanarySettings, PromoteTo, check_promotions
 from deployer.imageref import is_valid_registry, is_valid_repository
 from deployer.notify.addresses import Resolver
 from deployer.notify.subscribers import (
@@ -53,6 +54,7 @@ _AGENT_KEYS = frozenset(
         "smoke_test",
         "on_smoke_failure",
         "preflight",
+        "promote_to",
         *_RUNTIME_ROLE_KEYS,
     }
 )
@@ -87,12 +89,16 @@ class AgentConfig:
     grant_runtime_role: bool = True
     project_resource_id: str | None = None
     #: ``verified``: traffic stays on the serving version until the new one passes ``smoke_test``.
-    rollout: Literal["immediate", "verified"] = "immediate"
+    rollout: Literal["immediate", "verified", "canary"] = "immediate"
     smoke_test: SmokeTest | None = None
     #: ``rollback``: a failed smoke test also holds the digest; ``no_hold``: it does not.
     on_smoke_failure: Literal["rollback", "no_hold"] = "rollback"
     #: What must exist in the project before a version is created (``None``: no preflight).
     preflight: Preflight | None = None
+    #: ``rollout: {strategy: canary, ...}``: the steps traffic moves through after the smoke test.
+    canary: CanarySettings | None = None
+    #: Where a verified image is deployed next (another agent, maybe in another project).
+    promote_to: PromoteTo | None = None
 
     def matches_repository(self, registry: str, repository: str) -> bool:
         return self.repository == repository and self.registry in (None, registry)
@@ -133,6 +139,7 @@ def parse_config(
     problems += [f"{key}: unknown field" for key in raw if key not in _TOP_KEYS]
     registries = _registries(raw.get("registries"), problems)
     agents = _agents(_inherit(raw, _RUNTIME_ROLE_KEYS), problems)
+    check_promotions(agents, problems)
     webhooks, topic = _subscribers(raw, settings, frozenset(a.name for a in agents), resolver, problems)
     if problems:
         raise ConfigError(problems)

@@ -10,14 +10,22 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from deployer import holds, outbox, preflight, rollout, rules, traffic
+from deployer import canary, holds, outbox, preflight, rollout, rules, traffic
 from deployer.clock import iso
 from deployer.config import AgentConfig
 from deployer.context import Context
 from deployer.events import ReceivedEvent, registry_allowed
 from deployer.foundry import DEPLOYMENT_ID_KEY
 from deployer.hints import hint_for
-from deployer.model import Deployment, DeploymentError, ImagePush, Source, Status, new_deployment_id
+from deployer.model import (
+    SMOKE_TESTED,
+    Deployment,
+    DeploymentError,
+    ImagePush,
+    Source,
+    Status,
+    new_deployment_id,
+)
 from deployer.ports import Conflict, PlatformError, Scheduled, VersionSpec
 from deployer.transitions import FIRST_DELAY_S, PENDING_GRACE_S
 
@@ -51,10 +59,11 @@ def start_deployment(
     requested_by: str | None = None,
     deployment_id: str | None = None,
     reason: str | None = None,
+    promoted_from: str | None = None,
 ) -> Deployment:
     """Deploy ``push`` to ``agent`` on request (no tag policy, may go backwards on purpose).
     ``deployment_id`` (default: a new one) lets the caller know the id before anything is
-    written; ``reason`` is recorded on the record's first write."""
+    written; ``reason`` (and ``promoted_from``) are recorded on the record's first write."""
     now = ctx.clock.now()
     record = _record(
         ctx,
@@ -65,7 +74,7 @@ def start_deployment(
         now=now,
         requested_by=requested_by,
     )
-    return _launch(ctx, agent, push, replace(record, reason=reason))
+    return _launch(ctx, agent, push, replace(record, reason=reason, promoted_from=promoted_from))
 
 
 def _push_to_agent(ctx: Context, push: ImagePush, agent: AgentConfig) -> Deployment:
@@ -137,7 +146,8 @@ def create_version_for(ctx: Context, agent: AgentConfig, record: Deployment) -> 
         missing = preflight.check(ctx, agent, endpoint)
         if missing is not None:
             return _fail(ctx, record, missing)
-        pinned = traffic.pin_before_create(ctx, agent, record) if record.rollout == "verified" else None
+        canary.abort_older(ctx, agent, record)  # an unfinished canary goes back to its stable version
+        pinned = traffic.pin_before_create(ctx, agent, record) if record.rollout in SMOKE_TESTED else None
         info = ctx.platform.create_version(endpoint, agent.name, _spec(agent, record))
     except PlatformError as exc:
         if exc.retryable:

@@ -15,6 +15,7 @@ from azure.core.credentials import TokenCredential
 from deployer import foundry_invoke
 from deployer.ports import InvokeReply, InvokeRequest, PlatformError, VersionInfo, VersionSpec
 from deployer.rollout_model import Traffic, traffic_of
+from deployer.transitions import CREATE_READ_TIMEOUT_S, CREATE_RETRY_BUDGET_S
 
 if TYPE_CHECKING:
     from azure.ai.projects import AIProjectClient
@@ -53,7 +54,11 @@ class FoundryPlatform:
         )
         with _translated_errors():
             details = self._client(endpoint).agents.create_version(
-                agent, definition=definition, metadata=dict(spec.metadata)
+                agent,
+                definition=definition,
+                metadata=dict(spec.metadata),
+                read_timeout=CREATE_READ_TIMEOUT_S,
+                timeout=CREATE_RETRY_BUDGET_S,  # azure-core RetryPolicy: no retry after this
             )
         return _version_info(details)
 

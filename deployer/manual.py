@@ -4,7 +4,10 @@ show the configured agents.
 A request is checked against the configuration (a *plan*) before anything is written; only then
 is its Idempotency-Key taken and the deployment started, through the same
 :func:`deployer.deploying.start_deployment` as every deployment, so it is recorded, tracked and
-settled like a push. A manual deploy skips the tag policy and the order rule on purpose.
+settled like a push. A manual deploy skips the tag policy and the order rule on purpose. A
+rollback first tries to move the agent's traffic back to the version it goes back to
+(:func:`deployer.rollback.rollback_by_traffic`: instant, no new version); only when that version
+is gone is a new version of its image deployed.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from deployer import rollback as traffic_rollback
 from deployer.api import idempotency
 from deployer.api.idempotency import IdempotencyKey
 from deployer.api.problems import ProblemError
@@ -36,6 +40,8 @@ class Plan:
     push: ImagePush
     source: Source
     reason: str | None
+    #: A rollback: the deployment gone back to (its version may still take the traffic).
+    target: Deployment | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,6 +78,8 @@ class AgentOverview:
             "environment_variables": sorted(agent.environment_variables),
             "keep_versions": agent.keep_versions,
             "timeout_s": agent.timeout_s,
+            "rollout": agent.rollout,
+            "paused": self.state.paused,
             "project_endpoint": self.endpoint,
             "high_tag": self.state.high_tag,
             "active": self.active.to_json() if self.active else None,
@@ -88,7 +96,9 @@ def deploy(
 def rollback(
     ctx: Context, request: RollbackRequest, *, requested_by: str | None, key: IdempotencyKey | None
 ) -> Started:
-    """Deploy the agent's previous active image, or the one ``request.to`` names (``source: rollback``)."""
+    """Go back to the agent's previous serving deployment, or the one ``request.to`` names
+    (``source: rollback``): by traffic when its version is still active, else by deploying its
+    image again."""
     return _once(ctx, key, lambda: plan_rollback(ctx, request), requested_by)
 
 
@@ -142,20 +152,21 @@ def plan_rollback(ctx: Context, request: RollbackRequest) -> Plan:
     pinned = replace(agent, pin="digest") if digest else agent
     version = f" (version {target.version})" if target.version else ""
     reason = request.reason or f"rollback to deployment {target.id}{version}"
-    return Plan(agent=pinned, push=push, source="rollback", reason=reason)
+    return Plan(agent=pinned, push=push, source="rollback", reason=reason, target=target)
 
 
 def start(
     ctx: Context, plan: Plan, *, requested_by: str | None, on_started: Callable[[str], None] | None = None
 ) -> Deployment:
     """Start the planned deployment. Its id is made here, so ``on_started`` hears it before
-    anything is written. If Foundry stays unavailable through the SDK's retries the record is
-    already ``pending`` and the poll creates the version: the request is accepted."""
+    anything is written. A rollback whose target version is still active moves the traffic back
+    to it and creates nothing. If Foundry stays unavailable through the SDK's retries once the
+    record is ``pending``, the poll finishes the work: the request is accepted."""
     deployment_id = new_deployment_id(ctx.clock.now())
     if on_started is not None:
         on_started(deployment_id)
     try:
-        return start_deployment(
+        return _by_traffic(ctx, plan, requested_by, deployment_id) or start_deployment(
             ctx,
             plan.agent,
             plan.push,
@@ -169,6 +180,19 @@ def start(
         if pending is None:
             raise
         return pending
+
+
+def _by_traffic(ctx: Context, plan: Plan, requested_by: str | None, deployment_id: str) -> Deployment | None:
+    if plan.source != "rollback" or plan.target is None:
+        return None
+    return traffic_rollback.rollback_by_traffic(
+        ctx,
+        plan.agent,
+        plan.target,
+        requested_by=requested_by,
+        reason=plan.reason,
+        deployment_id=deployment_id,
+    )
 
 
 def _once(
@@ -212,12 +236,13 @@ def _check_registry(ctx: Context, agent: AgentConfig, ref: ImageRef) -> None:
 
 
 def _previous_active(ctx: Context, agent: AgentConfig) -> Deployment:
-    """The newest superseded deployment that was active: the one active before the current one
-    (only a newer deployment supersedes, so creation order is activation order)."""
+    """The newest superseded deployment that served (``active`` or ``verified``): the one serving
+    before the current one (only a newer deployment supersedes, so creation order is activation
+    order)."""
     after = None
     for _ in range(_ROLLBACK_SCAN_PAGES):
         page = ctx.store.list(agent=agent.name, status="superseded", limit=_PAGE, after=after)
-        found = next((d for d in page.items if _was_active(d)), None)
+        found = next((d for d in page.items if d.was_serving), None)
         if found is not None:
             return found
         if page.next is None:
@@ -239,10 +264,10 @@ def _named_target(ctx: Context, agent: AgentConfig, to: str) -> Deployment:
             f"agent {agent.name} has no deployment or version {to!r}; "
             f"see GET /api/deployments?agent={agent.name}",
         )
-    if not _was_active(found):
+    if not found.was_serving:
         raise ProblemError(
             "nothing-to-roll-back-to",
-            f"deployment {found.id} ended {found.status} and was never active: name one that was",
+            f"deployment {found.id} ended {found.status} and was never active or verified: name one that was",
         )
     return found
 
@@ -256,7 +281,3 @@ def _by_version(ctx: Context, agent: AgentConfig, version: str) -> Deployment | 
             return found
         after = page.next
     return None
-
-
-def _was_active(deployment: Deployment) -> bool:
-    return any(entry.status == "active" for entry in deployment.history)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from deployer.roles import RoleGrant
-from deployer.rollout_model import Hold, SmokeResult, Traffic
+from deployer.rollout_model import CanaryState, Hold, SmokeResult, Traffic
 
 Status = Literal[
     "pending",
@@ -22,18 +22,34 @@ Status = Literal[
     "superseded",
     "ignored",
     "refused",
+    "canary",
+    "rolled_back",
 ]
-Source = Literal["event", "manual", "rollback"]
+Source = Literal["event", "manual", "rollback", "promotion"]
 #: How a deployment's version takes the agent's traffic: as soon as it is active (``immediate``),
 #: after its smoke test passes (``verified``), or by moving traffic back to an existing version
 #: (``instant``: a rollback that creates no version).
-Rollout = Literal["immediate", "verified", "instant"]
+#: ``canary``: after its smoke test passes, traffic moves to it in steps (``canary.py``).
+Rollout = Literal["immediate", "verified", "instant", "canary"]
+#: Rollouts that smoke-test the new version before it takes traffic (pinned before create).
+SMOKE_TESTED: frozenset[str] = frozenset({"verified", "canary"})
 
 #: Statuses the poll still has to follow.
-OPEN_STATUSES: frozenset[str] = frozenset({"pending", "creating", "verifying"})
+OPEN_STATUSES: frozenset[str] = frozenset({"pending", "creating", "verifying", "canary"})
 #: Statuses that end a deployment.
 TERMINAL_STATUSES: frozenset[str] = frozenset(
-    {"active", "verified", "unhealthy", "failed", "timed_out", "skipped", "superseded", "ignored", "refused"}
+    {
+        "active",
+        "verified",
+        "unhealthy",
+        "failed",
+        "timed_out",
+        "skipped",
+        "superseded",
+        "ignored",
+        "refused",
+        "rolled_back",
+    }
 )
 #: Statuses of the deployment that serves the agent (``verified``: after its smoke test passed).
 SERVING_STATUSES: frozenset[str] = frozenset({"active", "verified"})
@@ -95,11 +111,15 @@ class Transition:
     status: str
     at: str
     note: str | None = None
+    #: ``traffic_shifted`` entries: the percentage of the traffic the new version took.
+    percentage: int | None = None
 
-    def to_json(self) -> dict[str, str]:
-        entry = {"status": self.status, "at": self.at}
+    def to_json(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {"status": self.status, "at": self.at}
         if self.note:
             entry["note"] = self.note
+        if self.percentage is not None:
+            entry["percentage"] = self.percentage
         return entry
 
 
@@ -135,6 +155,11 @@ class Deployment:
     traffic_before: Traffic | None = None
     #: Verified rollouts: the smoke test run against this version.
     smoke: SmokeResult | None = None
+    #: Canary rollouts: the steps taken so far and the version the rest of the traffic stays on.
+    canary: CanaryState | None = None
+    #: Promotion: the deployment of the target agent this one was promoted to, and back.
+    promoted_to: str | None = None
+    promoted_from: str | None = None
     history: tuple[Transition, ...] = ()
     #: Event types entered but not yet handed to the notification outbox.
     pending_events: tuple[str, ...] = ()
@@ -157,6 +182,20 @@ class Deployment:
             updated_at=at,
             history=(*self.history, Transition(status=status, at=at, note=note)),
             pending_events=(*self.pending_events, f"deployment.{status}"),
+            **changes,
+        )
+
+    def shifted(self, percentage: int, at: str, *, note: str, **changes: Any) -> Deployment:
+        """This deployment after a canary step gave its version ``percentage`` of the traffic
+        (a ``traffic_shifted`` history entry and event; the status does not change)."""
+        return replace(
+            self,
+            updated_at=at,
+            history=(
+                *self.history,
+                Transition(status="traffic_shifted", at=at, note=note, percentage=percentage),
+            ),
+            pending_events=(*self.pending_events, f"deployment.traffic_shifted:{percentage}"),
             **changes,
         )
 
@@ -186,6 +225,9 @@ class Deployment:
             if self.traffic_before is None
             else [rule.to_json() for rule in self.traffic_before],
             "smoke": self.smoke.to_json() if self.smoke else None,
+            "canary": self.canary.to_json() if self.canary else None,
+            "promoted_to": self.promoted_to,
+            "promoted_from": self.promoted_from,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "history": [entry.to_json() for entry in self.history],
@@ -209,4 +251,6 @@ class AgentState:
     paused_at: str | None = None
     #: Digests that pushes may not deploy (reason ``held``): rollbacks moved away from them.
     holds: tuple[Hold, ...] = ()
+    #: The deployment whose canary is under way (cleared when it ends; stale ids are ignored).
+    canary_id: str | None = None
     etag: str | None = field(default=None, compare=False)

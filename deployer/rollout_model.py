@@ -104,3 +104,47 @@ class Hold:
             by=raw.get("by"),
             deployment_id=raw.get("deployment_id"),
         )
+
+
+@dataclass(frozen=True, kw_only=True)
+class CanaryState:
+    """Where a canary rollout stands: ``stable`` keeps the rest of the traffic; ``step`` is the
+    index of the last step applied (-1: none yet) at ``percentage``; the next step is due at
+    ``next_at`` (epoch seconds) after a fresh smoke test; ``smoke_failures`` counts the failed
+    re-runs; ``promote`` (a person's request) skips the remaining steps."""
+
+    stable: str
+    step: int = -1
+    percentage: int = 0
+    next_at: float = 0.0
+    smoke_runs: int = 0
+    smoke_failures: int = 0
+    promote: bool = False
+    promoted_by: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``canary`` of the deployment document (and its stored form)."""
+        return {
+            "stable": self.stable,
+            "step": self.step,
+            "percentage": self.percentage,
+            "next_at": self.next_at,
+            "smoke_runs": self.smoke_runs,
+            "smoke_failures": self.smoke_failures,
+            "promote": self.promote,
+            "promoted_by": self.promoted_by,
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> CanaryState:
+        """The state from its stored form."""
+        return cls(
+            stable=str(raw["stable"]),
+            step=int(raw.get("step", -1)),
+            percentage=int(raw.get("percentage", 0)),
+            next_at=float(raw.get("next_at", 0.0)),
+            smoke_runs=int(raw.get("smoke_runs", 0)),
+            smoke_failures=int(raw.get("smoke_failures", 0)),
+            promote=bool(raw.get("promote", False)),
+            promoted_by=raw.get("promoted_by"),
+        )

@@ -9,12 +9,12 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from deployer import outbox, traffic
+from deployer import outbox, promotion, traffic
 from deployer.clock import iso, parse_iso
 from deployer.config import AgentConfig
 from deployer.context import Context
 from deployer.foundry import DEPLOYMENT_ID_KEY
-from deployer.model import AgentState, Deployment, Status
+from deployer.model import SMOKE_TESTED, AgentState, Deployment, Status
 from deployer.ports import Conflict, Scheduled
 from deployer.transitions import settles_as, versions_to_delete
 
@@ -51,6 +51,7 @@ def settle(
     else:
         raise Conflict(d.agent)
     retain(ctx, agent, d)
+    promotion.after_verified(ctx, agent, d)  # before the open work ends: repeated after a crash
     ctx.store.unschedule(d.id)
     log.info("deployment %s: %s version %s %s", d.id, d.agent, d.version, status)
 
@@ -75,7 +76,7 @@ def retire_if_superseded(ctx: Context, agent: AgentConfig, d: Deployment, state:
     outbox.flush(ctx, superseded)
     active = ctx.store.get(state.active_id or "")
     if active is not None:
-        if d.rollout == "verified":
+        if d.rollout in SMOKE_TESTED:
             traffic.hand_back(ctx, agent, d, active_version=active.version)
         retain(ctx, agent, active)
     ctx.store.unschedule(d.id)

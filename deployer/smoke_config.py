@@ -24,7 +24,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-ROLLOUTS = ("immediate", "verified")
+from deployer.canary_config import parse_promote_to, parse_rollout
+
+ROLLOUTS = ("immediate", "verified", "canary")
 ON_SMOKE_FAILURE = ("rollback", "no_hold")
 MAX_SMOKE_TIMEOUT_S = 300.0
 MAX_SMOKE_ATTEMPTS = 10
@@ -87,18 +89,28 @@ def rollout_options(
 ) -> dict[str, Any]:
     """Validate an agent's ``rollout``, ``smoke_test`` and ``on_smoke_failure``."""
     smoke = _smoke_test(raw.get("smoke_test"), f"{at}.smoke_test", problems, protocols)
-    rollout = raw.get("rollout", "verified" if raw.get("smoke_test") is not None else "immediate")
-    if rollout not in ROLLOUTS:
-        problems.append(f"{at}.rollout: must be 'immediate' or 'verified'")
-    elif rollout == "verified" and raw.get("smoke_test") is None:
-        problems.append(f"{at}.rollout: 'verified' needs a smoke_test to verify the new version with")
+    default = "verified" if raw.get("smoke_test") is not None else "immediate"
+    rollout, canary = parse_rollout(raw.get("rollout", default), f"{at}.rollout", problems)
+    promote_to = parse_promote_to(raw.get("promote_to"), f"{at}.promote_to", problems)
+    if rollout not in ROLLOUTS or (isinstance(raw.get("rollout"), str) and rollout == "canary"):
+        problems.append(f"{at}.rollout: must be 'immediate' or 'verified', or a mapping with strategy")
+    elif rollout in ("verified", "canary") and raw.get("smoke_test") is None:
+        problems.append(f"{at}.rollout: {rollout!r} needs a smoke_test to verify the new version with")
     elif rollout == "immediate" and raw.get("smoke_test") is not None:
         problems.append(f"{at}.smoke_test: only run with rollout: verified (rollout is 'immediate')")
     on_failure = raw.get("on_smoke_failure", "rollback")
     if on_failure not in ON_SMOKE_FAILURE:
         problems.append(f"{at}.on_smoke_failure: must be 'rollback' or 'no_hold'")
-    preflight = _preflight(raw.get("preflight", rollout == "verified"), f"{at}.preflight", problems)
-    return {"rollout": rollout, "smoke_test": smoke, "on_smoke_failure": on_failure, "preflight": preflight}
+    tested = rollout in ("verified", "canary")
+    preflight = _preflight(raw.get("preflight", tested), f"{at}.preflight", problems)
+    return {
+        "rollout": rollout,
+        "smoke_test": smoke,
+        "on_smoke_failure": on_failure,
+        "preflight": preflight,
+        "canary": canary,
+        "promote_to": promote_to,
+    }
 
 
 def _preflight(raw: object, at: str, problems: list[str]) -> Preflight | None:

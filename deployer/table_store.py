@@ -28,7 +28,7 @@ from deployer.model import AgentState, Deployment, DeploymentError, Transition
 from deployer.notify.table_outbox import TableNotificationStore
 from deployer.ports import Conflict, Page, Scheduled
 from deployer.roles import RoleGrant
-from deployer.rollout_model import Hold, SmokeResult, traffic_from_json
+from deployer.rollout_model import CanaryState, Hold, SmokeResult, traffic_from_json
 
 _T = TypeVar("_T", Deployment, AgentState, Scheduled)
 RECORDS, OPEN, KEYS, AGENTS = "d", "o", "k", "a"
@@ -51,6 +51,8 @@ _PLAIN = (
     "time_to_active_s",
     "version_deleted_at",
     "rollout",
+    "promoted_to",
+    "promoted_from",
 )
 _AGENT_PLAIN = (
     "active_id",
@@ -60,6 +62,7 @@ _AGENT_PLAIN = (
     "high_tag",
     "paused_by",
     "paused_at",
+    "canary_id",
 )
 
 
@@ -258,6 +261,8 @@ def _to_entity(d: Deployment) -> dict[str, Any]:
         entity["traffic_before"] = json.dumps([rule.to_json() for rule in d.traffic_before])
     if d.smoke is not None:
         entity["smoke"] = json.dumps(d.smoke.to_json())
+    if d.canary is not None:
+        entity["canary"] = json.dumps(d.canary.to_json())
     return entity
 
 
@@ -266,7 +271,9 @@ def _from_entity(entity: Any) -> Deployment:
     role = json.loads(entity["runtime_role"]) if entity.get("runtime_role") else None
     traffic = entity.get("traffic_before")
     smoke = entity.get("smoke")
+    canary = entity.get("canary")
     return Deployment(
+        canary=CanaryState.from_json(json.loads(canary)) if canary else None,
         id=entity["RowKey"],
         traffic_before=traffic_from_json(json.loads(traffic)) if traffic else None,
         smoke=SmokeResult.from_json(json.loads(smoke)) if smoke else None,

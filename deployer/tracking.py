@@ -12,12 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, replace
 
-from deployer import deploying, outbox, rollback, runtime_role, settling, traffic, verifying
+from deployer import canary, deploying, outbox, rollback, runtime_role, settling, traffic, verifying
 from deployer.clock import iso, parse_iso
 from deployer.config import AgentConfig
 from deployer.context import Context
 from deployer.foundry import DEPLOYMENT_ID_KEY
-from deployer.model import SERVING_STATUSES, Deployment, Status, deployment_time
+from deployer.model import SERVING_STATUSES, SMOKE_TESTED, Deployment, Status, deployment_time
 from deployer.ports import Conflict, PlatformError, Scheduled, VersionInfo
 from deployer.transitions import (
     PENDING_GRACE_S,
@@ -90,13 +90,17 @@ def _advance(ctx: Context, lease: Scheduled, now: float) -> None:
         _drop_orphan(ctx, lease, now)
         return
     deployment = outbox.flush(ctx, deployment)  # events left by a process that died before its flush
-    agent = ctx.config.agent(deployment.agent) or _unconfigured(deployment)
+    agent = ctx.config.agent(deployment.agent) or unconfigured(deployment)
     if deployment.status == "pending":
         _reconcile(ctx, agent, deployment, lease, now)
     elif deployment.status == "creating":
         _observe(ctx, agent, deployment, lease, now)
     elif deployment.status == "verifying":
         verifying.step(ctx, agent, deployment, lease, now)
+    elif deployment.status == "canary":
+        canary.step(ctx, agent, deployment, lease, now)
+    elif deployment.status == "rolled_back":
+        canary.finish_abort(ctx, agent, deployment)
     elif deployment.status in SERVING_STATUSES:
         settling.settle(ctx, agent, deployment, status=deployment.status)
     else:
@@ -119,7 +123,7 @@ def _observe(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, 
         ctx.store.schedule(replace(lease, due=now + delay, attempt=lease.attempt + 1))
         return
     if seen.status == "active":
-        if d.rollout == "verified":
+        if d.rollout in SMOKE_TESTED:
             verifying.begin(ctx, agent, d, lease, now)
         else:
             settling.settle(ctx, agent, d)
@@ -159,7 +163,7 @@ def _reconcile(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled
     if found is None:
         deploying.create_version_for(ctx, agent, d)
         return
-    pinned = traffic.pin_before_create(ctx, agent, d) if d.rollout == "verified" else None
+    pinned = traffic.pin_before_create(ctx, agent, d) if d.rollout in SMOKE_TESTED else None
     creating = ctx.store.update(
         d.moved_to("creating", iso(now), version=found.version, note="reconciled", traffic_before=pinned)
     )
@@ -187,7 +191,7 @@ def _endpoint(ctx: Context, agent: AgentConfig, d: Deployment) -> str:
     return d.project_endpoint or ctx.endpoint_for(agent)
 
 
-def _unconfigured(d: Deployment) -> AgentConfig:
+def unconfigured(d: Deployment) -> AgentConfig:
     """An agent removed from the configuration: still followed, with default limits, no retention."""
     from deployer.tag_policy import TagPolicy
 

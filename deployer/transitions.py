@@ -14,9 +14,14 @@ MAX_DELAY_S = 30.0
 #: due just after the next tick would wait for the one after it.
 FAST_DELAY_S = 4.0
 FAST_WINDOW_S = 120.0
-#: How long a pending record is left alone before the poll reconciles it: the push handler
-#: that wrote it is most likely still calling ``create_version``.
-PENDING_GRACE_S = 30.0
+#: The longest one ``create_version`` call may take in the Foundry adapter: its retries stop
+#: after ``CREATE_RETRY_BUDGET_S`` and the request in flight then has one read timeout left.
+CREATE_READ_TIMEOUT_S = 30.0
+CREATE_RETRY_BUDGET_S = 60.0
+#: How long a pending record is left alone before the poll reconciles it: longer than any
+#: ``create_version`` call, with room for a service that finishes a request its client gave up
+#: on, so the version that call made (if any) is listed and adopted, never created again.
+PENDING_GRACE_S = CREATE_RETRY_BUDGET_S + CREATE_READ_TIMEOUT_S + 30.0
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from deployer import holds, outbox, rollout, settling, smoke, traffic
+from deployer import canary, holds, outbox, rollout, settling, smoke, traffic
 from deployer.clock import iso
 from deployer.config import AgentConfig
 from deployer.context import Context
@@ -58,7 +58,7 @@ def step(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, now:
             return
     assert d.smoke is not None
     if d.smoke.status == "passed":
-        _promote(ctx, agent, d)
+        _promote(ctx, agent, d, lease, now)
     else:
         _unhealthy(ctx, agent, d)
 
@@ -88,7 +88,9 @@ def _attempt(
     return ctx.store.update(replace(d, smoke=result)), lease
 
 
-def _promote(ctx: Context, agent: AgentConfig, d: Deployment) -> None:
+def _promote(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, now: float) -> None:
+    if d.rollout == "canary" and canary.begin(ctx, agent, d, lease, now):
+        return
     decision = traffic.promote(ctx, agent, d)
     settling.settle(ctx, agent, d, status="verified", note=_NOTES[decision].format(v=d.version))
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from deployer.api.hold_requests import DIGEST
 from deployer.api.problems import TYPE_PREFIX, TYPES
 from deployer.api.requests import DEFAULT_LIMIT, MAX_BODY_BYTES, MAX_LIMIT, STATUSES
 from deployer.api.schemas import STR as _STR
 from deployer.api.schemas import components, ref
 from deployer.notify.entries import ENTRY_STATES
+
+_DIGEST = {"type": "string", "pattern": f"^{DIGEST.pattern}$", "description": "sha256: and 64 hex digits"}
 
 
 def document() -> dict[str, Any]:
@@ -24,7 +27,8 @@ def document() -> dict[str, Any]:
             "version": "1",
             "description": (
                 "Deploys Microsoft Foundry hosted agents. Deployments start from ACR pushes (Event Grid) "
-                "or from these routes, and are tracked until active, failed or timed_out. Errors are "
+                "or from these routes, and are tracked until active (verified, after a smoke test), "
+                "failed, unhealthy or timed_out. Errors are "
                 "application/problem+json (RFC 9457). Behind App Service Authentication, POST routes "
                 "need the app role named by the DEPLOYER_WRITE_ROLE app setting (default "
                 "Deployer.Write) and record the caller as requested_by."
@@ -43,6 +47,10 @@ def _paths() -> dict[str, Any]:
         "/api/deployments/{id}": {"get": _get_deployment()},
         "/api/agents": {"get": _list_agents()},
         "/api/agents/{agent}/rollback": {"post": _rollback()},
+        "/api/agents/{agent}/holds": {"get": _list_holds()},
+        "/api/agents/{agent}/holds/{digest}/release": {"post": _release_hold()},
+        "/api/agents/{agent}/pause": {"post": _pause(pause=True)},
+        "/api/agents/{agent}/resume": {"post": _pause(pause=False)},
         "/api/notifications": {"get": _list_notifications()},
         "/api/notifications/{id}/redeliver": {"post": _redeliver()},
         "/api/health": {"get": _health()},
@@ -69,15 +77,57 @@ def _post_deployment() -> dict[str, Any]:
 def _rollback() -> dict[str, Any]:
     return {
         "operationId": "rollbackAgent",
-        "summary": "Deploy an agent's previous active image again",
+        "summary": "Go back to an agent's previous active or verified version",
         "description": (
-            "Without 'to': the image of the agent's newest superseded deployment that was active, "
-            "i.e. the one active before the current one. The image is pinned by digest where known. "
-            "A new deployment with source: rollback."
+            "Without 'to': the agent's newest superseded deployment that was active or verified, "
+            "i.e. the one serving before the current one. If its version still exists and is active, "
+            "the agent's traffic moves back to it at once and no version is created (rollout: instant, "
+            "status active); otherwise its image, pinned by digest where known, is deployed as a new "
+            "version. Either way a new deployment with source: rollback, and the digest rolled away "
+            "from is held (see /api/agents/{agent}/holds)."
         ),
         "parameters": [_path_param("agent"), {"$ref": "#/components/parameters/IdempotencyKey"}],
         "requestBody": {**_json_body("RollbackRequest"), "required": False},
         "responses": {"202": _accepted(), **_problems(400, 401, 403, 404, 409, 413, 415, 503)},
+    }
+
+
+def _list_holds() -> dict[str, Any]:
+    return {
+        "operationId": "listHolds",
+        "summary": "An agent's held digests and whether it is paused",
+        "description": (
+            "A rollback (by a person, or after a failed smoke test) holds the digest it moved away from: "
+            "pushes of it are recorded skipped with reason held until the hold is released. While the "
+            "agent is paused, pushes are skipped with reason paused. Requests through this API still deploy."
+        ),
+        "parameters": [_path_param("agent")],
+        "responses": {"200": _ok("HoldList"), **_problems(400, 404)},
+    }
+
+
+def _release_hold() -> dict[str, Any]:
+    digest = {"name": "digest", "in": "path", "required": True, "schema": _DIGEST}
+    return {
+        "operationId": "releaseHold",
+        "summary": "Release a held digest, so pushes of it deploy again",
+        "description": "released is false when the digest was not held (nothing changed).",
+        "parameters": [_path_param("agent"), digest],
+        "responses": {"200": _ok("Released"), **_problems(400, 401, 403, 404, 409)},
+    }
+
+
+def _pause(*, pause: bool) -> dict[str, Any]:
+    if pause:
+        summary = "Pause an agent: pushes are recorded skipped (reason paused) until it is resumed"
+    else:
+        summary = "Resume a paused agent: pushes deploy again (those skipped meanwhile are not replayed)"
+    return {
+        "operationId": "pauseAgent" if pause else "resumeAgent",
+        "summary": summary,
+        "description": "Idempotent: pausing a paused agent or resuming a running one changes nothing.",
+        "parameters": [_path_param("agent")],
+        "responses": {"200": _ok("PauseState"), **_problems(400, 401, 403, 404, 409)},
     }
 
 

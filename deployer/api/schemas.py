@@ -5,50 +5,57 @@ from __future__ import annotations
 
 from typing import Any
 
-from deployer.api.requests import MAX_REASON, STATUSES
+from deployer.api.deployment_schema import deployment
+from deployer.api.requests import MAX_REASON
+from deployer.api.schema_parts import NULLABLE_STR, STR, obj, ref
 from deployer.notify.entries import ENTRY_STATES
+from deployer.smoke_config import ROLLOUTS
 
-STR = {"type": "string"}
-NULLABLE_STR = {"type": ["string", "null"]}
-_DEPLOYMENT_OPTIONAL = (
-    "registry",
-    "repository",
-    "tag",
-    "digest",
-    "event_id",
-    "reason",
-    "version",
-    "project_endpoint",
-    "requested_by",
-)
-
-
-def ref(name: str) -> dict[str, str]:
-    """A reference to the component schema ``name``."""
-    return {"$ref": f"#/components/schemas/{name}"}
+__all__ = ["STR", "components", "ref"]
 
 
 def components() -> dict[str, Any]:
     """Every component schema by name."""
     return {
         "DeployRequest": _deploy_request(),
-        "RollbackRequest": _object(
+        "RollbackRequest": obj(
             {
                 "to": {**STR, "description": "a deployment id or a version of the agent that was active"},
                 "reason": {**STR, "maxLength": MAX_REASON},
             }
         ),
-        "Deployment": _deployment(),
-        "DeploymentPage": _object(
+        "Deployment": deployment(),
+        "DeploymentPage": obj(
             {"items": {"type": "array", "items": ref("Deployment")}, "next": NULLABLE_STR},
             required=["items", "next"],
         ),
         "Agent": _agent(),
-        "AgentList": _object({"items": {"type": "array", "items": ref("Agent")}}, required=["items"]),
+        "AgentList": obj({"items": {"type": "array", "items": ref("Agent")}}, required=["items"]),
         "Notification": _notification(),
-        "NotificationPage": _object(
+        "NotificationPage": obj(
             {"items": {"type": "array", "items": ref("Notification")}, "next": NULLABLE_STR},
             required=["items", "next"],
+        ),
+        "Hold": _hold(),
+        "HoldList": obj(
+            {
+                "items": {"type": "array", "items": ref("Hold"), "description": "oldest first"},
+                "paused": {"type": "boolean", "description": "pushes are skipped while paused"},
+            },
+            required=["items", "paused"],
+        ),
+        "Released": obj(
+            {"released": {"type": "boolean", "description": "false: the digest was not held"}},
+            required=["released"],
+        ),
+        "PauseState": obj(
+            {
+                "agent": STR,
+                "paused": {"type": "boolean"},
+                "paused_by": NULLABLE_STR,
+                "paused_at": NULLABLE_STR,
+            },
+            required=["agent", "paused", "paused_by", "paused_at"],
         ),
         "Health": _health(),
         "Problem": _problem(),
@@ -56,7 +63,7 @@ def components() -> dict[str, Any]:
 
 
 def _deploy_request() -> dict[str, Any]:
-    return _object(
+    return obj(
         {
             "agent": {**STR, "description": "a configured agent"},
             "image": {**STR, "description": "registry/repository:tag or registry/repository@sha256:..."},
@@ -75,29 +82,21 @@ def _deploy_request() -> dict[str, Any]:
     )
 
 
-def _deployment() -> dict[str, Any]:
-    error = _object({"code": STR, "message": STR, "hint": NULLABLE_STR})
-    transition = _object({"status": STR, "at": STR, "note": STR}, required=["status", "at"])
-    return _object(
+def _hold() -> dict[str, Any]:
+    return obj(
         {
-            "id": STR,
-            "agent": STR,
-            "image": STR,
-            "status": {"type": "string", "enum": list(STATUSES)},
-            "source": {"type": "string", "enum": ["event", "manual", "rollback"]},
-            **{name: NULLABLE_STR for name in _DEPLOYMENT_OPTIONAL},
-            "error": {"oneOf": [error, {"type": "null"}]},
-            "time_to_active_s": {"type": ["number", "null"]},
-            "created_at": STR,
-            "updated_at": STR,
-            "history": {"type": "array", "items": transition},
+            "digest": {**STR, "pattern": "^sha256:[a-f0-9]{64}$"},
+            "reason": {**STR, "description": "rollback, or smoke_test_failed"},
+            "at": STR,
+            "by": NULLABLE_STR,
+            "deployment_id": {**NULLABLE_STR, "description": "the deployment that put the hold"},
         },
-        required=["id", "agent", "image", "status", "source", "created_at", "updated_at", "history"],
+        required=["digest", "reason", "at"],
     )
 
 
 def _agent() -> dict[str, Any]:
-    return _object(
+    return obj(
         {
             "name": STR,
             "registry": NULLABLE_STR,
@@ -111,6 +110,8 @@ def _agent() -> dict[str, Any]:
             "environment_variables": {"type": "array", "items": STR, "description": "names only"},
             "keep_versions": {"type": "integer"},
             "timeout_s": {"type": "number"},
+            "rollout": {"type": "string", "enum": list(ROLLOUTS)},
+            "paused": {"type": "boolean", "description": "pushes are skipped while paused"},
             "project_endpoint": NULLABLE_STR,
             "high_tag": NULLABLE_STR,
             "active": {"oneOf": [ref("Deployment"), {"type": "null"}]},
@@ -120,7 +121,7 @@ def _agent() -> dict[str, Any]:
 
 
 def _notification() -> dict[str, Any]:
-    subscriber = _object(
+    subscriber = obj(
         {
             "key": {**STR, "description": "a hash naming the subscriber (not its URL)"},
             "format": {"type": "string", "enum": ["cloudevents", "slack", "teams", "eventgrid"]},
@@ -129,7 +130,7 @@ def _notification() -> dict[str, Any]:
         required=["key", "format", "host"],
     )
     times = ("last_attempt_at", "next_attempt_at", "delivered_at")
-    return _object(
+    return obj(
         {
             "id": {**STR, "description": "<deployment id>.<status>.<subscriber key>"},
             "deployment_id": STR,
@@ -148,7 +149,7 @@ def _notification() -> dict[str, Any]:
 
 
 def _health() -> dict[str, Any]:
-    check = _object(
+    check = obj(
         {
             "name": {"type": "string", "description": "table_storage, foundry, or startup"},
             "target": STR,
@@ -157,7 +158,7 @@ def _health() -> dict[str, Any]:
             "error": NULLABLE_STR,
         }
     )
-    return _object(
+    return obj(
         {
             "status": {"type": "string", "enum": ["ok", "unavailable"]},
             "checks": {"type": "array", "items": check},
@@ -176,13 +177,6 @@ def _problem() -> dict[str, Any]:
             "title": STR,
             "status": {"type": "integer"},
             "detail": STR,
-            "errors": {"type": "array", "items": _object({"field": STR, "message": STR})},
+            "errors": {"type": "array", "items": obj({"field": STR, "message": STR})},
         },
     }
-
-
-def _object(properties: dict[str, Any], *, required: list[str] | None = None) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
-    if required:
-        schema["required"] = required
-    return schema

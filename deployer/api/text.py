@@ -61,6 +61,9 @@ def deployment(d: Doc) -> str:
         ("version", d.get("version")),
         ("source", d["source"] + (f" by {d['requested_by']}" if d.get("requested_by") else "")),
         ("digest", d.get("digest")),
+        ("rollout", d.get("rollout")),
+        ("traffic before", _traffic(d.get("traffic_before"))),
+        ("smoke test", _smoke(d.get("smoke"))),
         ("endpoint", d.get("project_endpoint")),
         ("created", d["created_at"]),
         ("time to active", f"{d['time_to_active_s']} s" if d.get("time_to_active_s") is not None else None),
@@ -116,9 +119,40 @@ def health(doc: Doc) -> str:
 
 
 def progress(d: Doc, elapsed_s: float) -> str:
-    """One line of the live progress display."""
-    version = f" (version {d['version']})" if d.get("version") else ""
-    return f"{d['agent']} {d['image']}: {d['status']}{version} after {elapsed_s:.0f}s"
+    """One line of the live progress display; from ``verifying`` on, where the smoke test is."""
+    details = [f"version {d['version']}"] if d.get("version") else []
+    if d["status"] in ("verifying", "verified", "unhealthy") and d.get("smoke"):
+        details.append(_smoke(d["smoke"]) or "")
+    shown = f" ({', '.join(details)})" if details else ""
+    return f"{d['agent']} {d['image']}: {d['status']}{shown} after {elapsed_s:.0f}s"
+
+
+def holds(agent: str, doc: Doc) -> str:
+    """``holds``: whether the agent is paused, then one row per held digest."""
+    head = f"{agent}: {'paused (pushes are skipped)' if doc['paused'] else 'not paused'}"
+    if not doc["items"]:
+        return f"{head}\nno digests held"
+    rows = [
+        (h["digest"], h["reason"], _short_time(h.get("at")), h.get("by"), h.get("deployment_id"))
+        for h in doc["items"]
+    ]
+    return f"{head}\n" + table(("DIGEST", "REASON", "SINCE", "BY", "DEPLOYMENT"), rows)
+
+
+def released(agent: str, digest: str, answer: Doc) -> str:
+    """The line ``unhold`` prints."""
+    if answer["released"]:
+        return f"{agent}: released the hold on {digest}; pushes of it deploy again"
+    return f"{agent}: {digest} was not held; nothing changed"
+
+
+def pause_state(state: Doc) -> str:
+    """The line ``pause`` and ``resume`` print."""
+    if not state["paused"]:
+        return f"{state['agent']}: running; pushes deploy"
+    by = f" by {state['paused_by']}" if state.get("paused_by") else ""
+    since = f" since {_short_time(state.get('paused_at'))}" if state.get("paused_at") else ""
+    return f"{state['agent']}: paused{by}{since}; pushes are skipped until it is resumed"
 
 
 def outcome(d: Doc) -> str:
@@ -127,6 +161,25 @@ def outcome(d: Doc) -> str:
     took = f" in {d['time_to_active_s']:.1f}s" if d.get("time_to_active_s") is not None else ""
     reason = f" ({d['reason']})" if d.get("reason") and d["status"] in ("skipped", "refused") else ""
     return f"{d['agent']}{version}: {d['status']}{reason}{took}  [{d['id']}]"
+
+
+def _smoke(smoke: Doc | None) -> str | None:
+    """``smoke test passed, 1 attempt, 12 ms`` (and why the last attempt failed)."""
+    if not smoke:
+        return None
+    attempts = smoke["attempts"]
+    parts = [f"smoke test {smoke['status']}", f"{attempts} attempt{'' if attempts == 1 else 's'}"]
+    if smoke.get("latency_ms") is not None:
+        parts.append(f"{smoke['latency_ms']:.0f} ms")
+    if smoke.get("detail") and smoke["status"] != "passed":
+        parts.append(str(smoke["detail"]))
+    return ", ".join(parts)
+
+
+def _traffic(rules: Sequence[Doc] | None) -> str | None:
+    if not rules:
+        return None
+    return ", ".join(f"version {r['version']} {r['percentage']}%" for r in rules)
 
 
 def _short_time(value: str | None) -> str | None:

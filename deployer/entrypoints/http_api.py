@@ -1,5 +1,6 @@
-"""HTTP triggers under ``/api``: each reads its request once (``deployer.api.requests``) and calls
-one service (``deployer.manual``, the store, ``deployer.api.health``). Refusals are
+"""HTTP triggers under ``/api``: each reads its request once (``deployer.api.requests``,
+``deployer.api.hold_requests``) and calls one service (``deployer.manual``,
+``deployer.api.agent_controls``, the store, ``deployer.api.health``). Refusals are
 ``application/problem+json``; the routes are described by ``GET /api/openapi.json``."""
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from typing import Any
 import azure.functions as func
 
 from deployer import manual
-from deployer.api import notifications, openapi
+from deployer.api import agent_controls, notifications, openapi
 from deployer.api.auth import PRINCIPAL_HEADER, authorize_write, principal_from
 from deployer.api.health import check_health, unavailable
+from deployer.api.hold_requests import parse_hold_ref
 from deployer.api.idempotency import IdempotencyKey
 from deployer.api.problems import MEDIA_TYPE, Problem, ProblemError
 from deployer.api.requests import (
@@ -44,6 +46,30 @@ def start_deployment(req: func.HttpRequest) -> func.HttpResponse:
 def rollback_agent(req: func.HttpRequest) -> func.HttpResponse:
     """Deploy the agent's previous active image (or the one named by ``to``): 202."""
     return _guarded(req, _rollback_agent)
+
+
+@blueprint.route(route="agents/{agent}/holds", methods=["GET"])
+def list_holds(req: func.HttpRequest) -> func.HttpResponse:
+    """The agent's held digests (pushes of them are skipped) and whether it is paused."""
+    return _guarded(req, _list_holds)
+
+
+@blueprint.route(route="agents/{agent}/holds/{digest}/release", methods=["POST"])
+def release_hold(req: func.HttpRequest) -> func.HttpResponse:
+    """Release a held digest, so pushes of it deploy again: ``{"released": bool}``."""
+    return _guarded(req, _release_hold)
+
+
+@blueprint.route(route="agents/{agent}/pause", methods=["POST"])
+def pause_agent(req: func.HttpRequest) -> func.HttpResponse:
+    """Pause the agent: pushes are skipped (reason ``paused``) until it is resumed."""
+    return _guarded(req, _pause_agent)
+
+
+@blueprint.route(route="agents/{agent}/resume", methods=["POST"])
+def resume_agent(req: func.HttpRequest) -> func.HttpResponse:
+    """Resume the agent: pushes deploy again."""
+    return _guarded(req, _resume_agent)
 
 
 @blueprint.route(route="deployments/{id}", methods=["GET"])
@@ -108,6 +134,30 @@ def _rollback_agent(req: func.HttpRequest) -> func.HttpResponse:
     request = parse_rollback(agent, body)
     key = _idempotency_key(req, f"POST /api/agents/{agent}/rollback", requested_by, body)
     return _accepted(manual.rollback(root().context, request, requested_by=requested_by, key=key))
+
+
+def _list_holds(req: func.HttpRequest) -> func.HttpResponse:
+    agent = parse_agent_name(req.route_params.get("agent", ""))
+    return _json(agent_controls.holds_of(root().context, agent).to_json())
+
+
+def _release_hold(req: func.HttpRequest) -> func.HttpResponse:
+    requested_by = _writer(req)
+    ref = parse_hold_ref(req.route_params.get("agent", ""), req.route_params.get("digest", ""))
+    released = agent_controls.release(root().context, ref, requested_by=requested_by)
+    return _json({"released": released})
+
+
+def _pause_agent(req: func.HttpRequest) -> func.HttpResponse:
+    requested_by = _writer(req)
+    agent = parse_agent_name(req.route_params.get("agent", ""))
+    return _json(agent_controls.pause(root().context, agent, by=requested_by).to_json())
+
+
+def _resume_agent(req: func.HttpRequest) -> func.HttpResponse:
+    _writer(req)
+    agent = parse_agent_name(req.route_params.get("agent", ""))
+    return _json(agent_controls.resume(root().context, agent).to_json())
 
 
 def _get_deployment(req: func.HttpRequest) -> func.HttpResponse:

@@ -17,6 +17,9 @@ _EMOJI = {
     "creating": "🚀",
     "skipped": "⏭️",
     "superseded": "🔁",
+    "traffic_shifted": "🐤",
+    "rolled_back": "⏪",
+    "promoted": "⏫",
 }
 
 
@@ -40,6 +43,8 @@ def summarize(entry: NotificationEntry, *, links_base: str | None) -> Summary:
     facts = [("Agent", agent), ("Status", status), ("Image", data.get("image") or "-")]
     if data.get("version"):
         facts.append(("Version", str(data["version"])))
+    if data.get("percentage") is not None:
+        facts.append(("Traffic", f"{data['percentage']}%"))
     if data.get("reason"):
         facts.append(("Reason", str(data["reason"])))
     facts.append(("Deployment", entry.deployment_id))

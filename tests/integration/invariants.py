@@ -43,6 +43,7 @@ from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from deployer.notify.subscribers import Webhook
 from deployer.simulate import image_pushed_event
+from deployer.transitions import PENDING_GRACE_S
 from localdev.stack import LOCAL_TOKEN, Stack, free_port
 
 SECRET = "whsec_" + base64.b64encode(b"fault-matrix-secret-32-bytes-ok!").decode()
@@ -368,8 +369,9 @@ def settled(site: Site) -> bool:
     )
 
 
-def settle(site: Site, *, timeout_s: float = 60.0) -> None:
-    """Let the dev hosts' poll and sender finish (bounded); the invariants say what is left."""
+def settle(site: Site, *, timeout_s: float = PENDING_GRACE_S + 60.0) -> None:
+    """Let the dev hosts' poll and sender finish (bounded: a pending record waits out the
+    poll's grace first); the invariants say what is left."""
     deadline = time.monotonic() + timeout_s
     while not settled(site) and time.monotonic() < deadline:
         fast_forward(site)

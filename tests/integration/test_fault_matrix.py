@@ -7,11 +7,11 @@ processes never touches the session's stack. Event Grid's redelivery is simulate
 happens: the same payload posted again after a 500 or a dropped connection.
 
 Some faults leave a ``pending`` record (``create_version`` failed past the SDK's retries, or
-its host died during the call). The poll reconciles such a record only once it is 30 s old
-(``PENDING_GRACE_S``), and the hang must outlast the SDK's 30 s read timeout. Those faults are
-*started* together when the module starts (``EARLY``, each on its own site and emulator project,
-so they cannot interfere), and each test then finishes its own story: the waits overlap instead
-of adding up, and the file takes about a minute instead of four.
+its host died during the call). The poll reconciles such a record only once it is
+``PENDING_GRACE_S`` old (longer than any ``create_version`` call), and the hang must outlast
+the SDK's 30 s read timeout. Those faults are *started* together when the module starts
+(``EARLY``, each on its own site and emulator project, so they cannot interfere), and each test
+then finishes its own story: the waits overlap instead of adding up.
 """
 
 from __future__ import annotations
@@ -342,15 +342,6 @@ def test_a_create_version_hanging_past_the_timeout_then_failing_is_created_once_
     assert history(record) == ["pending", "creating", "active"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "duplicate version: create_version hung past FoundryPlatform's 30 s read timeout and Foundry "
-        "completed it afterwards; the poll had already reconciled the pending record "
-        "(PENDING_GRACE_S = 30 s, counted from the same moment), found no version and created a "
-        "second one, so two versions carry the same deployer_deployment_id"
-    ),
-)
 def test_a_create_version_hanging_past_the_timeout_then_succeeding_leaves_one_version(begun: Begun) -> None:
     site, story = started(begun, "hang-then-created")
     assert story["answer"] == 500

@@ -274,8 +274,12 @@ def test_rollback_goes_back_to_the_previous_active_image(http):
     http.wait_for(first["id"], {"active"})
     second = deploy(http, "rollback-bot", "1.1.0")
     http.wait_for(second["id"], {"active"})
+    created = http.versions_created("rollback-bot")
     status, back = post(http, "agents/rollback-bot/rollback", raw=b"", headers={"Content-Type": ""})
     assert status == 202 and (back["source"], back["image"]) == ("rollback", first["image"])
+    # Version 1 still runs: the traffic moves back to it at once and nothing is created.
+    assert (back["status"], back["rollout"], back["version"]) == ("active", "instant", first["version"])
+    assert http.versions_created("rollback-bot") == created
     assert back["reason"].startswith(f"rollback to deployment {first['id']}")
     assert http.wait_for(back["id"], {"active"})["status"] == "active"
     assert http.api(f"deployments/{second['id']}")["status"] == "superseded"

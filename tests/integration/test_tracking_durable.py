@@ -24,6 +24,7 @@ from deployer.foundry import FoundryPlatform
 from deployer.simulate import image_pushed_event
 from deployer.table_store import TableDeploymentStore
 from deployer.tracking import poll_once
+from deployer.transitions import PENDING_GRACE_S
 
 CONFIG = Path(__file__).parent / "deployer.test.yaml"
 
@@ -92,7 +93,9 @@ def test_a_crash_between_create_version_and_the_record_update_leaves_one_version
     [pending] = handle_event(ctx, event)  # the redelivery creates nothing new
     assert pending.status == "pending" and len(versions(ctx, "echo")) == 1
     monkeypatch.setattr("deployer.tracking.PENDING_GRACE_S", 0.0)
-    ctx.store.schedule(replace(ctx.store.due(time.time() + 60, 1)[0], due=time.time(), etag=None))
+    ctx.store.schedule(
+        replace(ctx.store.due(time.time() + PENDING_GRACE_S + 60, 1)[0], due=time.time(), etag=None)
+    )
     settle(ctx)
     done = store.get(pending.id)
     assert done.status == "active" and done.version == "1"

@@ -171,3 +171,84 @@ def test_a_lost_race_on_the_agent_row_is_a_retryable_conflict(app, monkeypatch):
     monkeypatch.setattr(app.store, "save_agent", always_lost)
     response = post(http_api.start_deployment, {"agent": "support-bot", "image": IMAGE})
     assert response.status_code == 409 and response.headers["Retry-After"] == "2"
+
+
+HELD = "sha256:" + "b" * 64
+
+
+def agent_post(function, agent="support-bot", *, headers=None, **route):
+    return post(function, None, raw=b"", headers=headers, route_params={"agent": agent, **route})
+
+
+def test_holds_are_listed_and_released_once(app):
+    from deployer import holds
+
+    holds.hold(app, "support-bot", HELD, reason="rollback", by="ana", deployment_id="1")
+    listed = get(http_api.list_holds, route_params={"agent": "support-bot"})
+    assert listed.status_code == 200
+    assert doc(listed) == {
+        "items": [
+            {
+                "digest": HELD,
+                "reason": "rollback",
+                "at": doc(listed)["items"][0]["at"],
+                "by": "ana",
+                "deployment_id": "1",
+            }
+        ],
+        "paused": False,
+    }
+    released = agent_post(http_api.release_hold, digest=HELD)
+    assert (released.status_code, doc(released)) == (200, {"released": True})
+    assert doc(agent_post(http_api.release_hold, digest=HELD)) == {"released": False}
+    assert app.store.get_agent("support-bot").holds == ()
+
+
+def test_pause_and_resume_are_recorded_with_the_caller(app):
+    paused = agent_post(http_api.pause_agent, headers={"x-ms-client-principal": principal("Deployer.Write")})
+    assert paused.status_code == 200
+    assert doc(paused) | {"paused_at": None} == {
+        "agent": "support-bot",
+        "paused": True,
+        "paused_by": "ana@example.com",
+        "paused_at": None,
+    }
+    assert doc(get(http_api.list_holds, route_params={"agent": "support-bot"}))["paused"] is True
+    resumed = agent_post(http_api.resume_agent)
+    assert (resumed.status_code, doc(resumed)["paused"]) == (200, False)
+    assert app.store.get_agent("support-bot").paused is False
+
+
+@pytest.mark.parametrize(
+    ("function", "agent", "digest", "headers", "status", "slug"),
+    [
+        ("release_hold", "support-bot", "sha256:" + "B" * 64, {}, 400, "invalid-query"),
+        ("release_hold", "support-bot", "sha256:" + "b" * 63, {}, 400, "invalid-query"),
+        ("release_hold", "support-bot", "md5:" + "b" * 64, {}, 400, "invalid-query"),
+        ("release_hold", "nobody", HELD, {}, 404, "unknown-agent"),
+        ("pause_agent", "nobody", None, {}, 404, "unknown-agent"),
+        ("resume_agent", "-bad-", None, {}, 400, "invalid-query"),
+        (
+            "pause_agent",
+            "support-bot",
+            None,
+            {"x-ms-client-principal": principal("Reader")},
+            403,
+            "forbidden",
+        ),
+        ("release_hold", "support-bot", HELD, {"x-ms-client-principal": "%%%"}, 401, "unauthenticated"),
+    ],
+)
+def test_hold_and_pause_refusals_are_problems_and_write_nothing(
+    app, function, agent, digest, headers, status, slug
+):
+    route = {"digest": digest} if digest is not None else {}
+    response = agent_post(getattr(http_api, function), agent, headers=headers, **route)
+    assert (response.status_code, response.headers["Content-Type"]) == (status, "application/problem+json")
+    assert doc(response)["type"].endswith(slug) and doc(response)["detail"]
+    assert app.store.agents == {}
+
+
+def test_listing_the_holds_of_an_unknown_agent_is_404(app):
+    response = get(http_api.list_holds, route_params={"agent": "nobody"})
+    assert response.status_code == 404 and doc(response)["type"].endswith("unknown-agent")

@@ -14,8 +14,9 @@ from deployer.api import text
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def deployment(status, *, version="3", history=None, error=None):
+def deployment(status, *, version="3", history=None, error=None, smoke=None):
     return {
+        "smoke": smoke,
         "id": "0123",
         "agent": "bot",
         "image": "r.azurecr.io/agents/bot:1.0.0",
@@ -83,13 +84,17 @@ def test_an_unreachable_deployer_exits_4(capsys):
     ("status", "history", "code"),
     [
         ("creating", None, 0),
+        ("verifying", None, 0),
         ("active", None, 0),
+        ("verified", None, 0),
         ("failed", None, 1),
+        ("unhealthy", None, 1),
         ("timed_out", None, 2),
         ("skipped", None, 3),
         ("refused", None, 3),
         ("superseded", [{"status": "active", "at": "t"}, {"status": "superseded", "at": "t"}], 0),
         ("superseded", [{"status": "creating", "at": "t"}, {"status": "superseded", "at": "t"}], 1),
+        ("superseded", [{"status": "verified", "at": "t"}, {"status": "superseded", "at": "t"}], 0),
     ],
 )
 def test_exit_codes_are_made_for_pipelines(status, history, code):
@@ -186,3 +191,71 @@ def test_notifications_show_the_subscriber_by_format_and_host():
 def test_redelivering_through_an_unreachable_deployer_exits_4(capsys):
     assert cli.main(["--url", "http://127.0.0.1:9", "redeliver", "a.b.c"]) == cli.EXIT_ERROR
     assert "cannot reach" in capsys.readouterr().err
+
+
+def smoke(status, attempts, **fields):
+    return {"status": status, "attempts": attempts, "latency_ms": 12.4, "http_status": 200, **fields}
+
+
+def test_follow_waits_through_verifying_and_shows_the_smoke_test():
+    client = ScriptedClient(
+        deployment("verifying", smoke=smoke("running", 1, detail="HTTP 500")),
+        deployment("verified", smoke=smoke("passed", 2)),
+    )
+    out = io.StringIO()
+    final, timed_out = cli._follow(client, deployment("creating"), None, 0, out)
+    assert (final["status"], timed_out, cli.exit_code(final)) == ("verified", False, cli.EXIT_OK)
+    assert [line.split(": ", 1)[1].split(" after")[0] for line in out.getvalue().splitlines()] == [
+        "creating (version 3)",
+        "verifying (version 3, smoke test running, 1 attempt, 12 ms, HTTP 500)",
+        "verified (version 3, smoke test passed, 2 attempts, 12 ms)",
+    ]
+
+
+def test_an_unhealthy_deployment_ends_the_wait_with_exit_1():
+    bad = deployment("unhealthy", smoke=smoke("failed", 3, detail="no answer within 1 s"))
+    final, timed_out = cli._follow(ScriptedClient(bad), deployment("verifying"), None, 0, io.StringIO())
+    assert (final["status"], timed_out, cli.exit_code(final)) == ("unhealthy", False, cli.EXIT_FAILED)
+    assert "smoke test:     smoke test failed, 3 attempts, 12 ms, no answer within 1 s" in text.deployment(
+        bad
+    )
+
+
+def test_hold_and_pause_commands_parse_their_arguments():
+    parse = cli._parser().parse_args
+    assert (parse(["holds", "bot", "--json"]).agent, parse(["holds", "bot", "--json"]).json) == ("bot", True)
+    unhold = parse(["unhold", "bot", "sha256:" + "a" * 64])
+    assert (unhold.agent, unhold.digest) == ("bot", "sha256:" + "a" * 64)
+    assert parse(["pause", "bot"]).agent == parse(["resume", "bot"]).agent == "bot"
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["unhold", "bot"])
+    assert exited.value.code == cli.EXIT_ERROR
+
+
+@pytest.mark.parametrize("argv", [["holds", "bot"], ["unhold", "bot", "sha256:x"], ["pause", "bot"]])
+def test_hold_commands_against_an_unreachable_deployer_exit_4(argv, capsys):
+    assert cli.main(["--url", "http://127.0.0.1:9", *argv]) == cli.EXIT_ERROR
+    assert "cannot reach" in capsys.readouterr().err
+
+
+def test_holds_and_pause_render_for_people():
+    held = {
+        "digest": "sha256:" + "a" * 64,
+        "reason": "rollback",
+        "at": "2026-11-25T06:34:44.123Z",
+        "by": "ana",
+        "deployment_id": "0123",
+    }
+    rendered = text.holds("bot", {"items": [held], "paused": True}).splitlines()
+    assert rendered[0] == "bot: paused (pushes are skipped)"
+    assert rendered[1].split() == ["DIGEST", "REASON", "SINCE", "BY", "DEPLOYMENT"]
+    assert rendered[2].split()[:2] == [held["digest"], "rollback"] and "2026-11-25 06:34:44" in rendered[2]
+    assert text.holds("bot", {"items": [], "paused": False}) == "bot: not paused\nno digests held"
+    assert (
+        text.released("bot", "sha256:x", {"released": False}) == "bot: sha256:x was not held; nothing changed"
+    )
+    state = {"agent": "bot", "paused": True, "paused_by": "ana", "paused_at": "2026-11-25T06:34:44.123Z"}
+    assert text.pause_state(state) == (
+        "bot: paused by ana since 2026-11-25 06:34:44; pushes are skipped until it is resumed"
+    )
+    assert text.pause_state({**state, "paused": False}) == "bot: running; pushes deploy"

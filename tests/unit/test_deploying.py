@@ -6,6 +6,7 @@ from deployer.events import ReceivedEvent
 from deployer.model import ImagePush
 from deployer.ports import PlatformError
 from deployer.tracking import poll_once
+from deployer.transitions import PENDING_GRACE_S
 from tests.unit.conftest import DIGEST, REGISTRY
 
 
@@ -106,7 +107,7 @@ def test_a_crash_after_create_version_is_reconciled_to_exactly_one_version(ctx):
     [pending] = [d for d in ctx.store.records.values() if d.agent == "support-bot"]
     assert pending.status == "pending"
     handle_event(ctx, pushed("1.0.0"))  # Event Grid redelivers: nothing new is created
-    ctx.clock.advance(31)
+    ctx.clock.advance(PENDING_GRACE_S + 1)
     poll_once(ctx, concurrency=2, budget_s=10)
     reconciled = ctx.store.records[pending.id]
     assert reconciled.status == "creating" and reconciled.version == "1"

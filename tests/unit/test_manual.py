@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from deployer import manual
+from deployer import manual, rollout
 from deployer.api.idempotency import IdempotencyKey
 from deployer.api.problems import ProblemError
 from deployer.api.requests import DeployRequest, RollbackRequest
@@ -30,6 +30,11 @@ CONFIG = {
             "environment_variables": {"MODEL": "gpt-5-mini", "LOG_LEVEL": "info"},
         },
         {"name": "pinned", "repository": "agents/pinned", "registry": REGISTRY},
+        {
+            "name": "checked",
+            "repository": "agents/checked",
+            "smoke_test": {"input": "Reply with the word READY", "expect": {"contains": "READY"}},
+        },
     ],
 }
 
@@ -55,6 +60,17 @@ def settle(app, deployment, status: str = "active") -> None:
     app.platform.set_status(deployment.agent, deployment.version, status)
     app.clock.advance(3)
     poll_once(app, concurrency=2, budget_s=20)
+
+
+def settle_verified(app, deployment) -> None:
+    """Bring a deployment of a smoke-tested agent up; the fake answers its smoke test READY."""
+    settle(app, deployment)
+    for _ in range(3):
+        if app.store.records[deployment.id].status == "verified":
+            return
+        app.clock.advance(10)
+        poll_once(app, concurrency=2, budget_s=20)
+    assert app.store.records[deployment.id].status == "verified"
 
 
 def written(app) -> tuple[int, int, int, int]:
@@ -152,13 +168,30 @@ def test_when_foundry_does_not_answer_the_pending_record_is_the_answer(app):
     assert deploy(app, f"{REGISTRY}/agents/bot:1.0.0", key=key).id == started.id
 
 
-def test_rollback_goes_back_to_the_previous_active_image_by_digest(app):
+def test_rollback_moves_the_traffic_back_when_the_previous_version_still_serves(app):
+    first = deploy(app, f"{REGISTRY}/agents/bot@{digest(1)}")
+    settle(app, first)
+    second = deploy(app, f"{REGISTRY}/agents/bot@{digest(2)}")
+    settle(app, second)
+    back = manual.rollback(app, RollbackRequest(agent="bot"), requested_by="ana", key=None).deployment
+    assert (back.source, back.rollout, back.status, back.version) == ("rollback", "instant", "active", "1")
+    assert (back.image, back.requested_by) == (first.image, "ana")
+    assert back.reason == f"rollback to deployment {first.id} (version 1)"
+    assert app.platform.count("create_version") == 2
+    assert app.platform.traffic["bot"] == rollout.all_to("1")
+    assert app.store.get_agent("bot").active_id == back.id
+    assert app.store.records[second.id].status == "superseded"
+    assert [h.digest for h in app.store.get_agent("bot").holds] == [digest(2)]
+
+
+def test_rollback_deploys_the_image_again_when_its_version_is_gone(app):
     first = deploy(app, f"{REGISTRY}/agents/bot@{digest(1)}")
     settle(app, first)
     settle(app, deploy(app, f"{REGISTRY}/agents/bot:1.1.0"))
+    app.platform.set_status("bot", "1", "deleted")
     back = manual.rollback(app, RollbackRequest(agent="bot"), requested_by="ana", key=None).deployment
-    assert (back.source, back.image, back.status) == ("rollback", first.image, "creating")
-    assert back.reason == f"rollback to deployment {first.id} (version 1)"
+    assert (back.source, back.image, back.status, back.version) == ("rollback", first.image, "creating", "3")
+    assert app.platform.count("create_version") == 3
     settle(app, back)
     assert app.store.get_agent("bot").active_id == back.id
 
@@ -168,8 +201,34 @@ def test_rollback_pins_the_digest_when_the_record_has_one(app):
     app.store.records[first.id] = replace(app.store.records[first.id], digest=digest(7))
     settle(app, app.store.records[first.id])
     settle(app, deploy(app, f"{REGISTRY}/agents/bot:1.1.0"))
+    app.platform.set_status("bot", "1", "deleted")
     back = manual.rollback(app, RollbackRequest(agent="bot"), requested_by=None, key=None).deployment
     assert back.image == f"{REGISTRY}/agents/bot@{digest(7)}" and back.tag == "1.0.0"
+
+
+def test_a_verified_deployment_is_a_rollback_target(app):
+    first = deploy(app, f"{REGISTRY}/agents/checked:1", agent="checked")
+    settle_verified(app, first)
+    second = deploy(app, f"{REGISTRY}/agents/checked:2", agent="checked")
+    settle_verified(app, second)
+    assert app.store.records[first.id].status == "superseded"
+    back = manual.rollback(app, RollbackRequest(agent="checked"), requested_by=None, key=None).deployment
+    assert (back.status, back.version, back.rollout) == ("active", "1", "instant")
+    assert app.platform.traffic["checked"] == rollout.all_to("1")
+    app.clock.advance(1)
+    by_version = manual.rollback(app, RollbackRequest(agent="checked", to="2"), requested_by=None, key=None)
+    assert (by_version.deployment.status, by_version.deployment.version) == ("active", "2")
+    assert app.platform.count("create_version") == 2
+
+
+def test_a_rollback_when_foundry_does_not_answer_writes_nothing(app):
+    settle(app, deploy(app, f"{REGISTRY}/agents/bot:1.0.0"))
+    settle(app, deploy(app, f"{REGISTRY}/agents/bot:1.1.0"))
+    before = written(app)
+    app.platform.get_error = PlatformError(code="http_503", message="down", status_code=503, retryable=True)
+    with pytest.raises(PlatformError):
+        manual.rollback(app, RollbackRequest(agent="bot"), requested_by=None, key=None)
+    assert written(app) == before
 
 
 def test_rollback_to_a_named_version_or_id(app):

@@ -13,6 +13,7 @@ from deployer.deploying import handle_event
 from deployer.notify.retry import Attempt, RetrySchedule
 from deployer.outbox import Delivery, deliver_due, deliver_one, flush, redeliver
 from deployer.tracking import poll_once
+from deployer.transitions import PENDING_GRACE_S
 from tests.unit.conftest import CONFIG
 from tests.unit.fake_outbox import FakeTransport
 from tests.unit.test_deploying import digest_for, pushed
@@ -194,7 +195,7 @@ def test_a_skipped_record_is_flushed_at_once_or_by_the_poll_after_a_crash(octx, 
     [left] = [d for d in octx.store.records.values() if d.pending_events == ("deployment.skipped",)]
     assert left.id in octx.store.open
     monkeypatch.undo()
-    tick(octx, 31)
+    tick(octx, PENDING_GRACE_S + 1)
     assert octx.store.records[left.id].pending_events == () and left.id not in octx.store.open
     assert any(e.deployment_id == left.id for e in octx.store.notifications.values())
 

@@ -15,6 +15,7 @@ from deployer.model import ImagePush
 from deployer.ports import InvokeReply
 from deployer.rollout_model import traffic_of
 from deployer.tracking import poll_once
+from deployer.transitions import PENDING_GRACE_S
 from tests.unit.conftest import PROJECT_ID, REGISTRY
 from tests.unit.fakes import FakeClock, FakePlatform, FakeRoleAssignments, FakeStore
 from tests.unit.test_deploying import digest_for, pushed
@@ -279,7 +280,7 @@ def test_a_rollback_by_traffic_that_died_before_moving_it_is_finished_by_the_pol
     monkeypatch.undo()
     [pending] = [d for d in ctx.store.records.values() if d.rollout == "instant"]
     assert pending.status == "pending" and serving(ctx) == [("2", 100)]
-    tick(ctx, 31)
+    tick(ctx, PENDING_GRACE_S + 1)
     assert ctx.store.records[pending.id].status == "active" and serving(ctx) == [("1", 100)]
 
 
