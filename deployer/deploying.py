@@ -19,6 +19,7 @@ from deployer.foundry import DEPLOYMENT_ID_KEY
 from deployer.hints import hint_for
 from deployer.model import (
     SMOKE_TESTED,
+    AgentState,
     Deployment,
     DeploymentError,
     ImagePush,
@@ -89,19 +90,24 @@ def _push_to_agent(ctx: Context, push: ImagePush, agent: AgentConfig) -> Deploym
     verdict = rules.tag_verdict(push, agent)
     if not verdict.deploy:
         return _add_skipped(ctx, record, verdict.reason)
+    state = ctx.store.get_agent(agent.name)
+    blocked = rollout.push_blocked(state, push.digest)
+    if blocked is not None:  # decided before the push key is taken: after unhold it may deploy
+        return _add_skipped(ctx, record, blocked)
     owner = ctx.store.claim(f"push|{agent.name}|{push.digest}|{push.tag}", deployment_id)
-    if owner != deployment_id:  # held or paused first: a re-push must not look like a mere repeat
-        blocked = rollout.push_blocked(ctx.store.get_agent(agent.name), push.digest)
-        return _add_skipped(ctx, record, blocked or "duplicate")
-    return _launch(ctx, agent, push, record)
+    if owner != deployment_id:
+        return _add_skipped(ctx, record, "duplicate")
+    return _launch(ctx, agent, push, record, state=state)
 
 
-def _launch(ctx: Context, agent: AgentConfig, push: ImagePush, record: Deployment) -> Deployment:
+def _launch(
+    ctx: Context, agent: AgentConfig, push: ImagePush, record: Deployment, *, state: AgentState | None = None
+) -> Deployment:
     if record.source == "rollback":  # pushes of the digest rolled away from must not undo it
         holds.hold_rolled_away(
             ctx, agent.name, to_digest=push.digest, by=record.requested_by, deployment_id=record.id
         )
-    reason = _take_agent(ctx, agent, push, ordered=record.source == "event")
+    reason = _take_agent(ctx, agent, push, ordered=record.source == "event", state=state)
     if reason is not None:
         return _add_skipped(ctx, record, reason)
     now = ctx.clock.now()
@@ -115,11 +121,14 @@ def _launch(ctx: Context, agent: AgentConfig, push: ImagePush, record: Deploymen
     return create_version_for(ctx, agent, record)
 
 
-def _take_agent(ctx: Context, agent: AgentConfig, push: ImagePush, *, ordered: bool) -> str | None:
-    """Check pauses, holds and the order rules against the agent's row and raise its highest
-    started tag, conditionally, so concurrent pushes for one agent are decided one at a time."""
+def _take_agent(
+    ctx: Context, agent: AgentConfig, push: ImagePush, *, ordered: bool, state: AgentState | None
+) -> str | None:
+    """Check pauses, holds and the order rules against the agent's row (``state``: as just read,
+    if it was) and raise its highest started tag, conditionally, so concurrent pushes for one
+    agent are decided one at a time."""
     for _ in range(_MAX_AGENT_RACES):
-        state = ctx.store.get_agent(agent.name)
+        state = state or ctx.store.get_agent(agent.name)
         blocked = rollout.push_blocked(state, push.digest) if ordered else None
         if blocked is not None:
             return blocked
@@ -133,7 +142,7 @@ def _take_agent(ctx: Context, agent: AgentConfig, push: ImagePush, *, ordered: b
             ctx.store.save_agent(replace(state, high_tag=high_tag))
             return None
         except Conflict:
-            continue
+            state = None
     raise Conflict(f"agent {agent.name} is being updated by too many deployments at once; retry")
 
 
