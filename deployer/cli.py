@@ -8,15 +8,14 @@ import argparse
 import json
 import os
 import sys
-import time
 import uuid
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import Any
 from urllib.parse import quote
 
-from deployer import cli_agents
+from deployer import cli_agents, cli_canary
 from deployer.api import text
-from deployer.api.client import ApiError, Client
+from deployer.api.client import ApiError
 from deployer.cli_base import (
     DEFAULT_URL,
     EXIT_ERROR,
@@ -26,14 +25,20 @@ from deployer.cli_base import (
     EXIT_TIMED_OUT,
     Commands,
     Parser,
+    exit_code,
 )
 from deployer.cli_base import client as _client
+from deployer.cli_base import follow as _follow
 
-__all__ = ["DEFAULT_URL", "EXIT_ERROR", "EXIT_FAILED", "EXIT_OK", "EXIT_REFUSED", "EXIT_TIMED_OUT"]
-#: Statuses ``--wait`` keeps following (``verifying``: the version is up, its smoke test runs).
-_OPEN = frozenset({"pending", "creating", "verifying", "canary"})
-#: Statuses of a deployment that served the agent.
-_SERVED = frozenset({"active", "verified"})
+__all__ = [
+    "DEFAULT_URL",
+    "EXIT_ERROR",
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_REFUSED",
+    "EXIT_TIMED_OUT",
+    "exit_code",
+]
 _EPILOG = """exit codes: 0 active or verified (or done), 1 failed or unhealthy (the smoke test
 failed), 2 timed out, 3 refused (the deployer said no, or the deployment was skipped), 4 the
 deployer could not be reached or the command was misused.
@@ -64,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_write_commands(commands)
     _add_read_commands(commands)
     cli_agents.add_commands(commands)
+    cli_canary.add_commands(commands)
     _add_notification_commands(commands)
     config = commands.group.add_parser("config", help="configuration commands")
     check = config.add_subparsers(required=True, metavar="COMMAND").add_parser(
@@ -149,46 +155,6 @@ def _start(args: argparse.Namespace, path: str, body: dict[str, Any]) -> int:
     for line in text.error_lines(deployment):
         print(line, file=sys.stderr)
     return EXIT_TIMED_OUT if timed_out else exit_code(deployment)
-
-
-def _follow(
-    client: Client, deployment: dict[str, Any], timeout_s: float | None, interval_s: float, out: TextIO
-) -> tuple[dict[str, Any], bool]:
-    """Poll the deployment until it ends (or ``timeout_s``), showing its progress on ``out``:
-    a line rewritten in place on a terminal, a line per change otherwise."""
-    started, live, shown = time.monotonic(), out.isatty(), ""
-    while True:
-        elapsed = time.monotonic() - started
-        line = text.progress(deployment, elapsed)
-        if live:
-            out.write("\r\x1b[K" + line)
-        elif deployment["status"] != shown:
-            out.write(line + "\n")
-        shown = deployment["status"]
-        out.flush()
-        if deployment["status"] not in _OPEN or (timeout_s is not None and elapsed >= timeout_s):
-            break
-        time.sleep(interval_s)
-        deployment = client.get(f"/api/deployments/{deployment['id']}")
-    if live:
-        out.write("\n")
-    return deployment, deployment["status"] in _OPEN
-
-
-def exit_code(deployment: dict[str, Any]) -> int:
-    """What a pipeline should make of a deployment's status: ``active`` and ``verified`` (or
-    still open, without ``--wait``) 0; ``failed`` and ``unhealthy`` 1; ``timed_out`` 2;
-    ``skipped`` 3."""
-    status = deployment["status"]
-    if status in _OPEN or status in _SERVED:
-        return EXIT_OK
-    if status == "timed_out":
-        return EXIT_TIMED_OUT
-    if status in ("skipped", "refused", "ignored"):
-        return EXIT_REFUSED
-    if status == "superseded":  # a newer deployment took over: fine if this one ran first
-        return EXIT_OK if any(h["status"] in _SERVED for h in deployment["history"]) else EXIT_FAILED
-    return EXIT_FAILED
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from deployer.api import openapi_canary
 from deployer.api.hold_requests import DIGEST
-from deployer.api.problems import TYPE_PREFIX, TYPES
-from deployer.api.requests import DEFAULT_LIMIT, MAX_BODY_BYTES, MAX_LIMIT, STATUSES
+from deployer.api.openapi_parts import json_body as _json_body
+from deployer.api.openapi_parts import ok as _ok
+from deployer.api.openapi_parts import path_param as _path_param
+from deployer.api.openapi_parts import problems as _problems
+from deployer.api.requests import DEFAULT_LIMIT, MAX_LIMIT, STATUSES
 from deployer.api.schemas import STR as _STR
 from deployer.api.schemas import components, ref
 from deployer.notify.entries import ENTRY_STATES
@@ -45,8 +49,11 @@ def _paths() -> dict[str, Any]:
     return {
         "/api/deployments": {"get": _list_deployments(), "post": _post_deployment()},
         "/api/deployments/{id}": {"get": _get_deployment()},
+        "/api/deployments/{id}/promote": {"post": openapi_canary.canary_action(promote=True)},
+        "/api/deployments/{id}/abort": {"post": openapi_canary.canary_action(promote=False)},
         "/api/agents": {"get": _list_agents()},
         "/api/agents/{agent}/rollback": {"post": _rollback()},
+        "/api/agents/{agent}/promote": {"post": openapi_canary.promote_agent()},
         "/api/agents/{agent}/holds": {"get": _list_holds()},
         "/api/agents/{agent}/holds/{digest}/release": {"post": _release_hold()},
         "/api/agents/{agent}/pause": {"post": _pause(pause=True)},
@@ -223,37 +230,10 @@ def _accepted() -> dict[str, Any]:
     }
 
 
-def _problems(*statuses: int) -> dict[str, Any]:
-    answers: dict[str, Any] = {}
-    for status in statuses:
-        slugs = sorted(slug for slug, (code, _) in TYPES.items() if code == status)
-        answers[str(status)] = {
-            "description": "problem types: " + ", ".join(TYPE_PREFIX + slug for slug in slugs),
-            "content": {"application/problem+json": {"schema": ref("Problem")}},
-        }
-    return answers
-
-
-def _ok(schema: str, description: str = "OK") -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": ref(schema)}}}
-
-
-def _json_body(schema: str) -> dict[str, Any]:
-    return {
-        "required": True,
-        "description": f"JSON, at most {MAX_BODY_BYTES} bytes",
-        "content": {"application/json": {"schema": ref(schema)}},
-    }
-
-
 def _paging() -> list[dict[str, Any]]:
     limit = {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}
     next_ = _query("next", _STR, "the 'next' token of the previous page")
     return [_query("limit", limit, "page size"), next_]
-
-
-def _path_param(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": _STR}
 
 
 def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:

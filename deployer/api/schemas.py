@@ -24,6 +24,10 @@ def components() -> dict[str, Any]:
                 "reason": {**STR, "maxLength": MAX_REASON},
             }
         ),
+        "PromoteRequest": obj(
+            {"to": {**STR, "description": "the configured agent to deploy the verified image to"}},
+            required=["to"],
+        ),
         "Deployment": deployment(),
         "DeploymentPage": obj(
             {"items": {"type": "array", "items": ref("Deployment")}, "next": NULLABLE_STR},

@@ -17,20 +17,16 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
 
 def deployments(items: Sequence[Doc]) -> str:
-    """``list``: one row per deployment."""
+    """``list``: one row per deployment; a PROMOTION column when one of them has a link."""
+    headers = ("ID", "AGENT", "STATUS", "VERSION", "SOURCE", "CREATED", "IMAGE")
     rows = [
-        (
-            d["id"],
-            d["agent"],
-            d["status"],
-            d["version"],
-            d["source"],
-            _short_time(d["created_at"]),
-            d["image"],
-        )
+        (d["id"], d["agent"], _status(d), d["version"], d["source"], _short_time(d["created_at"]), d["image"])
         for d in items
     ]
-    return table(("ID", "AGENT", "STATUS", "VERSION", "SOURCE", "CREATED", "IMAGE"), rows)
+    links = [_promotion(d) for d in items]
+    if any(links):
+        return table((*headers, "PROMOTION"), [(*row, link) for row, link in zip(rows, links, strict=True)])
+    return table(headers, rows)
 
 
 def agents(items: Sequence[Doc]) -> str:
@@ -62,6 +58,9 @@ def deployment(d: Doc) -> str:
         ("source", d["source"] + (f" by {d['requested_by']}" if d.get("requested_by") else "")),
         ("digest", d.get("digest")),
         ("rollout", d.get("rollout")),
+        ("canary", _canary(d.get("canary"))),
+        ("promoted to", d.get("promoted_to")),
+        ("promoted from", d.get("promoted_from")),
         ("traffic before", _traffic(d.get("traffic_before"))),
         ("smoke test", _smoke(d.get("smoke"))),
         ("endpoint", d.get("project_endpoint")),
@@ -161,6 +160,31 @@ def outcome(d: Doc) -> str:
     took = f" in {d['time_to_active_s']:.1f}s" if d.get("time_to_active_s") is not None else ""
     reason = f" ({d['reason']})" if d.get("reason") and d["status"] in ("skipped", "refused") else ""
     return f"{d['agent']}{version}: {d['status']}{reason}{took}  [{d['id']}]"
+
+
+def _status(d: Doc) -> str:
+    """The status, with the canary's share of the traffic while it runs: ``canary 10%``."""
+    canary = d.get("canary") or {}
+    if d["status"] == "canary" and canary.get("percentage") is not None:
+        return f"canary {canary['percentage']}%"
+    return str(d["status"])
+
+
+def _promotion(d: Doc) -> str | None:
+    """``to <id>`` / ``from <id>``: the deployment this one was promoted to or from."""
+    links = [f"to {d['promoted_to']}" if d.get("promoted_to") else ""]
+    links.append(f"from {d['promoted_from']}" if d.get("promoted_from") else "")
+    return ", ".join(link for link in links if link) or None
+
+
+def _canary(canary: Doc | None) -> str | None:
+    """``10% of the traffic (stable version 1), promoted by ana``."""
+    if not canary:
+        return None
+    parts = [f"{canary.get('percentage', 0)}% of the traffic (stable version {canary['stable']})"]
+    if canary.get("promote"):
+        parts.append("promoted" + (f" by {canary['promoted_by']}" if canary.get("promoted_by") else ""))
+    return ", ".join(parts)
 
 
 def _smoke(smoke: Doc | None) -> str | None:

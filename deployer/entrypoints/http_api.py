@@ -1,6 +1,7 @@
 """HTTP triggers under ``/api``: each reads its request once (``deployer.api.requests``,
-``deployer.api.hold_requests``) and calls one service (``deployer.manual``,
-``deployer.api.agent_controls``, the store, ``deployer.api.health``). Refusals are
+``deployer.api.hold_requests``, ``deployer.api.canary_requests``) and calls one service
+(``deployer.manual``, ``deployer.api.agent_controls``, ``deployer.api.canary_requests``, the
+store, ``deployer.api.health``). Refusals are
 ``application/problem+json``; the routes are described by ``GET /api/openapi.json``."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 import azure.functions as func
 
 from deployer import manual
-from deployer.api import agent_controls, notifications, openapi
+from deployer.api import agent_controls, canary_requests, notifications, openapi
 from deployer.api.auth import PRINCIPAL_HEADER, authorize_write, principal_from
 from deployer.api.health import check_health, unavailable
 from deployer.api.hold_requests import parse_hold_ref
@@ -70,6 +71,24 @@ def pause_agent(req: func.HttpRequest) -> func.HttpResponse:
 def resume_agent(req: func.HttpRequest) -> func.HttpResponse:
     """Resume the agent: pushes deploy again."""
     return _guarded(req, _resume_agent)
+
+
+@blueprint.route(route="deployments/{id}/promote", methods=["POST"])
+def promote_canary(req: func.HttpRequest) -> func.HttpResponse:
+    """Skip the rest of a deployment's canary: all traffic to its version, then verified."""
+    return _guarded(req, lambda r: _canary_action(r, canary_requests.promote_canary))
+
+
+@blueprint.route(route="deployments/{id}/abort", methods=["POST"])
+def abort_canary(req: func.HttpRequest) -> func.HttpResponse:
+    """Roll a deployment's canary back to the stable version at once (rolled_back)."""
+    return _guarded(req, lambda r: _canary_action(r, canary_requests.abort_canary))
+
+
+@blueprint.route(route="agents/{agent}/promote", methods=["POST"])
+def promote_agent(req: func.HttpRequest) -> func.HttpResponse:
+    """Deploy the agent's verified image to the agent ``to`` names: 202 and the target's deployment."""
+    return _guarded(req, _promote_agent)
 
 
 @blueprint.route(route="deployments/{id}", methods=["GET"])
@@ -158,6 +177,20 @@ def _resume_agent(req: func.HttpRequest) -> func.HttpResponse:
     _writer(req)
     agent = parse_agent_name(req.route_params.get("agent", ""))
     return _json(agent_controls.resume(root().context, agent).to_json())
+
+
+def _canary_action(req: func.HttpRequest, action: Callable[..., Any]) -> func.HttpResponse:
+    requested_by = _writer(req)
+    deployment_id = parse_deployment_id(req.route_params.get("id", ""))
+    return _json(action(root().context, deployment_id, by=requested_by).to_json())
+
+
+def _promote_agent(req: func.HttpRequest) -> func.HttpResponse:
+    requested_by = _writer(req)
+    body = read_json(req.get_body(), req.headers.get("content-type"), required=True)
+    request = canary_requests.parse_promote(req.route_params.get("agent", ""), body)
+    target = canary_requests.promote_agent(root().context, request, requested_by=requested_by)
+    return _accepted(manual.Started(deployment=target))
 
 
 def _get_deployment(req: func.HttpRequest) -> func.HttpResponse:
