@@ -110,15 +110,21 @@ def _launch(
     reason = _take_agent(ctx, agent, push, ordered=record.source == "event", state=state)
     if reason is not None:
         return _add_skipped(ctx, record, reason)
+    pending, ours = write_pending(ctx, record)
+    return create_version_for(ctx, agent, pending) if ours else pending
+
+
+def write_pending(ctx: Context, record: Deployment) -> tuple[Deployment, bool]:
+    """Write ``record`` as ``pending`` with its open-work entry first (so the poll reconciles it
+    if this process dies); ``False`` when another delivery wrote it already (its record back)."""
     now = ctx.clock.now()
     ctx.store.schedule(Scheduled(deployment_id=record.id, due=now + PENDING_GRACE_S))
     try:
-        record = ctx.store.add(record.moved_to("pending", iso(now)))
+        return ctx.store.add(record.moved_to("pending", iso(now))), True
     except Conflict:
         found = ctx.store.get(record.id)
         assert found is not None
-        return found
-    return create_version_for(ctx, agent, record)
+        return found, False
 
 
 def _take_agent(

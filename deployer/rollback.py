@@ -16,9 +16,9 @@ from deployer import holds, settling, traffic
 from deployer.clock import iso
 from deployer.config import AgentConfig
 from deployer.context import Context
+from deployer.deploying import write_pending
 from deployer.model import Deployment, new_deployment_id
-from deployer.ports import Conflict, PlatformError, Scheduled
-from deployer.transitions import PENDING_GRACE_S
+from deployer.ports import PlatformError
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +42,8 @@ def rollback_by_traffic(
     new_id = deployment_id or new_deployment_id(now)
     record = _record(target, endpoint, new_id, now, requested_by=requested_by, reason=reason)
     holds.hold_rolled_away(ctx, agent.name, to_digest=target.digest, by=requested_by, deployment_id=record.id)
-    ctx.store.schedule(Scheduled(deployment_id=record.id, due=now + PENDING_GRACE_S))
-    try:
-        record = ctx.store.add(record.moved_to("pending", iso(now)))
-    except Conflict:
-        found = ctx.store.get(record.id)
-        assert found is not None
-        return found
-    return finish(ctx, agent, record)
+    pending, ours = write_pending(ctx, record)
+    return finish(ctx, agent, pending) if ours else pending
 
 
 def finish(ctx: Context, agent: AgentConfig, record: Deployment) -> Deployment:
