@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from deployer.roles import RoleGrant
 from deployer.rollout_model import CanaryState, Hold, SmokeResult, Traffic
@@ -36,21 +36,8 @@ SMOKE_TESTED: frozenset[str] = frozenset({"verified", "canary"})
 
 #: Statuses the poll still has to follow.
 OPEN_STATUSES: frozenset[str] = frozenset({"pending", "creating", "verifying", "canary"})
-#: Statuses that end a deployment.
-TERMINAL_STATUSES: frozenset[str] = frozenset(
-    {
-        "active",
-        "verified",
-        "unhealthy",
-        "failed",
-        "timed_out",
-        "skipped",
-        "superseded",
-        "ignored",
-        "refused",
-        "rolled_back",
-    }
-)
+#: Statuses that end a deployment: every other one.
+TERMINAL_STATUSES: frozenset[str] = frozenset(get_args(Status)) - OPEN_STATUSES
 #: Statuses of the deployment that serves the agent (``verified``: after its smoke test passed).
 SERVING_STATUSES: frozenset[str] = frozenset({"active", "verified"})
 

@@ -112,3 +112,13 @@ def test_a_crash_after_create_version_is_reconciled_to_exactly_one_version(ctx):
     reconciled = ctx.store.records[pending.id]
     assert reconciled.status == "creating" and reconciled.version == "1"
     assert ctx.platform.count("create_version") == 1
+
+
+def test_every_status_is_either_open_or_terminal():
+    from typing import get_args
+
+    from deployer.model import OPEN_STATUSES, TERMINAL_STATUSES, Status
+
+    assert set(get_args(Status)) == OPEN_STATUSES | TERMINAL_STATUSES
+    assert not OPEN_STATUSES & TERMINAL_STATUSES
+    assert {"active", "verified", "rolled_back", "superseded"} <= TERMINAL_STATUSES
