@@ -1,6 +1,6 @@
 """Starts the local stack: Azurite (Table Storage), the Foundry emulator, the ARM emulator (role
-assignments) and the Functions dev host serving ``function_app``, each as a child process on free
-loopback ports.
+assignments), the ACR data-plane stand-in and the Functions dev host serving ``function_app``,
+each as a child process on free loopback ports.
 
 Used by ``make run`` (``python -m localdev.run``) and by the integration tests. Stopping the
 stack stops every process it started.
@@ -39,6 +39,8 @@ class StackInfo:
     table_connection_string: str
     #: The ARM emulator (role assignments), the app's ARM_ENDPOINT.
     arm_endpoint: str = ""
+    #: The ACR data-plane stand-in; registry R's endpoint is ``{registry_endpoint}/R``.
+    registry_endpoint: str = ""
 
 
 def free_port() -> int:
@@ -99,6 +101,9 @@ class Stack:
         self._start_azurite(logs)
         origin = self._start_emulator(logs, tls.cert_file.parent)
         arm = self._spawn("arm", self._python_module("localdev.arm_emulator", tls.cert_file.parent), logs, {})
+        registry = self._spawn(
+            "registry", self._python_module("localdev.acr_emulator", tls.cert_file.parent), logs, {}
+        )
         conn = table_connection_string(self.ports["table"])
         self.app_env = {
             "DEPLOYER_CONFIG": str(self.config_path),
@@ -118,6 +123,7 @@ class Stack:
             foundry_origin=origin,
             foundry_ca_bundle=str(tls.ca_bundle),
             arm_endpoint=arm,
+            registry_endpoint=registry,
             table_connection_string=conn,
         )
         return self.info

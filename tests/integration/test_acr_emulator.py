@@ -19,6 +19,7 @@ from azure.core.exceptions import ResourceNotFoundError
 
 from deployer.credentials import StaticTokenCredential
 from localdev.acr_emulator import RegistryServer, start_registry
+from localdev.stack import Stack
 from localdev.tls import LocalTLS, ensure_local_tls
 
 pytestmark = pytest.mark.integration
@@ -325,3 +326,13 @@ def test_the_command_line_prints_ready_and_stops_on_sigterm(tls: LocalTLS) -> No
     finally:
         process.kill()
         process.wait()
+
+
+def test_the_local_stack_runs_the_stand_in_and_names_it(stack: Stack) -> None:
+    assert stack.info is not None
+    written = json.loads(stack.write_info().read_text())
+    assert written["registry_endpoint"] == stack.info.registry_endpoint
+    url = f"{stack.info.registry_endpoint}/{REGISTRY}/v2/"
+    reply = requests.get(url, verify=stack.info.foundry_ca_bundle, timeout=10)
+    assert reply.status_code == 401
+    assert _parse_challenge(reply.headers["WWW-Authenticate"])["service"] == REGISTRY
