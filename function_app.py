@@ -5,8 +5,9 @@ import os
 import azure.functions as func
 
 from deployer.bootstrap import check_at_startup, quiet_sdk_logging
-from deployer.entrypoints import eventgrid, http_api, notifications, polling
-from deployer.settings import DEFAULT_NOTIFY_SCHEDULE, DEFAULT_POLL_SCHEDULE
+from deployer.config.settings import DEFAULT_NOTIFY_SCHEDULE, DEFAULT_POLL_SCHEDULE
+from deployer.entrypoints import eventgrid, notifications, polling
+from deployer.entrypoints.http import routes
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 quiet_sdk_logging()
@@ -33,4 +34,4 @@ def deliver_notifications(timer: func.TimerRequest) -> None:
     notifications.deliver_notifications(timer)
 
 
-app.register_functions(http_api.blueprint)
+app.register_functions(routes.blueprint)

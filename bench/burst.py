@@ -26,7 +26,7 @@ from bench.common import (
     memory_kib,
     reset_peak_memory,
 )
-from deployer.simulate import image_pushed_event
+from deployer.cli.simulate import image_pushed_event
 
 TAGS = 10
 BATCH = 10

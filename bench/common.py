@@ -181,8 +181,8 @@ class Bench:
         table and project, its store counting the Table requests it sends."""
         from dataclasses import replace
 
+        from deployer.adapters.table_store import TableDeploymentStore
         from deployer.bootstrap import Root
-        from deployer.table_store import TableDeploymentStore
 
         env = {
             **self.stack.app_env,
@@ -207,7 +207,7 @@ class Bench:
         """A bare azure-ai-projects client, configured as the deployer's adapter makes it."""
         from azure.ai.projects import AIProjectClient
 
-        from deployer.credentials import StaticTokenCredential
+        from deployer.adapters.credentials import StaticTokenCredential
 
         return AIProjectClient(
             endpoint=self.project_endpoint(project),

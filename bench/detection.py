@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from bench.common import Bench, Result, Row, Sender, image, ms, summary
-from deployer.clock import parse_iso
-from deployer.simulate import image_pushed_event
+from deployer.cli.simulate import image_pushed_event
+from deployer.domain.clock import parse_iso
 
 DEPLOYMENTS = 100
 FLIP_FIRST_S = 1.0

@@ -20,9 +20,9 @@ from typing import Any
 
 from bench.common import AGENTS, Bench, Result, Row, agent, image, ms
 from bench.detection import push
-from deployer.clock import iso, parse_iso
-from deployer.model import new_deployment_id
-from deployer.simulate import image_pushed_event
+from deployer.cli.simulate import image_pushed_event
+from deployer.domain.clock import iso, parse_iso
+from deployer.domain.model import new_deployment_id
 
 PROVISION_S = 60.0
 PROVISIONING = 10
@@ -90,10 +90,10 @@ def finish_provisioning(b: Bench, p: Provisioning) -> Result:
 
 
 def tick(b: Bench) -> Result:
-    from deployer.deploying import handle_event
-    from deployer.events import parse_event
-    from deployer.settings import Settings
-    from deployer.tracking import poll_once
+    from deployer.config.settings import Settings
+    from deployer.deploy.poll import poll_once
+    from deployer.deploy.start import handle_event
+    from deployer.entrypoints.acr_events import parse_event
 
     ctx, table_calls = b.context(table="tick", project=TICK_PROJECT)
     _insert_finished(b.table("tick"))

@@ -10,7 +10,7 @@ import time
 import uuid
 
 from bench.common import AGENTS, Bench, Result, Row, Sender, agent, hosted_definition, image, ms, summary
-from deployer.simulate import image_pushed_event
+from deployer.cli.simulate import image_pushed_event
 
 EVENTS = 500
 BLOCK = 50
@@ -65,8 +65,8 @@ def run(b: Bench) -> Result:
 
 def _calls_per_push(b: Bench, pushes: int = 20) -> dict[str, float]:
     """The requests one push sends, counted with the app's composition run in-process."""
-    from deployer.deploying import handle_event
-    from deployer.events import parse_event
+    from deployer.deploy.start import handle_event
+    from deployer.entrypoints.acr_events import parse_event
 
     ctx, table_calls = b.context(table="calls", project="calls")
     for n in range(pushes):

@@ -2,6 +2,6 @@
 
 import sys
 
-from deployer.cli import main
+from deployer.cli.main import main
 
 sys.exit(main())

@@ -14,16 +14,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from deployer.clock import SystemClock
-from deployer.config import ConfigError, DeployerConfig, load_config
+from deployer.config.parser import ConfigError, DeployerConfig, load_config
+from deployer.config.settings import Settings, SettingsError
 from deployer.context import Context
-from deployer.settings import Settings, SettingsError
+from deployer.domain.clock import SystemClock
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
-    from deployer.outbox import Delivery
-    from deployer.table_store import TableDeploymentStore
+    from deployer.adapters.table_store import TableDeploymentStore
+    from deployer.notify.outbox import Delivery
 
 
 class Root:
@@ -45,7 +45,7 @@ class Root:
     def store(self) -> TableDeploymentStore:
         from azure.data.tables import TableServiceClient
 
-        from deployer.table_store import TableDeploymentStore
+        from deployer.adapters.table_store import TableDeploymentStore
 
         settings = self.settings
         if settings.table_connection_string:
@@ -59,8 +59,8 @@ class Root:
 
     @cached_property
     def context(self) -> Context:
-        from deployer.authorization import AzureRoleAssignments
-        from deployer.foundry import FoundryPlatform
+        from deployer.adapters.arm_roles import AzureRoleAssignments
+        from deployer.adapters.foundry import FoundryPlatform
 
         return Context(
             config=self.config,
@@ -75,9 +75,9 @@ class Root:
     def delivery(self) -> Delivery:
         """The notification sender's ways out: webhooks over the SSRF-safe transport (TLS trust
         from the system, or ``SSL_CERT_FILE`` locally) and Event Grid with the app's credential."""
-        from deployer.notify.eventgrid_topic import EventGridTopicPublisher
-        from deployer.notify.safe_http import SafeHttpTransport, system_resolve
-        from deployer.outbox import Delivery
+        from deployer.adapters.eventgrid_topic import EventGridTopicPublisher
+        from deployer.adapters.safe_http import SafeHttpTransport, system_resolve
+        from deployer.notify.outbox import Delivery
 
         allow_loopback = self.settings.webhooks_allow_loopback
         topics = None
@@ -94,7 +94,7 @@ class Root:
 
     @cached_property
     def _credential(self) -> TokenCredential:
-        from deployer.credentials import build_credential
+        from deployer.adapters.credentials import build_credential
 
         return build_credential(static_token=self.settings.static_token, client_id=self.settings.client_id)
 

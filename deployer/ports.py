@@ -7,10 +7,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from deployer.model import AgentState, Deployment
+from deployer.domain.model import AgentState, Deployment
+from deployer.domain.roles import RoleAssignment
+from deployer.domain.rollout_state import Traffic
 from deployer.notify.ports import NotificationStore
-from deployer.roles import RoleAssignment
-from deployer.rollout_model import Traffic
 
 
 class Conflict(Exception):

@@ -96,7 +96,7 @@ param grantProjectRegistryPull bool = false
 param projectRegistryPullRole string = 'ContainerRegistryRepositoryReader'
 
 // ---------------------------------------------------------------------------------------------
-// The app's own settings (deployer/settings.py AZURE_SETTINGS)
+// The app's own settings (deployer/config/settings.py AZURE_SETTINGS)
 // ---------------------------------------------------------------------------------------------
 
 @description('DEPLOYER_CONFIG: path of the deployer config file inside the deployed package.')

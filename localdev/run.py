@@ -46,7 +46,7 @@ def main() -> int:
 
 
 def _demo(url: str, stopping: threading.Event) -> None:
-    from deployer.cli import main as cli
+    from deployer.cli.main import main as cli
 
     cli(["--url", url, "simulate-push", DEMO_IMAGE])
     seen: list[str] = []

@@ -13,8 +13,8 @@ from typing import Any
 import azure.functions as func
 
 from deployer.bootstrap import root
-from deployer.deploying import handle_event
-from deployer.events import parse_event
+from deployer.deploy.start import handle_event
+from deployer.entrypoints.acr_events import parse_event
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import logging
 import azure.functions as func
 
 from deployer.bootstrap import root
-from deployer.outbox import deliver_due
+from deployer.notify.outbox import deliver_due
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import logging
 import azure.functions as func
 
 from deployer.bootstrap import root
-from deployer.tracking import poll_once
+from deployer.deploy.poll import poll_once
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from deployer.clock import iso
+from deployer.domain.clock import iso
 
 EntryState = Literal["pending", "delivered", "dead"]
 ENTRY_STATES: frozenset[str] = frozenset({"pending", "delivered", "dead"})

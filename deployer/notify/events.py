@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, cast
 
-from deployer.model import Deployment, Status, Transition
+from deployer.domain.model import Deployment, Status, Transition
 from deployer.notify.entries import NotificationEntry
 
 if TYPE_CHECKING:

@@ -2,7 +2,7 @@
 // connections only. A plain resource rather than br/public:avm/res/web/site, so that checkov
 // (infra/check.sh) sees its settings. Its app settings are split in two blocks:
 //   * hostSettings: what the Functions host and the platform read;
-//   * appSettings:  exactly the settings agent-deployer reads (deployer/settings.py AZURE_SETTINGS);
+//   * appSettings:  exactly the settings agent-deployer reads (deployer/config/settings.py AZURE_SETTINGS);
 //     tests/infra/test_app_settings.py compares the two lists so they cannot drift apart.
 // plus one Key Vault reference per webhook secret setting.
 
@@ -77,7 +77,7 @@ var hostSettings = {
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
 }
 
-// Exactly deployer/settings.py AZURE_SETTINGS, nothing more (checked by tests/infra).
+// Exactly deployer/config/settings.py AZURE_SETTINGS, nothing more (checked by tests/infra).
 var appSettings = {
   DEPLOYER_CONFIG: deployerConfigPath
   FOUNDRY_PROJECT_ENDPOINT: foundryProjectEndpoint

@@ -1,11 +1,11 @@
-"""The app settings the Bicep sets are exactly the ones the app reads (deployer/settings.py)."""
+"""The app settings the Bicep sets are exactly the ones the app reads (deployer/config/settings.py)."""
 
 from __future__ import annotations
 
 import json
 import re
 
-from deployer.settings import AZURE_SETTINGS, LOCAL_ONLY_SETTINGS
+from deployer.config.settings import AZURE_SETTINGS, LOCAL_ONLY_SETTINGS
 from tests.infra.bicep_text import INFRA, bicep_files, block_after, params, without_comments
 
 DEPLOYER = INFRA / "app" / "deployer.bicep"

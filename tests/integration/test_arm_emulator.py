@@ -18,10 +18,10 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError, Resour
 from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.authorization.v2022_04_01.models import RoleAssignmentCreateParameters
 
-from deployer.authorization import AzureRoleAssignments
-from deployer.credentials import StaticTokenCredential
+from deployer.adapters.arm_roles import AzureRoleAssignments
+from deployer.adapters.credentials import StaticTokenCredential
+from deployer.domain.roles import AZURE_AI_USER_ROLE_ID, runtime_assignment
 from deployer.ports import RoleAssignmentError
-from deployer.roles import AZURE_AI_USER_ROLE_ID, runtime_assignment
 from localdev.arm_emulator import start_arm_emulator
 from localdev.tls import ensure_local_tls
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from deployer.simulate import image_pushed_event
+from deployer.cli.simulate import image_pushed_event
 from tests.integration.test_verified_rollout import PROJECT_ID, READY, REGISTRY
 
 pytestmark = pytest.mark.integration

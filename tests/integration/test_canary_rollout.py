@@ -7,10 +7,10 @@ import uuid
 
 import pytest
 
-from deployer import canary_control, promotion
-from deployer.config import parse_config
+from deployer.config.parser import parse_config
 from deployer.context import Context
-from deployer.tracking import poll_once
+from deployer.deploy import canary_control, promotion
+from deployer.deploy.poll import poll_once
 from tests.integration import test_verified_rollout as verified
 from tests.integration.test_verified_rollout import READY, calls, image, push, selector
 

@@ -31,7 +31,7 @@ from azure.ai.projects.models import (
 )
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError
 
-from deployer.credentials import StaticTokenCredential
+from deployer.adapters.credentials import StaticTokenCredential
 from localdev.foundry_emulator import EmulatorServer, start_emulator
 from localdev.tls import LocalTLS, ensure_local_tls
 

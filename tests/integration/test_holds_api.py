@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
-from deployer.simulate import image_pushed_event
+from deployer.cli.simulate import image_pushed_event
 from tests.integration.test_cli import run
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ import pytest
 from azure.data.tables import TableClient
 
 import function_app
-from deployer.api import openapi
+from deployer.entrypoints.http import openapi
 from localdev.devhost.index import index_app
 
 REGISTRY = "myregistry.azurecr.io"

@@ -6,7 +6,7 @@ import copy
 import threading
 import uuid
 
-from deployer.simulate import image_pushed_event
+from deployer.cli.simulate import image_pushed_event
 from tests.integration.conftest import fixture_json
 
 

@@ -13,18 +13,18 @@ from pathlib import Path
 import pytest
 from azure.data.tables import TableServiceClient
 
-from deployer.authorization import AzureRoleAssignments
-from deployer.clock import SystemClock
-from deployer.config import load_config
+from deployer.adapters.arm_roles import AzureRoleAssignments
+from deployer.adapters.credentials import StaticTokenCredential
+from deployer.adapters.foundry import FoundryPlatform
+from deployer.adapters.table_store import TableDeploymentStore
+from deployer.cli.simulate import image_pushed_event
+from deployer.config.parser import load_config
 from deployer.context import Context
-from deployer.credentials import StaticTokenCredential
-from deployer.deploying import handle_event
-from deployer.events import parse_event
-from deployer.foundry import FoundryPlatform
-from deployer.simulate import image_pushed_event
-from deployer.table_store import TableDeploymentStore
-from deployer.tracking import poll_once
-from deployer.transitions import PENDING_GRACE_S
+from deployer.deploy.poll import poll_once
+from deployer.deploy.start import handle_event
+from deployer.domain.clock import SystemClock
+from deployer.domain.transitions import PENDING_GRACE_S
+from deployer.entrypoints.acr_events import parse_event
 
 CONFIG = Path(__file__).parent / "deployer.test.yaml"
 
@@ -92,7 +92,7 @@ def test_a_crash_between_create_version_and_the_record_update_leaves_one_version
         handle_event(ctx, event)
     [pending] = handle_event(ctx, event)  # the redelivery creates nothing new
     assert pending.status == "pending" and len(versions(ctx, "echo")) == 1
-    monkeypatch.setattr("deployer.tracking.PENDING_GRACE_S", 0.0)
+    monkeypatch.setattr("deployer.deploy.poll.PENDING_GRACE_S", 0.0)
     ctx.store.schedule(
         replace(ctx.store.due(time.time() + PENDING_GRACE_S + 60, 1)[0], due=time.time(), etag=None)
     )

@@ -13,17 +13,18 @@ import pytest
 from azure.ai.projects import AIProjectClient
 from azure.data.tables import TableServiceClient
 
-from deployer import holds, rollback
-from deployer.authorization import AzureRoleAssignments
-from deployer.config import parse_config
+from deployer.adapters.arm_roles import AzureRoleAssignments
+from deployer.adapters.credentials import StaticTokenCredential
+from deployer.adapters.foundry import FoundryPlatform
+from deployer.adapters.table_store import TableDeploymentStore
+from deployer.cli.simulate import image_pushed_event
+from deployer.config.parser import parse_config
 from deployer.context import Context
-from deployer.credentials import StaticTokenCredential
-from deployer.deploying import handle_event
-from deployer.events import parse_event
-from deployer.foundry import FoundryPlatform
-from deployer.simulate import image_pushed_event
-from deployer.table_store import TableDeploymentStore
-from deployer.tracking import poll_once
+from deployer.deploy import rollback
+from deployer.deploy.poll import poll_once
+from deployer.deploy.start import handle_event
+from deployer.entrypoints.acr_events import parse_event
+from deployer.rollout import holds
 
 pytestmark = pytest.mark.integration
 REGISTRY = "myregistry.azurecr.io"

@@ -20,20 +20,20 @@ import pytest
 from azure.data.tables import TableServiceClient
 from standardwebhooks.webhooks import Webhook as Verifier
 
-from deployer.clock import SystemClock
-from deployer.config import parse_config
+from deployer.adapters.credentials import StaticTokenCredential
+from deployer.adapters.eventgrid_topic import EventGridTopicPublisher
+from deployer.adapters.foundry import FoundryPlatform
+from deployer.adapters.safe_http import SafeHttpTransport, system_resolve
+from deployer.adapters.table_store import TableDeploymentStore
+from deployer.cli.simulate import image_pushed_event
+from deployer.config.parser import parse_config
 from deployer.context import Context
-from deployer.credentials import StaticTokenCredential
-from deployer.deploying import handle_event
-from deployer.events import parse_event
-from deployer.foundry import FoundryPlatform
-from deployer.notify.eventgrid_topic import EventGridTopicPublisher
+from deployer.deploy.poll import poll_once
+from deployer.deploy.start import handle_event
+from deployer.domain.clock import SystemClock
+from deployer.entrypoints.acr_events import parse_event
+from deployer.notify.outbox import Delivery, deliver_due, notifications, redeliver
 from deployer.notify.retry import RetrySchedule
-from deployer.notify.safe_http import SafeHttpTransport, system_resolve
-from deployer.outbox import Delivery, deliver_due, notifications, redeliver
-from deployer.simulate import image_pushed_event
-from deployer.table_store import TableDeploymentStore
-from deployer.tracking import poll_once
 from localdev.tls import ensure_local_tls
 from tests.unit.test_notify_formats import check_slack, check_teams
 

@@ -11,7 +11,7 @@ import time
 import pytest
 from standardwebhooks.webhooks import Webhook as Verifier
 
-from deployer.simulate import image_pushed_event
+from deployer.cli.simulate import image_pushed_event
 from localdev.stack import Stack
 from tests.integration.conftest import Http
 from tests.integration.test_webhooks import SECRET, Receiver

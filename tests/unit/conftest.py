@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from deployer.config import parse_config
+from deployer.config.parser import parse_config
 from deployer.context import Context
 from tests.unit.fakes import FakeClock, FakePlatform, FakeRoleAssignments, FakeStore
 

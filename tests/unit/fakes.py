@@ -7,7 +7,8 @@ import threading
 import uuid
 from dataclasses import dataclass, field, replace
 
-from deployer.model import AgentState, Deployment
+from deployer.domain.model import AgentState, Deployment
+from deployer.domain.roles import RoleAssignment
 from deployer.ports import (
     Conflict,
     InvokeReply,
@@ -19,7 +20,6 @@ from deployer.ports import (
     VersionInfo,
     VersionSpec,
 )
-from deployer.roles import RoleAssignment
 from tests.unit.fake_outbox import FakeNotificationStore
 
 

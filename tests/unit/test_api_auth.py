@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from deployer.api.auth import authorize_write, principal_from
-from deployer.api.problems import ProblemError
-from deployer.settings import AZURE_SETTINGS, Settings
+from deployer.config.settings import AZURE_SETTINGS, Settings
+from deployer.entrypoints.http.auth import authorize_write, principal_from
+from deployer.entrypoints.http.problems import ProblemError
 
 
 def header(claims, **extra) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from deployer.entrypoints import http_api
+from deployer.entrypoints.http import routes as http_api
 from tests.unit import test_canary_flow, test_promotion_flow
 from tests.unit.test_api_http import FakeRoot, FakeSettings, doc, post, principal
 from tests.unit.test_canary_flow import live, stable_then_canary

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from deployer.api.health import check_health, endpoints, unavailable
-from deployer.config import parse_config
+from deployer.config.parser import parse_config
+from deployer.entrypoints.http.health import check_health, endpoints, unavailable
 from tests.unit import conftest
 
 OTHER = "https://other.services.ai.azure.com/api/projects/q"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import azure.functions as func
 import pytest
 
-from deployer.entrypoints import http_api
+from deployer.entrypoints.http import routes as http_api
 from tests.unit import conftest
 
 IMAGE = "myregistry.azurecr.io/agents/support-bot:1.2.0"
@@ -181,7 +181,7 @@ def agent_post(function, agent="support-bot", *, headers=None, **route):
 
 
 def test_holds_are_listed_and_released_once(app):
-    from deployer import holds
+    from deployer.rollout import holds
 
     holds.hold(app, "support-bot", HELD, reason="rollback", by="ana", deployment_id="1")
     listed = get(http_api.list_holds, route_params={"agent": "support-bot"})

@@ -9,15 +9,15 @@ from dataclasses import replace
 
 import pytest
 
-from deployer import outbox
-from deployer.api import notifications
-from deployer.api.problems import ProblemError
-from deployer.api.requests import NotificationsQuery
-from deployer.config import parse_config
-from deployer.deploying import handle_event
-from deployer.entrypoints import http_api
+from deployer.config.parser import parse_config
+from deployer.deploy.start import handle_event
+from deployer.entrypoints.http import notifications
+from deployer.entrypoints.http import routes as http_api
+from deployer.entrypoints.http.problems import ProblemError
+from deployer.entrypoints.http.requests import NotificationsQuery
+from deployer.notify import outbox
+from deployer.notify.outbox import Delivery, deliver_due
 from deployer.notify.retry import Attempt, RetrySchedule
-from deployer.outbox import Delivery, deliver_due
 from tests.unit.conftest import CONFIG
 from tests.unit.fake_outbox import FakeTransport
 from tests.unit.test_api_http import FakeRoot, FakeSettings, doc, get, post, principal

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import function_app
-from deployer.api import openapi
-from deployer.api.problems import TYPES
+from deployer.entrypoints.http import openapi
+from deployer.entrypoints.http.problems import TYPES
 from localdev.devhost.index import index_app
 
 _METHODS = {"get", "post", "put", "patch", "delete"}

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from deployer.api.problems import ProblemError
-from deployer.api.requests import (
+from deployer.entrypoints.http.problems import ProblemError
+from deployer.entrypoints.http.requests import (
     MAX_BODY_BYTES,
     JsonBody,
     parse_deploy,

@@ -11,12 +11,12 @@ from typing import Any, Literal, get_args, get_origin
 
 import pytest
 
-from deployer.api import openapi
-from deployer.api.agent_controls import HoldList, PauseState
-from deployer.config import parse_config
-from deployer.manual import AgentOverview
-from deployer.model import AgentState, Deployment
-from deployer.rollout_model import Hold
+from deployer.config.parser import parse_config
+from deployer.deploy.manual import AgentOverview
+from deployer.domain.model import AgentState, Deployment
+from deployer.domain.rollout_state import Hold
+from deployer.entrypoints.http import openapi
+from deployer.entrypoints.http.agent_controls import HoldList, PauseState
 from tests.unit import conftest
 
 _JSON_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool, "array": list}

@@ -7,11 +7,12 @@ from dataclasses import replace
 
 import pytest
 
-from deployer import canary, canary_control
-from deployer.config import ConfigError, parse_config
+from deployer.config.parser import ConfigError, parse_config
 from deployer.context import Context
+from deployer.deploy import canary_control
+from deployer.deploy.poll import poll_once
 from deployer.ports import InvokeReply
-from deployer.tracking import poll_once
+from deployer.rollout import canary
 from tests.unit.conftest import PROJECT_ID, REGISTRY
 from tests.unit.fakes import FakeClock, FakePlatform, FakeRoleAssignments, FakeStore
 from tests.unit.test_rollout_flow import push, serving, tick

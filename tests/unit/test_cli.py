@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from deployer import cli
-from deployer.api import text
+from deployer.cli import main as cli
+from deployer.cli import text
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,9 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import azure.functions as func
 import pytest
 
-from deployer import cli
-from deployer.api import text
-from deployer.entrypoints import http_api
+from deployer.cli import main as cli
+from deployer.cli import text
+from deployer.entrypoints.http import routes as http_api
 from tests.unit import test_canary_flow, test_promotion_flow
 from tests.unit.test_api_http import FakeRoot, FakeSettings
 from tests.unit.test_canary_flow import live, stable_then_canary

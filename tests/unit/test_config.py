@@ -1,6 +1,6 @@
 import pytest
 
-from deployer.config import ConfigError, parse_config
+from deployer.config.parser import ConfigError, parse_config
 from tests.unit.conftest import PROJECT_ID
 
 

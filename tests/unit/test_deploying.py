@@ -1,12 +1,12 @@
 import contextlib
 import random
 
-from deployer.deploying import handle_event
-from deployer.events import ReceivedEvent
-from deployer.model import ImagePush
+from deployer.deploy.poll import poll_once
+from deployer.deploy.start import handle_event
+from deployer.domain.model import ImagePush
+from deployer.domain.transitions import PENDING_GRACE_S
+from deployer.entrypoints.acr_events import ReceivedEvent
 from deployer.ports import PlatformError
-from deployer.tracking import poll_once
-from deployer.transitions import PENDING_GRACE_S
 from tests.unit.conftest import DIGEST, REGISTRY
 
 
@@ -117,7 +117,7 @@ def test_a_crash_after_create_version_is_reconciled_to_exactly_one_version(ctx):
 def test_every_status_is_either_open_or_terminal():
     from typing import get_args
 
-    from deployer.model import OPEN_STATUSES, TERMINAL_STATUSES, Status
+    from deployer.domain.model import OPEN_STATUSES, TERMINAL_STATUSES, Status
 
     assert set(get_args(Status)) == OPEN_STATUSES | TERMINAL_STATUSES
     assert not OPEN_STATUSES & TERMINAL_STATUSES

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from deployer.events import parse_event, registry_allowed
+from deployer.entrypoints.acr_events import parse_event, registry_allowed
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "acr"
 INDEX = "application/vnd.oci.image.index.v1+json"

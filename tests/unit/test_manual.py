@@ -7,14 +7,15 @@ from dataclasses import replace
 
 import pytest
 
-from deployer import manual, rollout
-from deployer.api.idempotency import IdempotencyKey
-from deployer.api.problems import ProblemError
-from deployer.api.requests import DeployRequest, RollbackRequest
-from deployer.config import parse_config
-from deployer.imageref import ImageRef
+from deployer.config.parser import parse_config
+from deployer.deploy import manual
+from deployer.deploy.poll import poll_once
+from deployer.domain import rollout
+from deployer.domain.imageref import ImageRef
+from deployer.entrypoints.http.idempotency import IdempotencyKey
+from deployer.entrypoints.http.problems import ProblemError
+from deployer.entrypoints.http.requests import DeployRequest, RollbackRequest
 from deployer.ports import PlatformError
-from deployer.tracking import poll_once
 from tests.unit import conftest
 
 REGISTRY = "myregistry.azurecr.io"

@@ -2,7 +2,7 @@ import base64
 
 import pytest
 
-from deployer.config import ConfigError, parse_config
+from deployer.config.parser import ConfigError, parse_config
 
 SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
 DNS = {

@@ -1,6 +1,6 @@
 import json
 
-from deployer.model import Deployment, DeploymentError
+from deployer.domain.model import Deployment, DeploymentError
 from deployer.notify.events import as_of, entry_id, event_id, plan
 from deployer.notify.subscribers import EventGridTopic, Filters, Webhook
 

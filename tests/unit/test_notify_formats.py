@@ -15,7 +15,7 @@ import time
 
 from standardwebhooks.webhooks import Webhook as Verifier
 
-from deployer.model import Deployment, DeploymentError
+from deployer.domain.model import Deployment, DeploymentError
 from deployer.notify import cloudevents, slack, teams
 from deployer.notify.events import plan
 from deployer.notify.render import TopicEvent, WebhookRequest, render

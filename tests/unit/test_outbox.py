@@ -7,13 +7,13 @@ from dataclasses import replace
 
 import pytest
 
-from deployer import outbox
-from deployer.config import parse_config
-from deployer.deploying import handle_event
+from deployer.config.parser import parse_config
+from deployer.deploy.poll import poll_once
+from deployer.deploy.start import handle_event
+from deployer.domain.transitions import PENDING_GRACE_S
+from deployer.notify import outbox
+from deployer.notify.outbox import Delivery, deliver_due, deliver_one, flush, redeliver
 from deployer.notify.retry import Attempt, RetrySchedule
-from deployer.outbox import Delivery, deliver_due, deliver_one, flush, redeliver
-from deployer.tracking import poll_once
-from deployer.transitions import PENDING_GRACE_S
 from tests.unit.conftest import CONFIG
 from tests.unit.fake_outbox import FakeTransport
 from tests.unit.test_deploying import digest_for, pushed

@@ -1,5 +1,5 @@
+from deployer.adapters.safe_http import SafeHttpTransport
 from deployer.bootstrap import Root
-from deployer.notify.safe_http import SafeHttpTransport
 
 
 def test_the_root_builds_the_sender_with_the_loopback_exception_and_the_public_host(tmp_path):

@@ -5,9 +5,9 @@ import base64
 
 import pytest
 
-from deployer import promotion
-from deployer.config import parse_config
+from deployer.config.parser import parse_config
 from deployer.context import Context
+from deployer.deploy import promotion
 from deployer.ports import InvokeReply
 from tests.unit.conftest import PROJECT_ID, REGISTRY
 from tests.unit.fakes import FakeClock, FakePlatform, FakeRoleAssignments, FakeStore

@@ -4,10 +4,10 @@ import uuid
 
 import pytest
 
-from deployer import roles
-from deployer.config import ConfigError, parse_config
-from deployer.roles import RETRY_FOR_S, RoleGrant
-from deployer.settings import Settings, SettingsError
+from deployer.config.parser import ConfigError, parse_config
+from deployer.config.settings import Settings, SettingsError
+from deployer.domain import roles
+from deployer.domain.roles import RETRY_FOR_S, RoleGrant
 from tests.unit.conftest import PROJECT_ID
 
 PRINCIPAL = "6f1c3d2e-8a4b-4c5d-9e6f-0a1b2c3d4e5f"

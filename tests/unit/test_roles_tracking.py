@@ -4,10 +4,10 @@ its version's identity holds Azure AI User on the project."""
 import threading
 from dataclasses import replace
 
-from deployer.config import parse_config
-from deployer.deploying import handle_event
-from deployer.roles import AZURE_AI_USER_ROLE_ID, RETRY_FOR_S
-from deployer.tracking import poll_once
+from deployer.config.parser import parse_config
+from deployer.deploy.poll import poll_once
+from deployer.deploy.start import handle_event
+from deployer.domain.roles import AZURE_AI_USER_ROLE_ID, RETRY_FOR_S
 from tests.unit.conftest import CONFIG, PROJECT_ID
 from tests.unit.fakes import arm_error, principal_for, set_identity
 from tests.unit.test_deploying import digest_for, pushed

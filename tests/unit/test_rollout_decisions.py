@@ -1,9 +1,9 @@
 """The pure decisions of verified rollouts: pinning, promotion, hand-back, holds and pauses."""
 
-from deployer import rollout
-from deployer.model import AgentState
+from deployer.domain import rollout
+from deployer.domain.model import AgentState
+from deployer.domain.rollout_state import Hold, traffic_of
 from deployer.ports import VersionInfo
-from deployer.rollout_model import Hold, traffic_of
 
 KEY = "deployer_deployment_id"
 

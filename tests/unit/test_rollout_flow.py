@@ -7,15 +7,16 @@ from dataclasses import replace
 
 import pytest
 
-from deployer import holds, rollback
-from deployer.config import parse_config
+from deployer.config.parser import parse_config
 from deployer.context import Context
-from deployer.deploying import handle_event, start_deployment
-from deployer.model import ImagePush
+from deployer.deploy import rollback
+from deployer.deploy.poll import poll_once
+from deployer.deploy.start import handle_event, start_deployment
+from deployer.domain.model import ImagePush
+from deployer.domain.rollout_state import traffic_of
+from deployer.domain.transitions import PENDING_GRACE_S
 from deployer.ports import InvokeReply
-from deployer.rollout_model import traffic_of
-from deployer.tracking import poll_once
-from deployer.transitions import PENDING_GRACE_S
+from deployer.rollout import holds
 from tests.unit.conftest import PROJECT_ID, REGISTRY
 from tests.unit.fakes import FakeClock, FakePlatform, FakeRoleAssignments, FakeStore
 from tests.unit.test_deploying import digest_for, pushed

@@ -1,7 +1,7 @@
 import pytest
 
-from deployer.semver import Range, SemverError, Version
-from deployer.tag_policy import TagPolicy, TagPolicyError
+from deployer.domain.semver import Range, SemverError, Version
+from deployer.domain.tag_policy import TagPolicy, TagPolicyError
 
 
 @pytest.mark.parametrize(

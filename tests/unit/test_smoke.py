@@ -4,11 +4,11 @@ import json
 
 import pytest
 
-from deployer import smoke
-from deployer.config import ConfigError, parse_config
+from deployer.config.parser import ConfigError, parse_config
+from deployer.config.smoke import Expect, SmokeTest, parse_path
+from deployer.domain import smoke
+from deployer.domain.rollout_state import MAX_EXCERPT
 from deployer.ports import InvokeReply
-from deployer.rollout_model import MAX_EXCERPT
-from deployer.smoke_config import Expect, SmokeTest, parse_path
 from tests.unit.conftest import PROJECT_ID, REGISTRY
 
 

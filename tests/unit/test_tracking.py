@@ -1,7 +1,7 @@
 import threading
 
-from deployer.deploying import handle_event
-from deployer.tracking import poll_once
+from deployer.deploy.poll import poll_once
+from deployer.deploy.start import handle_event
 from tests.unit.test_deploying import digest_for, pushed
 
 

@@ -1,0 +1,294 @@
+"""The deployment store on Azure Table Storage.
+
+One table, six partitions, each made for the query that reads it:
+
+| PartitionKey | RowKey | holds | read by |
+|---|---|---|---|
+| ``d`` | deployment id (inverted time: newest first) | the deployment record | point reads, the list API |
+| ``o`` | deployment id | open work: ``due`` (epoch s), ``attempt`` | the poll: ``due le now`` |
+| ``k`` | sha256 of the idempotency key | the deployment id that owns it | insert-if-absent (the lock) |
+| ``a`` | agent name | the agent's active deployment, highest started tag, pause and holds | point reads |
+| ``n`` / ``q`` | notification entry id | outbox entries / their delivery queue | ``notify/table_outbox.py`` |
+
+Every change is conditional: inserts fail if the row exists, replaces carry the ETag read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.data.tables import TableClient, UpdateMode
+
+from deployer.adapters.table_outbox import TableNotificationStore
+from deployer.domain.model import AgentState, Deployment, DeploymentError, Transition
+from deployer.domain.roles import RoleGrant
+from deployer.domain.rollout_state import CanaryState, Hold, SmokeResult, traffic_from_json
+from deployer.ports import Conflict, Page, Scheduled
+
+_T = TypeVar("_T", Deployment, AgentState, Scheduled)
+RECORDS, OPEN, KEYS, AGENTS = "d", "o", "k", "a"
+_PLAIN = (
+    "agent",
+    "image",
+    "status",
+    "source",
+    "created_at",
+    "updated_at",
+    "registry",
+    "repository",
+    "tag",
+    "digest",
+    "event_id",
+    "reason",
+    "version",
+    "project_endpoint",
+    "requested_by",
+    "time_to_active_s",
+    "version_deleted_at",
+    "rollout",
+    "promoted_to",
+    "promoted_from",
+)
+_AGENT_PLAIN = (
+    "active_id",
+    "active_image",
+    "active_digest",
+    "active_tag",
+    "high_tag",
+    "paused_by",
+    "paused_at",
+    "canary_id",
+)
+
+
+class TableDeploymentStore(TableNotificationStore):
+    """:class:`deployer.ports.DeploymentStore` over one Azure Table (the outbox's partitions
+    ``n`` and ``q`` are in ``deployer/notify/table_outbox.py``)."""
+
+    def __init__(self, table: TableClient) -> None:
+        self._table = table
+        #: Entities returned by queries and point reads, for cost accounting in tests and benchmarks.
+        self.entities_read = 0
+
+    def claim(self, key: str, owner: str) -> str:
+        row = hashlib.sha256(key.encode()).hexdigest()
+        try:
+            self._table.create_entity(
+                {"PartitionKey": KEYS, "RowKey": row, "owner": owner, "key": key[:1000]}
+            )
+            return owner
+        except ResourceExistsError:
+            entity = self._table.get_entity(KEYS, row)
+            self.entities_read += 1
+            return str(entity["owner"])
+
+    def claimed(self, key: str) -> str | None:
+        try:
+            entity = self._table.get_entity(KEYS, hashlib.sha256(key.encode()).hexdigest())
+        except ResourceNotFoundError:
+            return None
+        self.entities_read += 1
+        return str(entity["owner"])
+
+    def ping(self, timeout_s: float) -> None:
+        # A one-entity page of the small agents partition: cheap, and it needs the table to exist.
+        pages = self._table.query_entities(
+            "PartitionKey eq @pk",
+            parameters={"pk": AGENTS},
+            results_per_page=1,
+            select=["RowKey"],
+            retry_total=0,
+            connection_timeout=timeout_s,
+            read_timeout=timeout_s,
+        ).by_page()
+        next(pages, None)
+
+    def add(self, deployment: Deployment) -> Deployment:
+        try:
+            meta = self._table.create_entity(_to_entity(deployment))
+        except ResourceExistsError:
+            raise Conflict(deployment.id) from None
+        return _with_etag(deployment, meta)
+
+    def get(self, deployment_id: str) -> Deployment | None:
+        try:
+            entity = self._table.get_entity(RECORDS, deployment_id)
+        except ResourceNotFoundError:
+            return None
+        self.entities_read += 1
+        return _from_entity(entity)
+
+    def update(self, deployment: Deployment) -> Deployment:
+        try:
+            meta = self._table.update_entity(
+                _to_entity(deployment),
+                mode=UpdateMode.REPLACE,
+                etag=deployment.etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except (ResourceModifiedError, ResourceNotFoundError):
+            raise Conflict(deployment.id) from None
+        return _with_etag(deployment, meta)
+
+    def get_agent(self, name: str) -> AgentState:
+        try:
+            entity = self._table.get_entity(AGENTS, name)
+        except ResourceNotFoundError:
+            return AgentState(name=name)
+        self.entities_read += 1
+        return _agent_from_entity(name, entity)
+
+    def save_agent(self, state: AgentState) -> AgentState:
+        entity = _agent_entity(state)
+        try:
+            if state.etag is None:
+                meta = self._table.create_entity(entity)
+            else:
+                meta = self._table.update_entity(
+                    entity,
+                    mode=UpdateMode.REPLACE,
+                    etag=state.etag,
+                    match_condition=MatchConditions.IfNotModified,
+                )
+        except (ResourceExistsError, ResourceModifiedError, ResourceNotFoundError):
+            raise Conflict(state.name) from None
+        return _replace_etag(state, meta)
+
+    def schedule(self, entry: Scheduled) -> Scheduled:
+        entity = {
+            "PartitionKey": OPEN,
+            "RowKey": entry.deployment_id,
+            "due": float(entry.due),
+            "attempt": entry.attempt,
+        }
+        try:
+            if entry.etag is None:
+                meta = self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+            else:
+                meta = self._table.update_entity(
+                    entity,
+                    mode=UpdateMode.REPLACE,
+                    etag=entry.etag,
+                    match_condition=MatchConditions.IfNotModified,
+                )
+        except (ResourceModifiedError, ResourceNotFoundError):
+            raise Conflict(entry.deployment_id) from None
+        return _replace_etag(entry, meta)
+
+    def due(self, now: float, limit: int) -> list[Scheduled]:
+        pages = self._table.query_entities(
+            "PartitionKey eq @pk and due le @now",
+            parameters={"pk": OPEN, "now": float(now)},
+            results_per_page=min(limit, 1000),
+        )
+        found: list[Scheduled] = []
+        for entity in pages:
+            self.entities_read += 1
+            found.append(
+                Scheduled(
+                    deployment_id=entity["RowKey"],
+                    due=float(entity["due"]),
+                    attempt=int(entity.get("attempt", 0)),
+                    etag=entity.metadata["etag"],
+                )
+            )
+            if len(found) >= limit:
+                break
+        return found
+
+    def unschedule(self, deployment_id: str) -> None:
+        self._table.delete_entity(OPEN, deployment_id)
+
+    def list(
+        self,
+        *,
+        agent: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> Page:
+        clauses, params = ["PartitionKey eq @pk"], {"pk": RECORDS}
+        for name, value in (("agent", agent), ("status", status)):
+            if value is not None:
+                clauses.append(f"{name} eq @{name}")
+                params[name] = value
+        if after:
+            clauses.append("RowKey gt @after")
+            params["after"] = after
+        pager = self._table.query_entities(" and ".join(clauses), parameters=params, results_per_page=limit)
+        items: list[Deployment] = []
+        for entity in pager:
+            self.entities_read += 1
+            items.append(_from_entity(entity))
+            if len(items) >= limit:
+                break
+        more = len(items) == limit
+        return Page(items=items, next=items[-1].id if more else None)
+
+
+def _agent_entity(state: AgentState) -> dict[str, Any]:
+    entity: dict[str, Any] = {"PartitionKey": AGENTS, "RowKey": state.name}
+    entity.update({name: getattr(state, name) for name in _AGENT_PLAIN})
+    entity["paused"] = state.paused
+    entity["holds"] = json.dumps([hold.to_json() for hold in state.holds]) if state.holds else None
+    return entity
+
+
+def _agent_from_entity(name: str, entity: Any) -> AgentState:
+    holds = tuple(Hold.from_json(h) for h in json.loads(entity.get("holds") or "[]"))
+    return AgentState(
+        name=name,
+        paused=bool(entity.get("paused") or False),
+        holds=holds,
+        etag=entity.metadata["etag"],
+        **{key: entity.get(key) for key in _AGENT_PLAIN},
+    )
+
+
+def _to_entity(d: Deployment) -> dict[str, Any]:
+    entity: dict[str, Any] = {"PartitionKey": RECORDS, "RowKey": d.id}
+    entity.update({name: getattr(d, name) for name in _PLAIN if getattr(d, name) is not None})
+    entity["error"] = json.dumps(d.error.to_json()) if d.error else None
+    entity["history"] = json.dumps([t.to_json() for t in d.history])
+    entity["pending_events"] = json.dumps(list(d.pending_events))
+    entity["runtime_role"] = json.dumps(d.runtime_role.to_json()) if d.runtime_role else None
+    if d.traffic_before is not None:
+        entity["traffic_before"] = json.dumps([rule.to_json() for rule in d.traffic_before])
+    if d.smoke is not None:
+        entity["smoke"] = json.dumps(d.smoke.to_json())
+    if d.canary is not None:
+        entity["canary"] = json.dumps(d.canary.to_json())
+    return entity
+
+
+def _from_entity(entity: Any) -> Deployment:
+    error = json.loads(entity["error"]) if entity.get("error") else None
+    role = json.loads(entity["runtime_role"]) if entity.get("runtime_role") else None
+    traffic = entity.get("traffic_before")
+    smoke = entity.get("smoke")
+    canary = entity.get("canary")
+    return Deployment(
+        canary=CanaryState.from_json(json.loads(canary)) if canary else None,
+        id=entity["RowKey"],
+        traffic_before=traffic_from_json(json.loads(traffic)) if traffic else None,
+        smoke=SmokeResult.from_json(json.loads(smoke)) if smoke else None,
+        error=DeploymentError(**error) if error else None,
+        history=tuple(Transition(**t) for t in json.loads(entity.get("history") or "[]")),
+        pending_events=tuple(json.loads(entity.get("pending_events") or "[]")),
+        runtime_role=RoleGrant.from_json(role) if role else None,
+        etag=entity.metadata["etag"],
+        **{name: entity.get(name) for name in _PLAIN},
+    )
+
+
+def _with_etag(deployment: Deployment, meta: Any) -> Deployment:
+    return _replace_etag(deployment, meta)
+
+
+def _replace_etag(value: _T, meta: Any) -> _T:
+    return replace(value, etag=meta["etag"])

@@ -1,0 +1,56 @@
+"""``agent-deployer`` commands for an agent's holds and pause: ``holds``, ``unhold``, ``pause``
+and ``resume`` (``/api/agents/{agent}/holds``, ``.../release``, ``/pause``, ``/resume``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from urllib.parse import quote
+
+from deployer.cli import text
+from deployer.cli.base import EXIT_OK, Commands, client
+
+
+def add_commands(commands: Commands) -> None:
+    """Register the holds and pause commands."""
+    commands.add("holds", _holds, "list an agent's held digests and whether it is paused").add_argument(
+        "agent"
+    )
+    unhold = commands.add("unhold", _unhold, "release a held digest, so pushes of it deploy again")
+    unhold.add_argument("agent")
+    unhold.add_argument("digest", help="sha256:..., as 'holds' lists it")
+    pause = commands.add("pause", _pause, "pause an agent: pushes are skipped until it is resumed")
+    pause.add_argument("agent")
+    resume = commands.add("resume", _resume, "resume a paused agent: pushes deploy again")
+    resume.add_argument("agent")
+
+
+def _agent_path(agent: str) -> str:
+    return f"/api/agents/{quote(agent, safe='')}"
+
+
+def _holds(args: argparse.Namespace) -> int:
+    found = client(args).get(_agent_path(args.agent) + "/holds")
+    print(json.dumps(found, indent=2) if args.json else text.holds(args.agent, found))
+    return EXIT_OK
+
+
+def _unhold(args: argparse.Namespace) -> int:
+    path = f"{_agent_path(args.agent)}/holds/{quote(args.digest, safe='')}/release"
+    answer = client(args).send("POST", path).body
+    print(json.dumps(answer, indent=2) if args.json else text.released(args.agent, args.digest, answer))
+    return EXIT_OK
+
+
+def _pause(args: argparse.Namespace) -> int:
+    return _pause_or_resume(args, "pause")
+
+
+def _resume(args: argparse.Namespace) -> int:
+    return _pause_or_resume(args, "resume")
+
+
+def _pause_or_resume(args: argparse.Namespace, action: str) -> int:
+    state = client(args).send("POST", f"{_agent_path(args.agent)}/{action}").body
+    print(json.dumps(state, indent=2) if args.json else text.pause_state(state))
+    return EXIT_OK

@@ -1,0 +1,60 @@
+"""``agent-deployer`` commands for canaries and promotion: ``promote`` and ``abort`` a canary
+(``/api/deployments/{id}/promote``, ``/abort``) and ``promote-to`` another agent
+(``/api/agents/{agent}/promote``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+from urllib.parse import quote
+
+from deployer.cli import text
+from deployer.cli.base import EXIT_OK, EXIT_TIMED_OUT, Commands, client, exit_code, follow
+
+
+def add_commands(commands: Commands) -> None:
+    """Register ``promote``, ``abort`` and ``promote-to``."""
+    promote = commands.add("promote", _promote, "promote a canary now: all traffic to its version")
+    promote.add_argument("deployment", help="the id of a deployment in a canary")
+    abort = commands.add("abort", _abort, "abort a canary: all traffic back to the stable version")
+    abort.add_argument("deployment", help="the id of a deployment in a canary")
+    to = commands.add("promote-to", _promote_to, "deploy an agent's verified image to another agent")
+    to.add_argument("agent", help="the agent whose verified deployment is promoted")
+    to.add_argument("--to", required=True, metavar="TARGET", help="the agent to deploy it to")
+    to.add_argument("--wait", action="store_true", help="follow the target's deployment to its end")
+    to.add_argument("--timeout", type=float, help="with --wait: give up after S seconds (exit 2)")
+    to.add_argument("--interval", type=float, default=1.0, help=argparse.SUPPRESS)
+
+
+def _promote(args: argparse.Namespace) -> int:
+    return _canary_action(args, "promote")
+
+
+def _abort(args: argparse.Namespace) -> int:
+    return _canary_action(args, "abort")
+
+
+def _canary_action(args: argparse.Namespace, action: str) -> int:
+    path = f"/api/deployments/{quote(args.deployment, safe='')}/{action}"
+    deployment = client(args).send("POST", path).body
+    _show(args, deployment)
+    return EXIT_OK
+
+
+def _promote_to(args: argparse.Namespace) -> int:
+    api = client(args)
+    path = f"/api/agents/{quote(args.agent, safe='')}/promote"
+    target: dict[str, Any] = api.send("POST", path, {"to": args.to}).body
+    timed_out = False
+    if args.wait:
+        target, timed_out = follow(api, target, args.timeout, args.interval, sys.stderr)
+    _show(args, target)
+    for line in text.error_lines(target):
+        print(line, file=sys.stderr)
+    return EXIT_TIMED_OUT if timed_out else exit_code(target)
+
+
+def _show(args: argparse.Namespace, deployment: dict[str, Any]) -> None:
+    print(json.dumps(deployment, indent=2) if args.json else text.outcome(deployment))

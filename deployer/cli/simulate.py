@@ -1,0 +1,67 @@
+"""Realistic ACR ``ImagePushed`` events, shaped as Microsoft documents them, for
+``agent-deployer simulate-push`` and for tests."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from deployer.domain.imageref import ImageRef
+
+MANIFEST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
+
+
+def image_pushed_event(
+    image: str, *, schema: Literal["eventgrid", "cloudevents"] = "eventgrid", digest: str | None = None
+) -> dict[str, Any]:
+    """One ImagePushed event for ``image`` (``registry/repository:tag``) in the given schema."""
+    ref = ImageRef.parse(image)
+    name = ref.registry.split(".", 1)[0]
+    topic = (
+        "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/local"
+        f"/providers/Microsoft.ContainerRegistry/registries/{name}"
+    )
+    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    data = {
+        "id": str(uuid.uuid4()),
+        "timestamp": now,
+        "action": "push",
+        "location": "westus",
+        "target": {
+            "mediaType": MANIFEST_MEDIA_TYPE,
+            "size": 3023,
+            "digest": digest or ref.digest or "sha256:" + hashlib.sha256(image.encode()).hexdigest(),
+            "length": 3023,
+            "repository": ref.repository,
+            "tag": ref.tag,
+        },
+        "request": {
+            "id": str(uuid.uuid4()),
+            "host": ref.registry,
+            "method": "PUT",
+            "useragent": "docker/27.0",
+        },
+    }
+    subject = f"{ref.repository}:{ref.tag}" if ref.tag else ref.repository
+    if schema == "cloudevents":
+        return {
+            "specversion": "1.0",
+            "id": str(uuid.uuid4()),
+            "source": topic,
+            "subject": subject,
+            "type": "Microsoft.ContainerRegistry.ImagePushed",
+            "time": now,
+            "data": data,
+        }
+    return {
+        "id": str(uuid.uuid4()),
+        "topic": topic,
+        "subject": subject,
+        "eventType": "Microsoft.ContainerRegistry.ImagePushed",
+        "eventTime": now,
+        "data": data,
+        "dataVersion": "1.0",
+        "metadataVersion": "1",
+    }

@@ -1,0 +1,1 @@
+"""The configuration: ``deployer.yaml`` read into domain values, and the app settings."""

@@ -1,0 +1,66 @@
+"""A person's hand on a canary (API, CLI): :func:`promote` skips the remaining steps,
+:func:`abort` rolls it back to the stable version at once and holds its digest.
+
+Both record the request with a conditional update of the deployment (retried on a lost race)
+and then let the poll's own step act on it, so a request racing a poll tick never applies a
+step twice; repeating a request changes nothing more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from deployer.context import Context
+from deployer.deploy import poll
+from deployer.domain.model import Deployment
+from deployer.ports import Conflict, Scheduled
+from deployer.rollout import canary
+
+_RACES = 5
+
+
+class NotInCanary(ValueError):
+    """The deployment is not in a canary (any more): nothing to promote or abort."""
+
+
+def promote(ctx: Context, deployment_id: str, *, by: str | None = None) -> Deployment:
+    """Skip the remaining steps of ``deployment_id``'s canary: all traffic to its version, then
+    ``verified``. ``LookupError`` if there is no such deployment, :class:`NotInCanary` if it is
+    not in a canary."""
+    for _ in range(_RACES):
+        d = _canary_of(ctx, deployment_id)
+        assert d.canary is not None
+        if d.canary.promote:
+            break
+        try:
+            ctx.store.update(replace(d, canary=replace(d.canary, promote=True, promoted_by=by)))
+            break
+        except Conflict:
+            continue
+    entry = ctx.store.schedule(Scheduled(deployment_id=deployment_id, due=ctx.clock.now()))
+    poll.track(ctx, entry)  # a tick that holds the lease does it instead, shortly
+    found = ctx.store.get(deployment_id)
+    assert found is not None
+    return found
+
+
+def abort(ctx: Context, deployment_id: str, *, by: str | None = None) -> Deployment:
+    """Roll ``deployment_id``'s canary back: all traffic to the stable version in one update,
+    ``rolled_back``, its digest held. Errors as :func:`promote`."""
+    for _ in range(_RACES):
+        d = _canary_of(ctx, deployment_id)
+        agent = ctx.config.agent(d.agent) or poll.unconfigured(d)
+        try:
+            return canary.abort_deployment(ctx, agent, d, reason="aborted", hold=True, by=by)
+        except Conflict:
+            continue
+    raise Conflict(f"deployment {deployment_id} is being changed by too many requests at once; retry")
+
+
+def _canary_of(ctx: Context, deployment_id: str) -> Deployment:
+    d = ctx.store.get(deployment_id)
+    if d is None:
+        raise LookupError(f"no deployment {deployment_id!r}")
+    if d.status != "canary" or d.canary is None:
+        raise NotInCanary(f"deployment {deployment_id} is {d.status}, not in a canary")
+    return d

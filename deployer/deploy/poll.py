@@ -1,0 +1,196 @@
+"""Following open deployments until the platform settles them: the work of one poll tick.
+
+A tick reads only the open-work index (entries due now), takes each entry with a conditional
+lease so that concurrent ticks never work on the same deployment, and applies every transition
+with a conditional update. What a tick cannot finish within its budget stays due for the next.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
+from dataclasses import dataclass, replace
+
+from deployer.adapters.foundry import DEPLOYMENT_ID_KEY
+from deployer.config.parser import AgentConfig
+from deployer.context import Context
+from deployer.deploy import rollback, runtime_role, start
+from deployer.domain.clock import iso, parse_iso
+from deployer.domain.model import SERVING_STATUSES, SMOKE_TESTED, Deployment, Status, deployment_time
+from deployer.domain.transitions import PENDING_GRACE_S, backoff, next_look, observe, settles_as
+from deployer.notify import outbox
+from deployer.ports import Conflict, PlatformError, Scheduled, VersionInfo
+from deployer.rollout import canary, settle, traffic, verify
+
+log = logging.getLogger(__name__)
+LEASE_S = 60.0
+ORPHAN_AFTER_S = 86_400.0
+_DUE_LIMIT = 1000
+
+
+@dataclass(frozen=True, kw_only=True)
+class TickReport:
+    """What one tick did, for logs, tests and benchmarks."""
+
+    due: int
+    worked: int
+    deferred: int
+
+
+def poll_once(ctx: Context, *, concurrency: int, budget_s: float) -> TickReport:
+    """Work every due deployment, ``concurrency`` at a time, taking no new work after ``budget_s``."""
+    started = ctx.clock.now()
+    entries = ctx.store.due(started, _DUE_LIMIT)
+    if not entries:
+        return TickReport(due=0, worked=0, deferred=0)
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        outcomes = list(pool.map(lambda e: _within_budget(ctx, e, started, budget_s), entries))
+    worked = sum(outcomes)
+    return TickReport(due=len(entries), worked=worked, deferred=len(entries) - worked)
+
+
+def _within_budget(ctx: Context, entry: Scheduled, started: float, budget_s: float) -> bool:
+    if ctx.clock.now() - started >= budget_s:
+        return False
+    track(ctx, entry)
+    return True
+
+
+def track(ctx: Context, entry: Scheduled) -> None:
+    """Lease one open entry, then move its deployment on as far as the platform allows. A lost
+    race or an unavailable platform hands the entry back for a later look."""
+    now = ctx.clock.now()
+    try:
+        lease = ctx.store.schedule(replace(entry, due=now + LEASE_S))
+    except Conflict:
+        return  # another worker took it
+    try:
+        _advance(ctx, lease, now)
+    except Conflict:
+        log.info("deployment %s: changed by another worker; looking again shortly", entry.deployment_id)
+        _release(ctx, lease, now + 1.0)
+    except PlatformError as exc:
+        log.warning("deployment %s: Foundry unavailable (%s); retrying later", entry.deployment_id, exc.code)
+        _release(ctx, lease, now + backoff(lease.attempt))
+
+
+def _release(ctx: Context, lease: Scheduled, due: float) -> None:
+    with suppress(Conflict):
+        ctx.store.schedule(replace(lease, due=due, attempt=lease.attempt + 1))
+
+
+def _advance(ctx: Context, lease: Scheduled, now: float) -> None:
+    deployment = ctx.store.get(lease.deployment_id)
+    if deployment is None:
+        _drop_orphan(ctx, lease, now)
+        return
+    deployment = outbox.flush(ctx, deployment)  # events left by a process that died before its flush
+    agent = ctx.config.agent(deployment.agent) or unconfigured(deployment)
+    if deployment.status == "pending":
+        _reconcile(ctx, agent, deployment, lease, now)
+    elif deployment.status == "creating":
+        _observe(ctx, agent, deployment, lease, now)
+    elif deployment.status == "verifying":
+        verify.step(ctx, agent, deployment, lease, now)
+    elif deployment.status == "canary":
+        canary.step(ctx, agent, deployment, lease, now)
+    elif deployment.status == "rolled_back":
+        canary.finish_abort(ctx, agent, deployment)
+    elif deployment.status in SERVING_STATUSES:
+        settle.settle(ctx, agent, deployment, status=deployment.status)
+    else:
+        ctx.store.unschedule(deployment.id)
+
+
+def _observe(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, now: float) -> None:
+    assert d.version is not None
+    info = _version_or_gone(ctx, agent, d)
+    if info.status in ("deleting", "deleted") and settles_as(d, ctx.store.get_agent(d.agent)) == "superseded":
+        # Retention removed a version that a newer active deployment had already replaced.
+        superseded = ctx.store.update(d.moved_to("superseded", iso(now), reason="newer_deployment_active"))
+        outbox.flush(ctx, superseded)
+        ctx.store.unschedule(d.id)
+        return
+    d, info = runtime_role.gate(ctx, agent, d, info)  # the identity holds its role before active
+    seen = observe(d, info, now=now, started=parse_iso(d.created_at), timeout_s=agent.timeout_s)
+    if seen.status == "creating":
+        delay = next_look(lease.attempt + 1, now - parse_iso(d.created_at))
+        ctx.store.schedule(replace(lease, due=now + delay, attempt=lease.attempt + 1))
+        return
+    if seen.status == "active":
+        if d.rollout in SMOKE_TESTED:
+            verify.begin(ctx, agent, d, lease, now)
+        else:
+            settle.settle(ctx, agent, d)
+        return
+    status: Status = "failed" if seen.status == "failed" else "timed_out"
+    outbox.flush(ctx, ctx.store.update(d.moved_to(status, iso(now), error=seen.error)))
+    ctx.store.unschedule(d.id)
+    log.info("deployment %s: %s version %s %s", d.id, d.agent, d.version, status)
+
+
+def _version_or_gone(ctx: Context, agent: AgentConfig, d: Deployment) -> VersionInfo:
+    assert d.version is not None
+    try:
+        return ctx.platform.get_version(_endpoint(ctx, agent, d), d.agent, d.version)
+    except PlatformError as exc:
+        if exc.status_code != 404:
+            raise
+        return VersionInfo(
+            version=d.version,
+            status="deleted",
+            error_code="version_not_found",
+            error_message=f"version {d.version} no longer exists ({exc.message})",
+        )
+
+
+def _reconcile(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, now: float) -> None:
+    """A pending record: its push handler died around ``create_version``. Adopt the version it
+    created if there is one, else create it: never both."""
+    created = parse_iso(d.created_at)
+    if now - created < PENDING_GRACE_S:
+        ctx.store.schedule(replace(lease, due=created + PENDING_GRACE_S))
+        return
+    if d.rollout == "instant":  # a rollback by traffic: no version to create
+        rollback.finish(ctx, agent, d)
+        return
+    found = _find_version(ctx.platform.list_versions(_endpoint(ctx, agent, d), d.agent), d)
+    if found is None:
+        start.create_version_for(ctx, agent, d)
+        return
+    pinned = traffic.pin_before_create(ctx, agent, d) if d.rollout in SMOKE_TESTED else None
+    creating = ctx.store.update(
+        d.moved_to("creating", iso(now), version=found.version, note="reconciled", traffic_before=pinned)
+    )
+    outbox.flush(ctx, creating)
+    ctx.store.schedule(replace(lease, due=now, attempt=0))
+    log.info("deployment %s: reconciled with existing version %s", d.id, found.version)
+
+
+def _find_version(versions: list[VersionInfo], d: Deployment) -> VersionInfo | None:
+    by_id = [v for v in versions if v.metadata.get(DEPLOYMENT_ID_KEY) == d.id]
+    if by_id:
+        return by_id[0]
+    by_image = [v for v in versions if DEPLOYMENT_ID_KEY not in v.metadata and v.image == d.image]
+    return by_image[0] if by_image else None
+
+
+def _drop_orphan(ctx: Context, lease: Scheduled, now: float) -> None:
+    """An open entry whose record was never written (a crash before it): the event's
+    redelivery writes it; give up on it after a day, as Event Grid does."""
+    if now - deployment_time(lease.deployment_id) > ORPHAN_AFTER_S:
+        ctx.store.unschedule(lease.deployment_id)
+
+
+def _endpoint(ctx: Context, agent: AgentConfig, d: Deployment) -> str:
+    return d.project_endpoint or ctx.endpoint_for(agent)
+
+
+def unconfigured(d: Deployment) -> AgentConfig:
+    """An agent removed from the configuration: still followed, with default limits, no retention."""
+    from deployer.domain.tag_policy import TagPolicy
+
+    return AgentConfig(
+        name=d.agent, repository=d.repository or "", tags=TagPolicy.parse("*"), keep_versions=10**6
+    )

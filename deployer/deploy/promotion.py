@@ -1,0 +1,118 @@
+"""Promotion: once a deployment of an agent is ``verified`` (its canary, if any, finished), the
+same image, by digest, is deployed to the agent its ``promote_to`` names (maybe in another
+project), by that agent's own rules, smoke test and rollout, as ``source: promotion``.
+
+The two are linked both ways (``promoted_to`` / ``promoted_from``). The target's id is claimed
+with the idempotency key ``promote|<source id>|<target>`` before anything is written, so the
+poll repeating the settle step after a crash, or a person asking again, starts it once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from deployer.config.parser import AgentConfig
+from deployer.context import Context
+from deployer.deploy import start
+from deployer.domain.clock import iso
+from deployer.domain.model import Deployment, ImagePush, Transition, new_deployment_id
+from deployer.notify import outbox
+from deployer.ports import Conflict
+
+log = logging.getLogger(__name__)
+_RACES = 5
+
+
+class NotPromotable(ValueError):
+    """The source agent has no verified deployment to promote (or the target is unknown)."""
+
+
+def after_verified(ctx: Context, agent: AgentConfig, d: Deployment) -> None:
+    """The settle step of a ``verified`` deployment: promote it if its agent says where to."""
+    if agent.promote_to is None or d.status != "verified":
+        return
+    promote_deployment(ctx, d, agent.promote_to.agent, endpoint=agent.promote_to.project_endpoint)
+
+
+def promote_to_agent(
+    ctx: Context, source_agent: str, target: str, *, requested_by: str | None = None
+) -> Deployment:
+    """On demand: deploy ``source_agent``'s serving deployment, which must be ``verified``, to
+    ``target``. ``LookupError`` for an unknown agent, :class:`NotPromotable` otherwise."""
+    source_cfg = ctx.config.agent(source_agent)
+    if source_cfg is None or ctx.config.agent(target) is None:
+        raise LookupError(f"both {source_agent!r} and {target!r} must be configured agents")
+    if target == source_agent:
+        raise NotPromotable("an agent cannot be promoted to itself")
+    active_id = ctx.store.get_agent(source_agent).active_id
+    source = ctx.store.get(active_id) if active_id else None
+    if source is None or source.status != "verified":
+        raise NotPromotable(f"agent {source_agent} has no verified deployment serving")
+    same = source_cfg.promote_to is not None and source_cfg.promote_to.agent == target
+    endpoint = source_cfg.promote_to.project_endpoint if same and source_cfg.promote_to else None
+    return promote_deployment(ctx, source, target, endpoint=endpoint, requested_by=requested_by)
+
+
+def promote_deployment(
+    ctx: Context,
+    source: Deployment,
+    target: str,
+    *,
+    endpoint: str | None = None,
+    requested_by: str | None = None,
+) -> Deployment:
+    """Start (once) the deployment of ``source``'s image to ``target`` and link the two."""
+    target_cfg = ctx.config.agent(target)
+    if target_cfg is None:
+        raise LookupError(f"no agent {target!r} is configured")
+    if endpoint:
+        target_cfg = replace(target_cfg, project_endpoint=endpoint)
+    target_id = ctx.store.claim(f"promote|{source.id}|{target}", new_deployment_id(ctx.clock.now()))
+    promoted = ctx.store.get(target_id) or _start(ctx, source, target_cfg, target_id, requested_by)
+    _link(ctx, source.id, promoted)
+    return promoted
+
+
+def _start(
+    ctx: Context, source: Deployment, target: AgentConfig, target_id: str, requested_by: str | None
+) -> Deployment:
+    push = ImagePush(
+        registry=source.registry or "",
+        repository=source.repository or "",
+        tag=None if source.digest else source.tag,
+        digest=source.digest,
+    )
+    reason = f"promoted from {source.agent} deployment {source.id} (version {source.version})"
+    log.info("deployment %s: %s promoted to %s as %s", source.id, source.agent, target.name, target_id)
+    return start.start_deployment(
+        ctx,
+        target,
+        push,
+        source="promotion",
+        requested_by=requested_by,
+        deployment_id=target_id,
+        reason=reason,
+        promoted_from=source.id,
+    )
+
+
+def _link(ctx: Context, source_id: str, promoted: Deployment) -> None:
+    """Record ``promoted_to`` on the source, with a ``promoted`` history entry and event."""
+    for _ in range(_RACES):
+        source = ctx.store.get(source_id)
+        if source is None or source.promoted_to == promoted.id:
+            return
+        at = iso(ctx.clock.now())
+        note = f"promoted to {promoted.agent} as deployment {promoted.id}"
+        linked = replace(
+            source,
+            promoted_to=promoted.id,
+            history=(*source.history, Transition(status="promoted", at=at, note=note)),
+            pending_events=(*source.pending_events, "deployment.promoted"),
+        )
+        try:
+            outbox.flush(ctx, ctx.store.update(linked))
+            return
+        except Conflict:
+            continue

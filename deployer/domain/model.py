@@ -1,0 +1,243 @@
+"""The deployment record and the values that flow into it. Pure: no I/O, no Azure imports."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, get_args
+
+from deployer.domain.roles import RoleGrant
+from deployer.domain.rollout_state import CanaryState, Hold, SmokeResult, Traffic
+
+Status = Literal[
+    "pending",
+    "creating",
+    "verifying",
+    "active",
+    "verified",
+    "unhealthy",
+    "failed",
+    "timed_out",
+    "skipped",
+    "superseded",
+    "ignored",
+    "refused",
+    "canary",
+    "rolled_back",
+]
+Source = Literal["event", "manual", "rollback", "promotion"]
+#: How a deployment's version takes the agent's traffic: as soon as it is active (``immediate``),
+#: after its smoke test passes (``verified``), or by moving traffic back to an existing version
+#: (``instant``: a rollback that creates no version).
+#: ``canary``: after its smoke test passes, traffic moves to it in steps (``canary.py``).
+Rollout = Literal["immediate", "verified", "instant", "canary"]
+#: Rollouts that smoke-test the new version before it takes traffic (pinned before create).
+SMOKE_TESTED: frozenset[str] = frozenset({"verified", "canary"})
+
+#: Statuses the poll still has to follow.
+OPEN_STATUSES: frozenset[str] = frozenset({"pending", "creating", "verifying", "canary"})
+#: Statuses that end a deployment: every other one.
+TERMINAL_STATUSES: frozenset[str] = frozenset(get_args(Status)) - OPEN_STATUSES
+#: Statuses of the deployment that serves the agent (``verified``: after its smoke test passed).
+SERVING_STATUSES: frozenset[str] = frozenset({"active", "verified"})
+
+_MAX_INVERTED_MS = 9_999_999_999_999
+
+
+def new_deployment_id(now: float) -> str:
+    """A deployment id that sorts newest first (inverted milliseconds) and is unique."""
+    inverted = _MAX_INVERTED_MS - int(now * 1000)
+    return f"{inverted:013d}{secrets.token_hex(3)}"
+
+
+def deployment_time(deployment_id: str) -> float:
+    """When the deployment with this id was created (seconds since the epoch)."""
+    return (_MAX_INVERTED_MS - int(deployment_id[:13])) / 1000
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImagePush:
+    """One image pushed to a registry, as the deployer needs it (from any trigger)."""
+
+    registry: str
+    repository: str
+    tag: str | None
+    digest: str | None
+    media_type: str | None = None
+    event_id: str | None = None
+    pushed_at: str | None = None
+
+    @property
+    def image(self) -> str:
+        """The reference to deploy: by tag when there is one, else by digest."""
+        if self.tag:
+            return f"{self.registry}/{self.repository}:{self.tag}"
+        return f"{self.registry}/{self.repository}@{self.digest}"
+
+    @property
+    def image_by_digest(self) -> str:
+        return f"{self.registry}/{self.repository}@{self.digest}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeploymentError:
+    """Why a deployment failed: the platform's code and message, and what to do about it."""
+
+    code: str
+    message: str
+    hint: str | None = None
+
+    def to_json(self) -> dict[str, str | None]:
+        return {"code": self.code, "message": self.message, "hint": self.hint}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Transition:
+    """One entry of a deployment's history."""
+
+    status: str
+    at: str
+    note: str | None = None
+    #: ``traffic_shifted`` entries: the percentage of the traffic the new version took.
+    percentage: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {"status": self.status, "at": self.at}
+        if self.note:
+            entry["note"] = self.note
+        if self.percentage is not None:
+            entry["percentage"] = self.percentage
+        return entry
+
+
+@dataclass(frozen=True, kw_only=True)
+class Deployment:
+    """A decision about one push (or manual request) for one agent, and what came of it."""
+
+    id: str
+    agent: str
+    image: str
+    status: Status
+    source: Source
+    created_at: str
+    updated_at: str
+    registry: str | None = None
+    repository: str | None = None
+    tag: str | None = None
+    digest: str | None = None
+    event_id: str | None = None
+    reason: str | None = None
+    version: str | None = None
+    error: DeploymentError | None = None
+    project_endpoint: str | None = None
+    requested_by: str | None = None
+    time_to_active_s: float | None = None
+    #: When retention deleted this deployment's version (keep_versions).
+    version_deleted_at: str | None = None
+    #: The runtime-role step: the version's identity given Azure AI User on the project.
+    runtime_role: RoleGrant | None = None
+    #: How the version takes traffic (``None``: records from before rollouts, as ``immediate``).
+    rollout: Rollout | None = None
+    #: Verified rollouts: the agent's version selector as pinned before the version was created.
+    traffic_before: Traffic | None = None
+    #: Verified rollouts: the smoke test run against this version.
+    smoke: SmokeResult | None = None
+    #: Canary rollouts: the steps taken so far and the version the rest of the traffic stays on.
+    canary: CanaryState | None = None
+    #: Promotion: the deployment of the target agent this one was promoted to, and back.
+    promoted_to: str | None = None
+    promoted_from: str | None = None
+    history: tuple[Transition, ...] = ()
+    #: Event types entered but not yet handed to the notification outbox.
+    pending_events: tuple[str, ...] = ()
+    etag: str | None = field(default=None, compare=False)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def was_serving(self) -> bool:
+        """Whether this deployment ever served the agent (``active`` or ``verified``)."""
+        return any(entry.status in SERVING_STATUSES for entry in self.history)
+
+    def moved_to(self, status: Status, at: str, *, note: str | None = None, **changes: Any) -> Deployment:
+        """This deployment after entering ``status`` at ``at`` (history and events appended)."""
+        return replace(
+            self,
+            status=status,
+            updated_at=at,
+            history=(*self.history, Transition(status=status, at=at, note=note)),
+            pending_events=(*self.pending_events, f"deployment.{status}"),
+            **changes,
+        )
+
+    def shifted(self, percentage: int, at: str, *, note: str, **changes: Any) -> Deployment:
+        """This deployment after a canary step gave its version ``percentage`` of the traffic
+        (a ``traffic_shifted`` history entry and event; the status does not change)."""
+        return replace(
+            self,
+            updated_at=at,
+            history=(
+                *self.history,
+                Transition(status="traffic_shifted", at=at, note=note, percentage=percentage),
+            ),
+            pending_events=(*self.pending_events, f"deployment.traffic_shifted:{percentage}"),
+            **changes,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The deployment document shared by the API, the CLI and the notifications."""
+        return {
+            "id": self.id,
+            "agent": self.agent,
+            "image": self.image,
+            "registry": self.registry,
+            "repository": self.repository,
+            "tag": self.tag,
+            "digest": self.digest,
+            "source": self.source,
+            "event_id": self.event_id,
+            "status": self.status,
+            "reason": self.reason,
+            "version": self.version,
+            "error": self.error.to_json() if self.error else None,
+            "project_endpoint": self.project_endpoint,
+            "requested_by": self.requested_by,
+            "time_to_active_s": self.time_to_active_s,
+            "version_deleted_at": self.version_deleted_at,
+            "runtime_role": self.runtime_role.to_json() if self.runtime_role else None,
+            "rollout": self.rollout or "immediate",
+            "traffic_before": None
+            if self.traffic_before is None
+            else [rule.to_json() for rule in self.traffic_before],
+            "smoke": self.smoke.to_json() if self.smoke else None,
+            "canary": self.canary.to_json() if self.canary else None,
+            "promoted_to": self.promoted_to,
+            "promoted_from": self.promoted_from,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "history": [entry.to_json() for entry in self.history],
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentState:
+    """What the deployer knows of one agent across deployments (one row per agent)."""
+
+    name: str
+    active_id: str | None = None
+    active_image: str | None = None
+    active_digest: str | None = None
+    active_tag: str | None = None
+    #: Highest semver tag ever started for this agent; pushes below it are skipped.
+    high_tag: str | None = None
+    #: While paused, pushes are recorded ``skipped`` with reason ``paused``.
+    paused: bool = False
+    paused_by: str | None = None
+    paused_at: str | None = None
+    #: Digests that pushes may not deploy (reason ``held``): rollbacks moved away from them.
+    holds: tuple[Hold, ...] = ()
+    #: The deployment whose canary is under way (cleared when it ends; stale ids are ignored).
+    canary_id: str | None = None
+    etag: str | None = field(default=None, compare=False)

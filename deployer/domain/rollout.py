@@ -1,0 +1,120 @@
+"""Decisions of verified rollouts, rollbacks by traffic, holds and pauses. Pure: no I/O, no
+Azure imports.
+
+Traffic is an agent's version selector: fixed-ratio rules naming versions. A version that no
+rule names gets no traffic, so pinning 100% to the serving version before ``create_version``
+keeps the new version dark until the deployer moves traffic to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from deployer.domain.model import AgentState
+from deployer.domain.rollout_state import Hold, Traffic, TrafficRule
+from deployer.ports import VersionInfo
+
+Promotion = Literal["move", "done", "leave"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pin:
+    """The selector to keep while a new version comes up, and whether it must be written."""
+
+    traffic: Traffic
+    write: bool
+
+
+def all_to(version: str) -> Traffic:
+    """100% of the traffic to ``version``."""
+    return (TrafficRule(version=version, percentage=100),)
+
+
+def sole_version(traffic: Traffic) -> str | None:
+    """The version that takes all the traffic, if one does."""
+    live = [rule for rule in traffic if rule.percentage > 0]
+    return live[0].version if len(live) == 1 else None
+
+
+def pin(current: Traffic, versions: Sequence[VersionInfo], *, exclude_owner: str, owner_key: str) -> Pin:
+    """Before a version is created: keep a selector that is already there (it names only
+    existing versions, so the new one gets nothing); without one, the platform routes to the
+    newest active version, so pin 100% to it (never to a version this deployment made, found
+    by its ``owner_key`` metadata); with no active version, nothing serves and nothing is pinned."""
+    if current:
+        return Pin(traffic=current, write=False)
+    serving = newest_active(versions, exclude_owner=exclude_owner, owner_key=owner_key)
+    if serving is None:
+        return Pin(traffic=(), write=False)
+    return Pin(traffic=all_to(serving.version), write=True)
+
+
+def newest_active(
+    versions: Sequence[VersionInfo], *, exclude_owner: str | None = None, owner_key: str = ""
+) -> VersionInfo | None:
+    """The active version the platform routes to without a selector: the newest one."""
+    active = [
+        v
+        for v in versions
+        if v.status == "active" and (exclude_owner is None or v.metadata.get(owner_key) != exclude_owner)
+    ]
+    return max(active, key=lambda v: (number(v.version), v.created_at or 0.0), default=None)
+
+
+def promotion(current: Traffic, *, version: str, before: Traffic | None) -> Promotion:
+    """After the smoke test passed: ``done`` if ``version`` already has all the traffic;
+    ``move`` if the selector is as pinned, absent, or gives all to an older version (an earlier
+    rollout moved it on); ``leave`` when someone else set it otherwise (a split, or a newer
+    version), so the deployer never undoes a person's routing."""
+    if current == all_to(version):
+        return "done"
+    if not current or (before is not None and current == before):
+        return "move"
+    sole = sole_version(current)
+    if sole is not None and number(sole) < number(version):
+        return "move"
+    return "leave"
+
+
+def immediate_needs_move(current: Traffic, *, version: str) -> bool:
+    """``rollout: immediate``: a selector that does not give all to the new active version would
+    keep it dark (a silent no-op), so it is set to 100% on it; without a selector the platform
+    already routes to the newest version."""
+    return bool(current) and current != all_to(version)
+
+
+def hand_back(current: Traffic, *, ours: str, active_version: str | None) -> Traffic | None:
+    """A deployment found superseded after it moved traffic to its own version: the traffic goes
+    to the agent's active version (a race of two rollouts converges on the newer one)."""
+    if active_version and active_version != ours and current == all_to(ours):
+        return all_to(active_version)
+    return None
+
+
+def push_blocked(state: AgentState, digest: str | None) -> str | None:
+    """Why a push may not deploy to the agent: ``paused``, ``held`` (its digest), or ``None``."""
+    if state.paused:
+        return "paused"
+    if digest and any(hold.digest == digest for hold in state.holds):
+        return "held"
+    return None
+
+
+def with_hold(state: AgentState, hold: Hold) -> AgentState | None:
+    """The agent's row with ``hold`` added, or ``None`` if the digest is held already."""
+    if any(h.digest == hold.digest for h in state.holds):
+        return None
+    return replace(state, holds=(*state.holds, hold))
+
+
+def without_hold(state: AgentState, digest: str) -> AgentState | None:
+    """The agent's row with the hold on ``digest`` released, or ``None`` if there was none."""
+    kept = tuple(h for h in state.holds if h.digest != digest)
+    return None if len(kept) == len(state.holds) else replace(state, holds=kept)
+
+
+def number(version: str) -> int:
+    """A version's number for ordering (versions are "1", "2", ...; others sort first)."""
+    return int(version) if version.isdigit() else -1

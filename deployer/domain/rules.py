@@ -1,0 +1,62 @@
+"""Which agents a push goes to, and whether each should deploy it. Pure: no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from deployer.config.parser import AgentConfig, DeployerConfig
+from deployer.domain.model import AgentState, ImagePush
+from deployer.domain.semver import parse_version
+
+
+@dataclass(frozen=True, kw_only=True)
+class Verdict:
+    """Deploy, or skip with a reason (``no_matching_rule``, ``tag_policy``, ``older_than_active``,
+    ``unchanged``)."""
+
+    deploy: bool
+    reason: str | None = None
+
+
+DEPLOY = Verdict(deploy=True)
+
+
+def agents_for(push: ImagePush, config: DeployerConfig) -> tuple[AgentConfig, ...]:
+    """The agents whose rule names the pushed repository (one push may fan out to several)."""
+    return tuple(a for a in config.agents if a.matches_repository(push.registry, push.repository))
+
+
+def tag_verdict(push: ImagePush, agent: AgentConfig) -> Verdict:
+    """Whether the agent's tag policy accepts the pushed tag."""
+    if push.tag is None or not agent.tags.accepts(push.tag):
+        return Verdict(deploy=False, reason="tag_policy")
+    return DEPLOY
+
+
+def order_verdict(push: ImagePush, agent: AgentConfig, state: AgentState) -> Verdict:
+    """Skip what is already active, and, under a semver policy, anything below the highest
+    version already started (event deliveries arrive in no particular order)."""
+    if state.active_digest is not None and state.active_digest == push.digest:
+        return Verdict(deploy=False, reason="unchanged")
+    if agent.tags.orders_versions and push.tag and state.high_tag:
+        pushed, highest = parse_version(push.tag), parse_version(state.high_tag)
+        if pushed is not None and highest is not None and pushed < highest:
+            return Verdict(deploy=False, reason="older_than_active")
+    return DEPLOY
+
+
+def raised_high_tag(push: ImagePush, agent: AgentConfig, state: AgentState) -> str | None:
+    """The agent's new highest started tag once this push starts (unchanged when lower)."""
+    if not agent.tags.orders_versions or not push.tag:
+        return state.high_tag
+    pushed, highest = parse_version(push.tag), parse_version(state.high_tag or "")
+    if pushed is not None and (highest is None or pushed > highest):
+        return push.tag
+    return state.high_tag
+
+
+def image_to_deploy(push: ImagePush, agent: AgentConfig) -> str:
+    """The reference the version is created with: by tag, or by digest with ``pin: digest``."""
+    if agent.pin == "digest" and push.digest:
+        return push.image_by_digest
+    return push.image

@@ -1,0 +1,97 @@
+"""What a deployment becomes after the platform is observed, and when to look again. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from deployer.domain.hints import hint_for
+from deployer.domain.model import AgentState, Deployment, DeploymentError
+from deployer.ports import VersionInfo
+
+FIRST_DELAY_S = 2.0
+MAX_DELAY_S = 30.0
+#: Under one tick of the default 5-second schedule: a look takes part of a second, and an entry
+#: due just after the next tick would wait for the one after it.
+FAST_DELAY_S = 4.0
+FAST_WINDOW_S = 120.0
+#: The longest one ``create_version`` call may take in the Foundry adapter: its retries stop
+#: after ``CREATE_RETRY_BUDGET_S`` and the request in flight then has one read timeout left.
+CREATE_READ_TIMEOUT_S = 30.0
+CREATE_RETRY_BUDGET_S = 60.0
+#: How long a pending record is left alone before the poll reconciles it: longer than any
+#: ``create_version`` call, with room for a service that finishes a request its client gave up
+#: on, so the version that call made (if any) is listed and adopted, never created again.
+PENDING_GRACE_S = CREATE_RETRY_BUDGET_S + CREATE_READ_TIMEOUT_S + 30.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Observation:
+    """The outcome of looking at one creating version."""
+
+    status: str
+    error: DeploymentError | None = None
+
+
+def observe(
+    deployment: Deployment, info: VersionInfo, *, now: float, started: float, timeout_s: float
+) -> Observation:
+    """``active``, ``failed``, ``timed_out``, or ``creating`` (look again later)."""
+    if info.status == "active":
+        return Observation(status="active")
+    if info.status in ("failed", "deleting", "deleted"):
+        code = info.error_code or f"version_{info.status}"
+        message = info.error_message or f"the version is {info.status}"
+        return Observation(
+            status="failed", error=DeploymentError(code=code, message=message, hint=hint_for(code))
+        )
+    if now - started >= timeout_s:
+        message = f"version {deployment.version} was still '{info.status}' after {timeout_s:.0f} s"
+        return Observation(
+            status="timed_out",
+            error=DeploymentError(code="timed_out", message=message, hint=hint_for("timed_out")),
+        )
+    return Observation(status="creating")
+
+
+def next_look(attempt: int, age_s: float) -> float:
+    """Seconds until a creating version is looked at again: 2 s, then at every tick of the
+    default schedule for the two minutes in which provisioning usually ends, so an active
+    version is seen within a tick; after that every 8 s, 16 s, then 30 s, each for half a minute."""
+    if attempt == 0:
+        return FIRST_DELAY_S
+    if age_s < FAST_WINDOW_S:
+        return FAST_DELAY_S
+    return float(min(FAST_DELAY_S * 2 ** (int((age_s - FAST_WINDOW_S) // MAX_DELAY_S) + 1), MAX_DELAY_S))
+
+
+def backoff(attempt: int) -> float:
+    """Seconds until a failed look is tried again: 2, 4, 8, 16, then 30 at most."""
+    return float(min(FIRST_DELAY_S * (2 ** max(attempt, 0)), MAX_DELAY_S))
+
+
+def newer(a: str, b: str) -> bool:
+    """Whether deployment id ``a`` was created after ``b`` (ids are inverted time: smaller is newer)."""
+    return a < b
+
+
+def settles_as(deployment: Deployment, state: AgentState) -> str:
+    """``active`` if this deployment takes over the agent, ``superseded`` if a newer one is active."""
+    if state.active_id and state.active_id != deployment.id and newer(state.active_id, deployment.id):
+        return "superseded"
+    return "active"
+
+
+def versions_to_delete(
+    versions: list[VersionInfo], *, keep: int, active_version: str | None
+) -> list[VersionInfo]:
+    """Versions beyond the newest ``keep``, oldest first; never the active one nor a creating one."""
+    live = [v for v in versions if v.status not in ("deleting", "deleted")]
+    ordered = sorted(live, key=lambda v: (v.created_at or 0.0, _number(v.version)), reverse=True)
+    excess = [
+        v for v in ordered[keep:] if v.version != active_version and v.status not in ("creating", "deleting")
+    ]
+    return list(reversed(excess))
+
+
+def _number(version: str) -> int:
+    return int(version) if version.isdigit() else 0

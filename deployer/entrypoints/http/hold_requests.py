@@ -1,0 +1,33 @@
+"""Route parameters of the holds routes read once into a frozen value, or refused. Pure: a
+refused request has written nothing."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from deployer.entrypoints.http.problems import ProblemError
+from deployer.entrypoints.http.requests import parse_agent_name
+
+#: A held digest, exactly as ``GET /api/agents/{agent}/holds`` lists it.
+DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoldRef:
+    """``POST /api/agents/{agent}/holds/{digest}/release``: the agent and the held digest."""
+
+    agent: str
+    digest: str
+
+
+def parse_hold_ref(agent: str, digest: str) -> HoldRef:
+    """The agent name and digest of a release request; ``sha256:`` and 64 lowercase hex digits."""
+    name = parse_agent_name(agent)
+    if not DIGEST.fullmatch(digest):
+        raise ProblemError(
+            "invalid-query",
+            f"{digest[:80]!r} is not a digest: send sha256: and 64 lowercase hex digits, as "
+            f"GET /api/agents/{name}/holds lists it",
+        )
+    return HoldRef(agent=name, digest=digest)

@@ -1,0 +1,276 @@
+"""HTTP triggers under ``/api``: each reads its request once (``deployer.api.requests``,
+``deployer.api.hold_requests``, ``deployer.api.canary_requests``) and calls one service
+(``deployer.manual``, ``deployer.api.agent_controls``, ``deployer.api.canary_requests``, the
+store, ``deployer.api.health``). Refusals are
+``application/problem+json``; the routes are described by ``GET /api/openapi.json``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import azure.functions as func
+
+from deployer.bootstrap import root
+from deployer.deploy import manual
+from deployer.entrypoints.http import agent_controls, canary_requests, notifications, openapi
+from deployer.entrypoints.http.auth import PRINCIPAL_HEADER, authorize_write, principal_from
+from deployer.entrypoints.http.health import check_health, unavailable
+from deployer.entrypoints.http.hold_requests import parse_hold_ref
+from deployer.entrypoints.http.idempotency import IdempotencyKey
+from deployer.entrypoints.http.problems import MEDIA_TYPE, Problem, ProblemError
+from deployer.entrypoints.http.requests import (
+    JsonBody,
+    parse_agent_name,
+    parse_deploy,
+    parse_deployment_id,
+    parse_idempotency_key,
+    parse_list_query,
+    parse_notification_id,
+    parse_notifications_query,
+    parse_rollback,
+    read_json,
+)
+from deployer.ports import Conflict, PlatformError
+
+blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions leaves it untyped
+
+
+@blueprint.route(route="deployments", methods=["POST"])
+def start_deployment(req: func.HttpRequest) -> func.HttpResponse:
+    """Deploy an image to a configured agent: 202, the deployment, and its Location."""
+    return _guarded(req, _start_deployment)
+
+
+@blueprint.route(route="agents/{agent}/rollback", methods=["POST"])
+def rollback_agent(req: func.HttpRequest) -> func.HttpResponse:
+    """Deploy the agent's previous active image (or the one named by ``to``): 202."""
+    return _guarded(req, _rollback_agent)
+
+
+@blueprint.route(route="agents/{agent}/holds", methods=["GET"])
+def list_holds(req: func.HttpRequest) -> func.HttpResponse:
+    """The agent's held digests (pushes of them are skipped) and whether it is paused."""
+    return _guarded(req, _list_holds)
+
+
+@blueprint.route(route="agents/{agent}/holds/{digest}/release", methods=["POST"])
+def release_hold(req: func.HttpRequest) -> func.HttpResponse:
+    """Release a held digest, so pushes of it deploy again: ``{"released": bool}``."""
+    return _guarded(req, _release_hold)
+
+
+@blueprint.route(route="agents/{agent}/pause", methods=["POST"])
+def pause_agent(req: func.HttpRequest) -> func.HttpResponse:
+    """Pause the agent: pushes are skipped (reason ``paused``) until it is resumed."""
+    return _guarded(req, _pause_agent)
+
+
+@blueprint.route(route="agents/{agent}/resume", methods=["POST"])
+def resume_agent(req: func.HttpRequest) -> func.HttpResponse:
+    """Resume the agent: pushes deploy again."""
+    return _guarded(req, _resume_agent)
+
+
+@blueprint.route(route="deployments/{id}/promote", methods=["POST"])
+def promote_canary(req: func.HttpRequest) -> func.HttpResponse:
+    """Skip the rest of a deployment's canary: all traffic to its version, then verified."""
+    return _guarded(req, lambda r: _canary_action(r, canary_requests.promote_canary))
+
+
+@blueprint.route(route="deployments/{id}/abort", methods=["POST"])
+def abort_canary(req: func.HttpRequest) -> func.HttpResponse:
+    """Roll a deployment's canary back to the stable version at once (rolled_back)."""
+    return _guarded(req, lambda r: _canary_action(r, canary_requests.abort_canary))
+
+
+@blueprint.route(route="agents/{agent}/promote", methods=["POST"])
+def promote_agent(req: func.HttpRequest) -> func.HttpResponse:
+    """Deploy the agent's verified image to the agent ``to`` names: 202 and the target's deployment."""
+    return _guarded(req, _promote_agent)
+
+
+@blueprint.route(route="deployments/{id}", methods=["GET"])
+def get_deployment(req: func.HttpRequest) -> func.HttpResponse:
+    """One deployment with its history."""
+    return _guarded(req, _get_deployment)
+
+
+@blueprint.route(route="deployments", methods=["GET"])
+def list_deployments(req: func.HttpRequest) -> func.HttpResponse:
+    """Deployments, newest first: ``?agent=&status=&limit=&next=``."""
+    return _guarded(req, _list_deployments)
+
+
+@blueprint.route(route="agents", methods=["GET"])
+def list_agents(req: func.HttpRequest) -> func.HttpResponse:
+    """The configured agents with their active deployments."""
+    return _guarded(req, lambda _: _json({"items": [a.to_json() for a in manual.agents(root().context)]}))
+
+
+@blueprint.route(route="notifications", methods=["GET"])
+def list_notifications(req: func.HttpRequest) -> func.HttpResponse:
+    """Outbox entries, newest deployments first: ``?state=pending|delivered|dead&limit=&next=``."""
+    return _guarded(req, _list_notifications)
+
+
+@blueprint.route(route="notifications/{id}/redeliver", methods=["POST"])
+def redeliver_notification(req: func.HttpRequest) -> func.HttpResponse:
+    """Send a dead notification again: 202 and the entry, now pending."""
+    return _guarded(req, _redeliver_notification)
+
+
+@blueprint.route(route="health", methods=["GET"])
+def health(req: func.HttpRequest) -> func.HttpResponse:
+    """200 when Table Storage and every Foundry endpoint answer, 503 otherwise."""
+    try:
+        app = root()
+        report = check_health(app.context, table=app.settings.table_name)
+    except Exception as exc:  # a deployer that cannot start is unhealthy, not broken
+        report = unavailable("startup", exc)
+    return _json(report.to_json(), 200 if report.ok else 503)
+
+
+@blueprint.route(route="openapi.json", methods=["GET"])
+def openapi_document(req: func.HttpRequest) -> func.HttpResponse:
+    """The OpenAPI 3.1 document of these routes."""
+    return _json(openapi.document())
+
+
+def _start_deployment(req: func.HttpRequest) -> func.HttpResponse:
+    requested_by = _writer(req)
+    body = read_json(req.get_body(), req.headers.get("content-type"), required=True)
+    request = parse_deploy(body)
+    key = _idempotency_key(req, "POST /api/deployments", requested_by, body)
+    return _accepted(manual.deploy(root().context, request, requested_by=requested_by, key=key))
+
+
+def _rollback_agent(req: func.HttpRequest) -> func.HttpResponse:
+    requested_by = _writer(req)
+    agent = parse_agent_name(req.route_params.get("agent", ""))
+    body = read_json(req.get_body(), req.headers.get("content-type"), required=False)
+    request = parse_rollback(agent, body)
+    key = _idempotency_key(req, f"POST /api/agents/{agent}/rollback", requested_by, body)
+    return _accepted(manual.rollback(root().context, request, requested_by=requested_by, key=key))
+
+
+def _list_holds(req: func.HttpRequest) -> func.HttpResponse:
+    agent = parse_agent_name(req.route_params.get("agent", ""))
+    return _json(agent_controls.holds_of(root().context, agent).to_json())
+
+
+def _release_hold(req: func.HttpRequest) -> func.HttpResponse:
+    requested_by = _writer(req)
+    ref = parse_hold_ref(req.route_params.get("agent", ""), req.route_params.get("digest", ""))
+    released = agent_controls.release(root().context, ref, requested_by=requested_by)
+    return _json({"released": released})
+
+
+def _pause_agent(req: func.HttpRequest) -> func.HttpResponse:
+    requested_by = _writer(req)
+    agent = parse_agent_name(req.route_params.get("agent", ""))
+    return _json(agent_controls.pause(root().context, agent, by=requested_by).to_json())
+
+
+def _resume_agent(req: func.HttpRequest) -> func.HttpResponse:
+    _writer(req)
+    agent = parse_agent_name(req.route_params.get("agent", ""))
+    return _json(agent_controls.resume(root().context, agent).to_json())
+
+
+def _canary_action(req: func.HttpRequest, action: Callable[..., Any]) -> func.HttpResponse:
+    requested_by = _writer(req)
+    deployment_id = parse_deployment_id(req.route_params.get("id", ""))
+    return _json(action(root().context, deployment_id, by=requested_by).to_json())
+
+
+def _promote_agent(req: func.HttpRequest) -> func.HttpResponse:
+    requested_by = _writer(req)
+    body = read_json(req.get_body(), req.headers.get("content-type"), required=True)
+    request = canary_requests.parse_promote(req.route_params.get("agent", ""), body)
+    target = canary_requests.promote_agent(root().context, request, requested_by=requested_by)
+    return _accepted(manual.Started(deployment=target))
+
+
+def _get_deployment(req: func.HttpRequest) -> func.HttpResponse:
+    deployment_id = parse_deployment_id(req.route_params.get("id", ""))
+    found = root().context.store.get(deployment_id)
+    if found is None:
+        raise ProblemError("not-found", f"no deployment {deployment_id}; list them at /api/deployments")
+    return _json(found.to_json())
+
+
+def _list_deployments(req: func.HttpRequest) -> func.HttpResponse:
+    query = parse_list_query(dict(req.params))
+    page = root().context.store.list(
+        agent=query.agent, status=query.status, limit=query.limit, after=query.next
+    )
+    return _json({"items": [d.to_json() for d in page.items], "next": page.next})
+
+
+def _list_notifications(req: func.HttpRequest) -> func.HttpResponse:
+    query = parse_notifications_query(dict(req.params))
+    return _json(notifications.page(root().context, query).to_json())
+
+
+def _redeliver_notification(req: func.HttpRequest) -> func.HttpResponse:
+    requested_by = _writer(req)
+    entry_id = parse_notification_id(req.route_params.get("id", ""))
+    redelivered = notifications.redeliver(root().context, entry_id, requested_by=requested_by)
+    return _json(redelivered.to_json(), 202)
+
+
+def _writer(req: func.HttpRequest) -> str | None:
+    """The caller allowed to change things (``None`` without App Service Authentication)."""
+    principal = principal_from(req.headers.get(PRINCIPAL_HEADER))
+    return authorize_write(principal, root().settings.write_role)
+
+
+def _idempotency_key(
+    req: func.HttpRequest, route: str, caller: str | None, body: JsonBody
+) -> IdempotencyKey | None:
+    key = parse_idempotency_key(req.headers.get("idempotency-key"))
+    if key is None:
+        return None
+    return IdempotencyKey(scope=f"{route}|{caller or ''}", key=key, body_sha256=body.sha256)
+
+
+def _accepted(started: manual.Started) -> func.HttpResponse:
+    headers = {"Location": f"/api/deployments/{started.deployment.id}"}
+    if started.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return _json(started.deployment.to_json(), 202, headers)
+
+
+def _guarded(
+    req: func.HttpRequest, handler: Callable[[func.HttpRequest], func.HttpResponse]
+) -> func.HttpResponse:
+    """Run ``handler``, answering its refusals (and lost races, Foundry outages) as problems."""
+    try:
+        return handler(req)
+    except ProblemError as exc:
+        return _problem(exc.problem)
+    except Conflict:
+        detail = "the agent is being changed by other deployments at this moment: retry in a few seconds"
+        return _problem(Problem(slug="busy", detail=detail), retry_after=2)
+    except PlatformError as exc:
+        detail = f"Foundry did not answer ({exc.code}); nothing was started: retry later"
+        return _problem(Problem(slug="unavailable", detail=detail), retry_after=10)
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
+    return func.HttpResponse(
+        json.dumps(body), status_code=status, mimetype="application/json", headers=headers
+    )
+
+
+def _problem(problem: Problem, *, retry_after: int | None = None) -> func.HttpResponse:
+    headers = {"Content-Type": MEDIA_TYPE}
+    if retry_after is None and problem.slug == "request-in-progress":
+        retry_after = 2
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return func.HttpResponse(
+        json.dumps(problem.to_json()), status_code=problem.status, mimetype=MEDIA_TYPE, headers=headers
+    )

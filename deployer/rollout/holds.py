@@ -1,0 +1,114 @@
+"""Holds and pauses: what keeps pushes from deploying to an agent, kept on the agent's row.
+
+A rollback (by a person, or automatic after a failed smoke test) holds the digest it moved
+away from, so a later push or re-push of that digest is recorded ``skipped`` with reason
+``held`` instead of undoing the rollback; a person releases it. While an agent is paused,
+pushes are recorded ``skipped`` with reason ``paused``. Requests (API, CLI) still deploy.
+Every change is a conditional update of the agent's row, retried on a lost race, and repeating
+one changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import replace
+
+from deployer.context import Context
+from deployer.domain import rollout
+from deployer.domain.clock import iso
+from deployer.domain.model import AgentState
+from deployer.domain.rollout_state import Hold
+from deployer.ports import Conflict
+
+log = logging.getLogger(__name__)
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_RACES = 5
+
+
+def hold(
+    ctx: Context,
+    agent: str,
+    digest: str,
+    *,
+    reason: str,
+    by: str | None = None,
+    deployment_id: str | None = None,
+) -> AgentState:
+    """Hold ``digest`` for ``agent`` (a no-op if it is held already)."""
+    entry = Hold(digest=digest, reason=reason, at=iso(ctx.clock.now()), by=by, deployment_id=deployment_id)
+    state = _change(ctx, _known(ctx, agent), lambda s: rollout.with_hold(s, entry))
+    log.info("agent %s: digest %s held (%s)", agent, digest, reason)
+    return state
+
+
+def release(ctx: Context, agent: str, digest: str) -> bool:
+    """Release the hold on ``digest``; ``False`` if there was none. ``ValueError`` for a
+    malformed digest, ``LookupError`` for an agent that is not configured."""
+    if not DIGEST.fullmatch(digest):
+        raise ValueError(f"{digest!r} is not a digest (sha256: and 64 lowercase hex digits)")
+    released: list[bool] = []
+
+    def change(state: AgentState) -> AgentState | None:
+        changed = rollout.without_hold(state, digest)
+        released[:] = [changed is not None]
+        return changed
+
+    _change(ctx, _known(ctx, agent), change)
+    if released[0]:
+        log.info("agent %s: hold on %s released", agent, digest)
+    return released[0]
+
+
+def holds_of(ctx: Context, agent: str) -> tuple[Hold, ...]:
+    """The digests held for ``agent``, oldest first."""
+    return ctx.store.get_agent(_known(ctx, agent)).holds
+
+
+def pause(ctx: Context, agent: str, *, by: str | None = None) -> AgentState:
+    """Pause ``agent``: pushes are skipped (reason ``paused``) until :func:`resume`."""
+    at = iso(ctx.clock.now())
+
+    def change(state: AgentState) -> AgentState | None:
+        return None if state.paused else replace(state, paused=True, paused_by=by, paused_at=at)
+
+    return _change(ctx, _known(ctx, agent), change)
+
+
+def resume(ctx: Context, agent: str) -> AgentState:
+    """Resume ``agent``: pushes deploy again (those skipped while paused are not replayed)."""
+
+    def change(state: AgentState) -> AgentState | None:
+        return replace(state, paused=False, paused_by=None, paused_at=None) if state.paused else None
+
+    return _change(ctx, _known(ctx, agent), change)
+
+
+def hold_rolled_away(
+    ctx: Context, agent: str, *, to_digest: str | None, by: str | None, deployment_id: str
+) -> None:
+    """A rollback starts: hold the digest of the agent's serving deployment (unless it is the
+    digest rolled back to)."""
+    active = ctx.store.get_agent(agent).active_digest
+    if active and active != to_digest:
+        hold(ctx, agent, active, reason="rollback", by=by, deployment_id=deployment_id)
+
+
+def _known(ctx: Context, agent: str) -> str:
+    if ctx.config.agent(agent) is None:
+        raise LookupError(f"no agent {agent!r} is configured")
+    return agent
+
+
+def _change(ctx: Context, agent: str, change: Callable[[AgentState], AgentState | None]) -> AgentState:
+    for _ in range(_RACES):
+        state = ctx.store.get_agent(agent)
+        changed = change(state)
+        if changed is None:
+            return state
+        try:
+            return ctx.store.save_agent(changed)
+        except Conflict:
+            continue
+    raise Conflict(f"agent {agent} is being updated by too many requests at once; retry")

@@ -1,0 +1,130 @@
+"""Settling a deployment whose version is up: it becomes the agent's serving deployment
+(``active``, or ``verified`` after its smoke test) or, when a newer one already serves,
+``superseded``; the previous one is retired and retention applied. Safe to repeat after a crash:
+the poll calls :func:`settle` again for a record left ``active``/``verified`` with open work.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from deployer.adapters.foundry import DEPLOYMENT_ID_KEY
+from deployer.config.parser import AgentConfig
+from deployer.context import Context
+from deployer.deploy import promotion
+from deployer.domain.clock import iso, parse_iso
+from deployer.domain.model import SMOKE_TESTED, AgentState, Deployment, Status
+from deployer.domain.transitions import settles_as, versions_to_delete
+from deployer.notify import outbox
+from deployer.ports import Conflict, Scheduled
+from deployer.rollout import traffic
+
+log = logging.getLogger(__name__)
+#: How long a retired deployment keeps an open-work row while its event is flushed.
+RETIRE_LEASE_S = 60.0
+_AGENT_RACES = 5
+
+
+def settle(
+    ctx: Context, agent: AgentConfig, d: Deployment, *, status: Status = "active", note: str | None = None
+) -> None:
+    """Make ``d`` the agent's serving deployment in ``status`` (or superseded, if a newer one
+    serves), retire the previous one and apply retention."""
+    now = ctx.clock.now()
+    for _ in range(_AGENT_RACES):
+        state = ctx.store.get_agent(d.agent)
+        if retire_if_superseded(ctx, agent, d, state):
+            return
+        if d.status != status:
+            d = _enter(ctx, agent, d, status, note=note, now=now)
+        previous = state.active_id
+        if previous == d.id:
+            break
+        if previous:
+            _supersede(ctx, previous, now)
+        try:
+            ctx.store.save_agent(
+                replace(state, active_id=d.id, active_image=d.image, active_digest=d.digest, active_tag=d.tag)
+            )
+            break
+        except Conflict:
+            continue
+    else:
+        raise Conflict(d.agent)
+    retain(ctx, agent, d)
+    promotion.after_verified(ctx, agent, d)  # before the open work ends: repeated after a crash
+    ctx.store.unschedule(d.id)
+    log.info("deployment %s: %s version %s %s", d.id, d.agent, d.version, status)
+
+
+def _enter(
+    ctx: Context, agent: AgentConfig, d: Deployment, status: Status, *, note: str | None, now: float
+) -> Deployment:
+    if d.rollout in (None, "immediate"):
+        traffic.ensure_immediate(ctx, agent, d)
+    took = round(now - parse_iso(d.created_at), 3)
+    return outbox.flush(ctx, ctx.store.update(d.moved_to(status, iso(now), note=note, time_to_active_s=took)))
+
+
+def retire_if_superseded(ctx: Context, agent: AgentConfig, d: Deployment, state: AgentState) -> bool:
+    """If a newer deployment already serves the agent, record ``d`` superseded (handing back
+    traffic it may have taken in a race) and end its open work; return whether it did."""
+    if settles_as(d, state) != "superseded":
+        return False
+    superseded = ctx.store.update(
+        d.moved_to("superseded", iso(ctx.clock.now()), reason="newer_deployment_active")
+    )
+    outbox.flush(ctx, superseded)
+    active = ctx.store.get(state.active_id or "")
+    if active is not None:
+        if d.rollout in SMOKE_TESTED:
+            traffic.hand_back(ctx, agent, d, active_version=active.version)
+        retain(ctx, agent, active)
+    ctx.store.unschedule(d.id)
+    return True
+
+
+def _supersede(ctx: Context, deployment_id: str, now: float) -> None:
+    """Retire the previous serving deployment. It has no open-work row any more, so it gets one
+    until its ``superseded`` event is flushed: a crash in between leaves it for the poll."""
+    previous = ctx.store.get(deployment_id)
+    if previous is not None and previous.status in ("active", "verified"):
+        superseded = previous.moved_to("superseded", iso(now), reason="newer_deployment_active")
+        notify = outbox.has_notifications(ctx, superseded)
+        if notify:
+            ctx.store.schedule(Scheduled(deployment_id=previous.id, due=now + RETIRE_LEASE_S))
+        outbox.flush(ctx, ctx.store.update(superseded))
+        if notify:
+            ctx.store.unschedule(previous.id)
+
+
+def retain(ctx: Context, agent: AgentConfig, d: Deployment) -> None:
+    """Delete the agent's versions beyond ``keep_versions`` (never ``d``'s, nor one the agent's
+    version selector routes to) and note each deletion on the deployment that owned it."""
+    endpoint = d.project_endpoint or ctx.endpoint_for(agent)
+    versions = ctx.platform.list_versions(endpoint, d.agent)
+    routed = traffic.routed_versions(ctx, agent, d) if d.rollout not in (None, "immediate") else set()
+    for version in versions_to_delete(versions, keep=agent.keep_versions, active_version=d.version):
+        if version.version in routed:
+            continue
+        ctx.platform.delete_version(endpoint, d.agent, version.version)
+        log.info(
+            "agent %s: deleted version %s (keep_versions=%d)", d.agent, version.version, agent.keep_versions
+        )
+        owner = version.metadata.get(DEPLOYMENT_ID_KEY)
+        if owner:
+            _record_deletion(ctx, owner)
+
+
+def _record_deletion(ctx: Context, deployment_id: str) -> None:
+    """Note on the deployment that owned a version that retention deleted it."""
+    for _ in range(_AGENT_RACES):
+        owner = ctx.store.get(deployment_id)
+        if owner is None or owner.version_deleted_at:
+            return
+        try:
+            ctx.store.update(replace(owner, version_deleted_at=iso(ctx.clock.now())))
+            return
+        except Conflict:
+            continue
