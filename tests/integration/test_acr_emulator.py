@@ -17,7 +17,7 @@ from azure.containerregistry import ContainerRegistryClient
 from azure.containerregistry._helpers import _parse_challenge
 from azure.core.exceptions import ResourceNotFoundError
 
-from deployer.credentials import StaticTokenCredential
+from deployer.adapters.credentials import StaticTokenCredential
 from localdev.acr_emulator import RegistryServer, start_registry
 from localdev.stack import Stack
 from localdev.tls import LocalTLS, ensure_local_tls
