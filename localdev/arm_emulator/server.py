@@ -15,7 +15,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from localdev.arm_emulator.api import Reply, Request, dispatch
-from localdev.arm_emulator.state import ArmError, ArmState
+from localdev.arm_emulator.state import ArmError, ArmState, Settings
+from localdev.serve_cli import LISTEN_BACKLOG
 from localdev.tls import LocalTLS
 
 _HANDSHAKE_TIMEOUT_S = 30.0
@@ -82,6 +83,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _TLSServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
 
     def __init__(self, address: tuple[str, int], state: ArmState, context: ssl.SSLContext) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
@@ -134,11 +136,15 @@ class ArmEmulator:
         self.shutdown()
 
 
-def start_arm_emulator(*, host: str = "127.0.0.1", port: int = 0, tls: LocalTLS) -> ArmEmulator:
-    """Start the emulator on ``host:port`` (0 picks a free port), serving in a daemon thread."""
+def start_arm_emulator(
+    *, host: str = "127.0.0.1", port: int = 0, tls: LocalTLS, settings: dict[str, Any] | None = None
+) -> ArmEmulator:
+    """Start the emulator on ``host:port`` (0 picks a free port), serving in a daemon thread;
+    ``settings`` (as for ``PUT /_emulator/settings``) are the baseline ``reset`` goes back to."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(certfile=tls.cert_file, keyfile=tls.key_file)
-    httpd = _TLSServer((host, port), ArmState(), context)
+    baseline = Settings().updated(settings or {})
+    httpd = _TLSServer((host, port), ArmState(baseline=baseline), context)
     thread = threading.Thread(target=httpd.serve_forever, name="arm-emulator", daemon=True)
     thread.start()
     return ArmEmulator(httpd, thread)

@@ -16,8 +16,10 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 from localdev.foundry_emulator import admin, api
 from localdev.foundry_emulator.errors import ApiError, not_found
+from localdev.foundry_emulator.settings import Settings, apply_settings_update
 from localdev.foundry_emulator.state import EmulatorState
 from localdev.foundry_emulator.wire import Reply, Request, error_reply
+from localdev.serve_cli import LISTEN_BACKLOG
 from localdev.tls import LocalTLS
 
 _HANDSHAKE_TIMEOUT_S = 30.0
@@ -98,6 +100,7 @@ class _TLSServer(ThreadingHTTPServer):
     """Accepts plain TCP connections and performs the TLS handshake in the request thread."""
 
     daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
 
     def __init__(self, address: tuple[str, int], state: EmulatorState, context: ssl.SSLContext) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
@@ -162,11 +165,16 @@ class EmulatorServer:
         self.shutdown()
 
 
-def start_emulator(*, host: str = "127.0.0.1", port: int = 0, tls: LocalTLS) -> EmulatorServer:
-    """Start the emulator on ``host:port`` (0 picks a free port), serving in a daemon thread."""
+def start_emulator(
+    *, host: str = "127.0.0.1", port: int = 0, tls: LocalTLS, settings: dict[str, Any] | None = None
+) -> EmulatorServer:
+    """Start the emulator on ``host:port`` (0 picks a free port), serving in a daemon thread.
+
+    ``settings`` (as for ``PUT /_emulator/settings``) are the baseline ``reset`` goes back to.
+    """
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(certfile=tls.cert_file, keyfile=tls.key_file)
-    state = EmulatorState()
+    state = EmulatorState(baseline=apply_settings_update(Settings(), settings or {}))
     httpd = _TLSServer((host, port), state, context)
     thread = threading.Thread(target=httpd.serve_forever, name="foundry-emulator", daemon=True)
     thread.start()
