@@ -20,11 +20,10 @@ PORT_VARIABLES = {
 }
 
 #: Foundry emulator settings the stack pins to the emulator's earlier behaviour, because the app
-#: does not cope with the platform's yet (see docs/platform-contract.md): it reads ``@latest`` in
-#: the default selector as a version, sends Invocations without the preview header, and does not
-#: enable Invocations in the endpoint's ``protocol_configuration``.
+#: does not cope with the platform's yet (see docs/platform-contract.md): it sends Invocations
+#: without the preview header and does not enable Invocations in the endpoint's
+#: ``protocol_configuration``.
 APP_COMPAT_FOUNDRY: dict[str, Any] = {
-    "default_selector": "none",
     "require_preview_header": False,
     "enforce_protocols": False,
 }
