@@ -76,14 +76,7 @@ def lost(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tup
 
 def test_a_project_that_does_not_exist_fails_the_push_naming_the_endpoint_and_health_says_which(http, lost):
     url, endpoint = lost
-    event = image_pushed_event(f"{REGISTRY}/agents/lost-bot:1")
-    status, _ = http.request(
-        "POST",
-        f"{url}/runtime/webhooks/eventgrid?functionName=on_image_pushed",
-        [event],
-        {"aeg-event-type": "Notification"},
-    )
-    assert status == 202
+    assert http.deliver([image_pushed_event(f"{REGISTRY}/agents/lost-bot:1")], host=url) == 202
     status, page = http.request("GET", f"{url}/api/deployments?agent=lost-bot")
     [record] = page["items"]
     assert (record["status"], record["error"]["code"]) == ("failed", "ProjectNotFound")

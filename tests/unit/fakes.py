@@ -6,7 +6,10 @@ import itertools
 import threading
 import uuid
 from dataclasses import dataclass, field, replace
+from typing import Any
 
+from deployer.config.parser import parse_config
+from deployer.context import Context
 from deployer.domain.hints import PROJECT_NOT_FOUND
 from deployer.domain.model import AgentState, Deployment
 from deployer.domain.roles import RoleAssignment
@@ -291,3 +294,15 @@ class FakeRoleAssignments:
 
 def arm_error(code: str, status_code: int | None = 400) -> RoleAssignmentError:
     return RoleAssignmentError(code=code, message=f"{code} (from the fake)", status_code=status_code)
+
+
+def fake_context(config: dict[str, Any], *, project: str = "p") -> Context:
+    """A context for ``config`` on fresh fakes (registry hosts resolve to a public address)."""
+    return Context(
+        config=parse_config(config, {}, resolver=lambda host: ["93.184.216.34"]),
+        store=FakeStore(),
+        platform=FakePlatform(),
+        clock=FakeClock(),
+        default_endpoint=f"https://example.services.ai.azure.com/api/projects/{project}",
+        roles=FakeRoleAssignments(),
+    )

@@ -14,7 +14,7 @@ from deployer.deploy.poll import poll_once
 from deployer.ports import InvokeReply
 from deployer.rollout import canary
 from tests.unit.conftest import PROJECT_ID, REGISTRY
-from tests.unit.fakes import FakeClock, FakePlatform, FakeRoleAssignments, FakeStore
+from tests.unit.fakes import fake_context
 from tests.unit.test_rollout_flow import push, serving, tick
 
 SMOKE = {"protocol": "responses", "input": "Reply with READY", "expect": {"contains": "READY"}, "attempts": 1}
@@ -45,14 +45,7 @@ FAILING = InvokeReply(status_code=500, body="boom", latency_ms=3.0)
 
 @pytest.fixture
 def ctx() -> Context:
-    return Context(
-        config=parse_config(CONFIG, {}, resolver=lambda host: ["93.184.216.34"]),
-        store=FakeStore(),
-        platform=FakePlatform(),
-        clock=FakeClock(),
-        default_endpoint="https://example.services.ai.azure.com/api/projects/p",
-        roles=FakeRoleAssignments(),
-    )
+    return fake_context(CONFIG)
 
 
 def run(ctx, ticks, seconds=5.0):

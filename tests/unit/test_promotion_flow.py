@@ -5,12 +5,11 @@ import base64
 
 import pytest
 
-from deployer.config.parser import parse_config
 from deployer.context import Context
 from deployer.deploy import promotion
 from deployer.ports import InvokeReply
 from tests.unit.conftest import PROJECT_ID, REGISTRY
-from tests.unit.fakes import FakeClock, FakePlatform, FakeRoleAssignments, FakeStore
+from tests.unit.fakes import fake_context
 from tests.unit.test_canary_flow import CANARY, SMOKE, live, run
 from tests.unit.test_rollout_flow import push, serving
 
@@ -35,14 +34,7 @@ CONFIG = {
 
 @pytest.fixture
 def ctx() -> Context:
-    return Context(
-        config=parse_config(CONFIG, {}, resolver=lambda host: ["93.184.216.34"]),
-        store=FakeStore(),
-        platform=FakePlatform(),
-        clock=FakeClock(),
-        default_endpoint="https://example.services.ai.azure.com/api/projects/staging",
-        roles=FakeRoleAssignments(),
-    )
+    return fake_context(CONFIG, project="staging")
 
 
 def test_a_verified_deployment_is_promoted_by_digest_and_linked_both_ways(ctx):

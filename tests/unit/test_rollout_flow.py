@@ -7,7 +7,6 @@ from dataclasses import replace
 
 import pytest
 
-from deployer.config.parser import parse_config
 from deployer.context import Context
 from deployer.deploy import rollback
 from deployer.deploy.poll import poll_once
@@ -18,7 +17,7 @@ from deployer.domain.transitions import PENDING_GRACE_S
 from deployer.ports import InvokeReply
 from deployer.rollout import holds
 from tests.unit.conftest import PROJECT_ID, REGISTRY
-from tests.unit.fakes import FakeClock, FakePlatform, FakeRoleAssignments, FakeStore
+from tests.unit.fakes import fake_context
 from tests.unit.test_deploying import digest_for, pushed
 
 SMOKE = {"protocol": "responses", "input": "Reply with READY", "expect": {"contains": "READY"}, "attempts": 3}
@@ -39,14 +38,7 @@ FAILING = InvokeReply(status_code=500, body='{"error": {"message": "boom"}}', la
 
 @pytest.fixture
 def ctx() -> Context:
-    return Context(
-        config=parse_config(CONFIG, {}, resolver=lambda host: ["93.184.216.34"]),
-        store=FakeStore(),
-        platform=FakePlatform(),
-        clock=FakeClock(),
-        default_endpoint="https://example.services.ai.azure.com/api/projects/p",
-        roles=FakeRoleAssignments(),
-    )
+    return fake_context(CONFIG)
 
 
 def push(ctx, tag, n, agent="vbot", event_id=None):

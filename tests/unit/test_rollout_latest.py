@@ -7,7 +7,6 @@ from dataclasses import replace
 
 import pytest
 
-from deployer.config.parser import parse_config
 from deployer.context import Context
 from deployer.deploy import rollback
 from deployer.deploy.poll import poll_once
@@ -19,7 +18,7 @@ from deployer.entrypoints.acr_events import ReceivedEvent
 from deployer.ports import InvokeReply
 from deployer.rollout import canary, settle
 from tests.unit.conftest import PROJECT_ID, REGISTRY
-from tests.unit.fakes import FakeClock, FakePlatform, FakeRoleAssignments, FakeStore
+from tests.unit.fakes import fake_context
 
 SMOKE = {"input": "Reply with READY", "expect": {"contains": "READY"}, "attempts": 1}
 CANARY = {"strategy": "canary", "steps": [10, 50, 100], "step_interval_s": 60}
@@ -44,14 +43,7 @@ ALL_LATEST = traffic_of([(LATEST, 100)])
 
 @pytest.fixture
 def ctx() -> Context:
-    return Context(
-        config=parse_config(CONFIG, {}, resolver=lambda host: ["93.184.216.34"]),
-        store=FakeStore(),
-        platform=FakePlatform(),
-        clock=FakeClock(),
-        default_endpoint="https://example.services.ai.azure.com/api/projects/p",
-        roles=FakeRoleAssignments(),
-    )
+    return fake_context(CONFIG)
 
 
 def push(ctx, agent, n):
