@@ -14,9 +14,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from deployer.config.parser import ConfigError, DeployerConfig, load_config
+from deployer.config.parser import ConfigError, load_config
 from deployer.config.settings import Settings, SettingsError
 from deployer.context import Context
+from deployer.domain.agents import DeployerConfig
 from deployer.domain.clock import SystemClock
 
 if TYPE_CHECKING:

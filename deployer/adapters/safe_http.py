@@ -16,7 +16,7 @@ import ssl
 import time
 from collections.abc import Mapping, Sequence
 
-from deployer.notify.addresses import (
+from deployer.domain.addresses import (
     Resolver,
     Target,
     UrlRefused,
@@ -24,7 +24,7 @@ from deployer.notify.addresses import (
     literal_address,
     parse_target,
 )
-from deployer.notify.retry import Attempt, parse_retry_after
+from deployer.domain.notifications import Attempt, parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class _PinnedConnection(http.client.HTTPConnection):
 
 
 class SafeHttpTransport:
-    """:class:`deployer.notify.ports.WebhookTransport` with the SSRF rules of ``addresses.py``."""
+    """:class:`deployer.ports.WebhookTransport` with the SSRF rules of ``addresses.py``."""
 
     def __init__(
         self,

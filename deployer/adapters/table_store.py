@@ -25,10 +25,11 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.data.tables import TableClient, UpdateMode
 
 from deployer.adapters.table_outbox import TableNotificationStore
+from deployer.domain.errors import Conflict
 from deployer.domain.model import AgentState, Deployment, DeploymentError, Transition
+from deployer.domain.platform import Page, Scheduled
 from deployer.domain.roles import RoleGrant
 from deployer.domain.rollout_state import CanaryState, Hold, SmokeResult, traffic_from_json
-from deployer.ports import Conflict, Page, Scheduled
 
 _T = TypeVar("_T", Deployment, AgentState, Scheduled)
 RECORDS, OPEN, KEYS, AGENTS = "d", "o", "k", "a"

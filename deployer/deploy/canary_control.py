@@ -12,8 +12,9 @@ from dataclasses import replace
 
 from deployer.context import Context
 from deployer.deploy import poll
+from deployer.domain.errors import Conflict
 from deployer.domain.model import Deployment
-from deployer.ports import Conflict, Scheduled
+from deployer.domain.platform import Scheduled
 from deployer.rollout import canary
 
 _RACES = 5

@@ -16,17 +16,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from deployer.config.parser import AgentConfig
 from deployer.context import Context
 from deployer.deploy import rollback as traffic_rollback
 from deployer.deploy.start import start_deployment
+from deployer.domain.agents import AgentConfig
+from deployer.domain.errors import PlatformError
 from deployer.domain.imageref import ImageRef
 from deployer.domain.model import AgentState, Deployment, ImagePush, Source, new_deployment_id
 from deployer.entrypoints.http import idempotency
 from deployer.entrypoints.http.idempotency import IdempotencyKey
 from deployer.entrypoints.http.problems import ProblemError
 from deployer.entrypoints.http.requests import DeployRequest, RollbackRequest
-from deployer.ports import PlatformError
 
 _ROLLBACK_SCAN_PAGES = 10
 _PAGE = 100

@@ -12,15 +12,16 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, replace
 
-from deployer.adapters.foundry import DEPLOYMENT_ID_KEY
-from deployer.config.parser import AgentConfig
 from deployer.context import Context
-from deployer.deploy import rollback, runtime_role, start
+from deployer.deploy import promotion, rollback, runtime_role, start
+from deployer.domain.agents import AgentConfig
 from deployer.domain.clock import iso, parse_iso
+from deployer.domain.errors import Conflict, PlatformError
 from deployer.domain.model import SERVING_STATUSES, SMOKE_TESTED, Deployment, Status, deployment_time
+from deployer.domain.platform import DEPLOYMENT_ID_KEY, Scheduled, VersionInfo
+from deployer.domain.rollout import promotion_due
 from deployer.domain.transitions import PENDING_GRACE_S, backoff, next_look, observe, settles_as
 from deployer.notify import outbox
-from deployer.ports import Conflict, PlatformError, Scheduled, VersionInfo
 from deployer.rollout import canary, settle, traffic, verify
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,19 @@ def _advance(ctx: Context, lease: Scheduled, now: float) -> None:
         settle.settle(ctx, agent, deployment, status=deployment.status)
     else:
         ctx.store.unschedule(deployment.id)
+        return
+    _follow_up(ctx, agent, deployment.id)
+
+
+def _follow_up(ctx: Context, agent: AgentConfig, deployment_id: str) -> None:
+    """Start what follows a settled deployment (its promotion), then end its open work, which the
+    settle step left for this: a crash before the end repeats it (the promotion starts once)."""
+    if agent.promote_to is None:
+        return
+    d = ctx.store.get(deployment_id)
+    if d is not None and promotion_due(agent, d):
+        promotion.after_verified(ctx, agent, d)
+        ctx.store.unschedule(d.id)
 
 
 def _observe(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, now: float) -> None:

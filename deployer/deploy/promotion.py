@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from deployer.config.parser import AgentConfig
 from deployer.context import Context
 from deployer.deploy import start
+from deployer.domain.agents import AgentConfig
 from deployer.domain.clock import iso
+from deployer.domain.errors import Conflict
 from deployer.domain.model import Deployment, ImagePush, Transition, new_deployment_id
 from deployer.notify import outbox
-from deployer.ports import Conflict
 
 log = logging.getLogger(__name__)
 _RACES = 5
@@ -29,7 +29,7 @@ class NotPromotable(ValueError):
 
 
 def after_verified(ctx: Context, agent: AgentConfig, d: Deployment) -> None:
-    """The settle step of a ``verified`` deployment: promote it if its agent says where to."""
+    """After a deployment settles ``verified`` (the poll's follow-up): promote it if its agent says where."""
     if agent.promote_to is None or d.status != "verified":
         return
     promote_deployment(ctx, d, agent.promote_to.agent, endpoint=agent.promote_to.project_endpoint)

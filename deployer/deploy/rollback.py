@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 
-from deployer.config.parser import AgentConfig
 from deployer.context import Context
 from deployer.deploy.start import write_pending
+from deployer.domain.agents import AgentConfig
 from deployer.domain.clock import iso
+from deployer.domain.errors import PlatformError
 from deployer.domain.model import Deployment, new_deployment_id
-from deployer.ports import PlatformError
 from deployer.rollout import holds, settle, traffic
 
 log = logging.getLogger(__name__)

@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from deployer.adapters.foundry import DEPLOYMENT_ID_KEY
-from deployer.config.parser import AgentConfig
 from deployer.context import Context
 from deployer.deploy import preflight
 from deployer.domain import rollout, rules
+from deployer.domain.agents import AgentConfig
 from deployer.domain.clock import iso
+from deployer.domain.errors import Conflict, PlatformError
 from deployer.domain.hints import hint_for
 from deployer.domain.model import (
     SMOKE_TESTED,
@@ -27,10 +27,10 @@ from deployer.domain.model import (
     Status,
     new_deployment_id,
 )
+from deployer.domain.platform import DEPLOYMENT_ID_KEY, Scheduled, VersionSpec
 from deployer.domain.transitions import FIRST_DELAY_S, PENDING_GRACE_S
 from deployer.entrypoints.acr_events import ReceivedEvent, registry_allowed
 from deployer.notify import outbox
-from deployer.ports import Conflict, PlatformError, Scheduled, VersionSpec
 from deployer.rollout import canary, holds, traffic
 
 log = logging.getLogger(__name__)

@@ -30,7 +30,10 @@ Source = Literal["event", "manual", "rollback", "promotion"]
 #: after its smoke test passes (``verified``), or by moving traffic back to an existing version
 #: (``instant``: a rollback that creates no version).
 #: ``canary``: after its smoke test passes, traffic moves to it in steps (``canary.py``).
-Rollout = Literal["immediate", "verified", "instant", "canary"]
+#: An agent's configured ``rollout`` is one of the strategies; ``instant`` is a rollback's.
+Strategy = Literal["immediate", "verified", "canary"]
+STRATEGIES: tuple[str, ...] = get_args(Strategy)
+Rollout = Literal[Strategy, "instant"]
 #: Rollouts that smoke-test the new version before it takes traffic (pinned before create).
 SMOKE_TESTED: frozenset[str] = frozenset({"verified", "canary"})
 

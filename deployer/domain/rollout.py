@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from deployer.domain.model import AgentState
+from deployer.domain.agents import AgentConfig
+from deployer.domain.model import AgentState, Deployment
+from deployer.domain.platform import VersionInfo
 from deployer.domain.rollout_state import Hold, Traffic, TrafficRule
-from deployer.ports import VersionInfo
 
 Promotion = Literal["move", "done", "leave"]
 
@@ -118,3 +119,9 @@ def without_hold(state: AgentState, digest: str) -> AgentState | None:
 def number(version: str) -> int:
     """A version's number for ordering (versions are "1", "2", ...; others sort first)."""
     return int(version) if version.isdigit() else -1
+
+
+def promotion_due(agent: AgentConfig, d: Deployment) -> bool:
+    """Whether ``d``, settled, must still be promoted to the agent its ``promote_to`` names: the
+    settle step leaves its open work for the poll, which starts the promotion and then ends it."""
+    return agent.promote_to is not None and d.status == "verified" and d.promoted_to is None

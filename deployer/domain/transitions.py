@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from deployer.domain.hints import hint_for
 from deployer.domain.model import AgentState, Deployment, DeploymentError
-from deployer.ports import VersionInfo
+from deployer.domain.platform import VersionInfo
 
 FIRST_DELAY_S = 2.0
 MAX_DELAY_S = 30.0

@@ -12,28 +12,14 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, cast
 
 from deployer.domain.model import Deployment, Status, Transition
-from deployer.notify.entries import NotificationEntry
+from deployer.domain.notifications import NotificationEntry
+from deployer.domain.subscribers import NOTIFIED_TYPES
 
 if TYPE_CHECKING:
-    from deployer.notify.subscribers import Subscriber
+    from deployer.domain.subscribers import Subscriber
 
-NOTIFIED_STATUSES: tuple[str, ...] = (
-    "creating",
-    "verifying",
-    "active",
-    "verified",
-    "unhealthy",
-    "failed",
-    "timed_out",
-    "skipped",
-    "superseded",
-    "traffic_shifted",
-    "rolled_back",
-    "promoted",
-)
 #: Events that mark a moment of a deployment without changing its status.
 _MARKS = frozenset({"traffic_shifted", "promoted"})
-NOTIFIED_TYPES: frozenset[str] = frozenset(f"deployment.{s}" for s in NOTIFIED_STATUSES)
 
 
 def split_event(pending: str) -> tuple[str, str | None]:

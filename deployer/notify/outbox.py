@@ -27,13 +27,13 @@ from contextlib import suppress
 from dataclasses import dataclass, field, replace
 
 from deployer.context import Context
+from deployer.domain.errors import Conflict
 from deployer.domain.model import Deployment
-from deployer.notify.entries import EntryState, NotificationEntry, QueuedNotification
+from deployer.domain.notifications import Attempt, EntryState, NotificationEntry, QueuedNotification
 from deployer.notify.events import plan
-from deployer.notify.ports import TopicPublisher, WebhookTransport
 from deployer.notify.render import TopicEvent, render
-from deployer.notify.retry import Attempt, Decision, RetrySchedule
-from deployer.ports import Conflict
+from deployer.notify.retry import Decision, RetrySchedule
+from deployer.ports import TopicPublisher, WebhookTransport
 
 log = logging.getLogger(__name__)
 #: How long a sender holds an entry: far longer than one send can take (connect + read timeouts).

@@ -14,16 +14,16 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 
-from deployer.config.canary import CanarySettings
-from deployer.config.parser import AgentConfig
 from deployer.context import Context
 from deployer.domain import canary_plan, rollout, smoke
+from deployer.domain.agents import AgentConfig, CanarySettings
 from deployer.domain.clock import iso
+from deployer.domain.errors import Conflict
 from deployer.domain.model import AgentState, Deployment, DeploymentError
+from deployer.domain.platform import Scheduled
 from deployer.domain.rollout_state import CanaryState
 from deployer.domain.transitions import backoff, newer
 from deployer.notify import outbox
-from deployer.ports import Conflict, Scheduled
 from deployer.rollout import holds, settle
 
 log = logging.getLogger(__name__)

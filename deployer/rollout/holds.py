@@ -18,9 +18,9 @@ from dataclasses import replace
 from deployer.context import Context
 from deployer.domain import rollout
 from deployer.domain.clock import iso
+from deployer.domain.errors import Conflict
 from deployer.domain.model import AgentState
 from deployer.domain.rollout_state import Hold
-from deployer.ports import Conflict
 
 log = logging.getLogger(__name__)
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")

@@ -2,6 +2,8 @@
 (``active``, or ``verified`` after its smoke test) or, when a newer one already serves,
 ``superseded``; the previous one is retired and retention applied. Safe to repeat after a crash:
 the poll calls :func:`settle` again for a record left ``active``/``verified`` with open work.
+A deployment that must still be promoted keeps its open work: the poll starts the promotion (no
+rollout step starts a deployment) and ends the open work after it, so a crash in between repeats it.
 """
 
 from __future__ import annotations
@@ -9,15 +11,15 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from deployer.adapters.foundry import DEPLOYMENT_ID_KEY
-from deployer.config.parser import AgentConfig
 from deployer.context import Context
-from deployer.deploy import promotion
+from deployer.domain.agents import AgentConfig
 from deployer.domain.clock import iso, parse_iso
+from deployer.domain.errors import Conflict
 from deployer.domain.model import SMOKE_TESTED, AgentState, Deployment, Status
+from deployer.domain.platform import DEPLOYMENT_ID_KEY, Scheduled
+from deployer.domain.rollout import promotion_due
 from deployer.domain.transitions import settles_as, versions_to_delete
 from deployer.notify import outbox
-from deployer.ports import Conflict, Scheduled
 from deployer.rollout import traffic
 
 log = logging.getLogger(__name__)
@@ -53,8 +55,8 @@ def settle(
     else:
         raise Conflict(d.agent)
     retain(ctx, agent, d)
-    promotion.after_verified(ctx, agent, d)  # before the open work ends: repeated after a crash
-    ctx.store.unschedule(d.id)
+    if not promotion_due(agent, d):  # else the poll promotes it, then ends the open work
+        ctx.store.unschedule(d.id)
     log.info("deployment %s: %s version %s %s", d.id, d.agent, d.version, status)
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 
-from deployer.adapters.foundry import DEPLOYMENT_ID_KEY
-from deployer.config.parser import AgentConfig
 from deployer.context import Context
 from deployer.domain import rollout
+from deployer.domain.agents import AgentConfig
 from deployer.domain.model import Deployment
+from deployer.domain.platform import DEPLOYMENT_ID_KEY
 from deployer.domain.rollout import Promotion
 from deployer.domain.rollout_state import Traffic
 

@@ -16,15 +16,15 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from deployer.config.parser import AgentConfig
 from deployer.context import Context
 from deployer.domain import rollout, smoke
+from deployer.domain.agents import AgentConfig
 from deployer.domain.clock import iso
 from deployer.domain.model import Deployment, DeploymentError
+from deployer.domain.platform import Scheduled
 from deployer.domain.rollout_state import SmokeResult
 from deployer.domain.transitions import backoff
 from deployer.notify import outbox
-from deployer.ports import Scheduled
 from deployer.rollout import canary, holds, settle, traffic
 
 log = logging.getLogger(__name__)

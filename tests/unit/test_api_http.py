@@ -163,7 +163,7 @@ def test_health_is_503_when_the_deployer_cannot_start(monkeypatch):
 
 
 def test_a_lost_race_on_the_agent_row_is_a_retryable_conflict(app, monkeypatch):
-    from deployer.ports import Conflict
+    from deployer.domain.errors import Conflict
 
     def always_lost(state):
         raise Conflict(state.name)

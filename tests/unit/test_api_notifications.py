@@ -11,13 +11,14 @@ import pytest
 
 from deployer.config.parser import parse_config
 from deployer.deploy.start import handle_event
+from deployer.domain.notifications import Attempt
 from deployer.entrypoints.http import notifications
 from deployer.entrypoints.http import routes as http_api
 from deployer.entrypoints.http.problems import ProblemError
 from deployer.entrypoints.http.requests import NotificationsQuery
 from deployer.notify import outbox
 from deployer.notify.outbox import Delivery, deliver_due
-from deployer.notify.retry import Attempt, RetrySchedule
+from deployer.notify.retry import RetrySchedule
 from tests.unit.conftest import CONFIG
 from tests.unit.fake_outbox import FakeTransport
 from tests.unit.test_api_http import FakeRoot, FakeSettings, doc, get, post, principal

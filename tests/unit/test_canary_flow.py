@@ -11,7 +11,7 @@ from deployer.config.parser import ConfigError, parse_config
 from deployer.context import Context
 from deployer.deploy import canary_control
 from deployer.deploy.poll import poll_once
-from deployer.ports import InvokeReply
+from deployer.domain.platform import InvokeReply
 from deployer.rollout import canary
 from tests.unit.conftest import PROJECT_ID, REGISTRY
 from tests.unit.fakes import FakeClock, FakePlatform, FakeRoleAssignments, FakeStore

@@ -3,10 +3,10 @@ import random
 
 from deployer.deploy.poll import poll_once
 from deployer.deploy.start import handle_event
+from deployer.domain.errors import PlatformError
 from deployer.domain.model import ImagePush
 from deployer.domain.transitions import PENDING_GRACE_S
 from deployer.entrypoints.acr_events import ReceivedEvent
-from deployer.ports import PlatformError
 from tests.unit.conftest import DIGEST, REGISTRY
 
 

@@ -11,11 +11,11 @@ from deployer.config.parser import parse_config
 from deployer.deploy import manual
 from deployer.deploy.poll import poll_once
 from deployer.domain import rollout
+from deployer.domain.errors import PlatformError
 from deployer.domain.imageref import ImageRef
 from deployer.entrypoints.http.idempotency import IdempotencyKey
 from deployer.entrypoints.http.problems import ProblemError
 from deployer.entrypoints.http.requests import DeployRequest, RollbackRequest
-from deployer.ports import PlatformError
 from tests.unit import conftest
 
 REGISTRY = "myregistry.azurecr.io"

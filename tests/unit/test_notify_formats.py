@@ -16,10 +16,10 @@ import time
 from standardwebhooks.webhooks import Webhook as Verifier
 
 from deployer.domain.model import Deployment, DeploymentError
+from deployer.domain.subscribers import EventGridTopic, Webhook
 from deployer.notify import cloudevents, slack, teams
 from deployer.notify.events import plan
 from deployer.notify.render import TopicEvent, WebhookRequest, render
-from deployer.notify.subscribers import EventGridTopic, Webhook
 
 T0 = 1_800_000_000.0
 SECRET = "whsec_" + base64.b64encode(b"s" * 32).decode()

@@ -8,7 +8,7 @@ import pytest
 from deployer.config.parser import parse_config
 from deployer.context import Context
 from deployer.deploy import promotion
-from deployer.ports import InvokeReply
+from deployer.domain.platform import InvokeReply
 from tests.unit.conftest import PROJECT_ID, REGISTRY
 from tests.unit.fakes import FakeClock, FakePlatform, FakeRoleAssignments, FakeStore
 from tests.unit.test_canary_flow import CANARY, SMOKE, live, run
@@ -74,3 +74,20 @@ def test_promotion_on_demand_is_idempotent(ctx):
     assert ctx.platform.calls.count(("create_version", "vbot-prod", again.image)) == 1
     with pytest.raises(LookupError):
         promotion.promote_to_agent(ctx, "vbot", "nobody")
+
+
+def test_a_crash_before_the_promotion_keeps_the_open_work_and_the_next_tick_promotes(ctx, monkeypatch):
+    def crash(*args, **kwargs):
+        raise RuntimeError("the host died")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(promotion, "after_verified", crash)
+        with pytest.raises(RuntimeError):
+            live(ctx, push(ctx, "v1", 1))
+    staged = next(d for d in ctx.store.records.values() if d.agent == "vbot")
+    assert staged.status == "verified" and staged.promoted_to is None
+    assert staged.id in ctx.store.open  # the settle step left its open work for the promotion
+    run(ctx, 20, seconds=10.0)  # past the lease the dead tick held
+    staged = ctx.store.records[staged.id]
+    assert staged.promoted_to and staged.id not in ctx.store.open
+    assert [d.promoted_from for d in ctx.store.records.values() if d.agent == "vbot-prod"] == [staged.id]

@@ -13,9 +13,9 @@ from deployer.deploy import rollback
 from deployer.deploy.poll import poll_once
 from deployer.deploy.start import handle_event, start_deployment
 from deployer.domain.model import ImagePush
+from deployer.domain.platform import InvokeReply
 from deployer.domain.rollout_state import traffic_of
 from deployer.domain.transitions import PENDING_GRACE_S
-from deployer.ports import InvokeReply
 from deployer.rollout import holds
 from tests.unit.conftest import PROJECT_ID, REGISTRY
 from tests.unit.fakes import FakeClock, FakePlatform, FakeRoleAssignments, FakeStore

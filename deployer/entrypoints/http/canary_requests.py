@@ -8,9 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from deployer.config.parser import AGENT_NAME
 from deployer.context import Context
 from deployer.deploy import canary_control, promotion
+from deployer.domain.agents import AGENT_NAME
 from deployer.domain.model import Deployment
 from deployer.entrypoints.http.problems import ProblemError
 from deployer.entrypoints.http.requests import JsonBody, parse_agent_name

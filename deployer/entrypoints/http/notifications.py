@@ -13,12 +13,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from deployer.context import Context
+from deployer.domain.errors import Conflict
+from deployer.domain.notifications import NotificationEntry
+from deployer.domain.subscribers import EventGridTopic, Subscriber
 from deployer.entrypoints.http.problems import ProblemError
 from deployer.entrypoints.http.requests import NotificationsQuery
 from deployer.notify import outbox
-from deployer.notify.entries import NotificationEntry
-from deployer.notify.subscribers import EventGridTopic, Subscriber
-from deployer.ports import Conflict
 
 log = logging.getLogger(__name__)
 

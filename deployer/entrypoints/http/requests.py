@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
-from deployer.config.parser import AGENT_NAME
+from deployer.domain.agents import AGENT_NAME
 from deployer.domain.imageref import ImageRef, ImageRefError
 from deployer.domain.model import Status
+from deployer.domain.notifications import ENTRY_STATES
 from deployer.entrypoints.http.problems import ProblemError
-from deployer.notify.entries import ENTRY_STATES
 
 #: The largest request body accepted (the Functions host would take 100 MB).
 MAX_BODY_BYTES = 64 * 1024

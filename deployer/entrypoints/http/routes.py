@@ -14,6 +14,7 @@ import azure.functions as func
 
 from deployer.bootstrap import root
 from deployer.deploy import manual
+from deployer.domain.errors import Conflict, PlatformError
 from deployer.entrypoints.http import agent_controls, canary_requests, notifications, openapi
 from deployer.entrypoints.http.auth import PRINCIPAL_HEADER, authorize_write, principal_from
 from deployer.entrypoints.http.health import check_health, unavailable
@@ -32,7 +33,6 @@ from deployer.entrypoints.http.requests import (
     parse_rollback,
     read_json,
 )
-from deployer.ports import Conflict, PlatformError
 
 blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions leaves it untyped
 
