@@ -23,16 +23,11 @@ from deployer.domain.addresses import (
     checked_addresses,
     literal_address,
     parse_target,
+    system_resolve,
 )
 from deployer.domain.notifications import Attempt, parse_retry_after
 
 log = logging.getLogger(__name__)
-
-
-def system_resolve(host: str) -> list[str]:
-    """The A and AAAA addresses of ``host`` (``OSError`` if it does not resolve)."""
-    infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 class _PinnedConnection(http.client.HTTPConnection):

@@ -114,7 +114,7 @@ class TableDeploymentStore(TableNotificationStore):
             meta = self._table.create_entity(_to_entity(deployment))
         except ResourceExistsError:
             raise Conflict(deployment.id) from None
-        return _with_etag(deployment, meta)
+        return _replace_etag(deployment, meta)
 
     def get(self, deployment_id: str) -> Deployment | None:
         try:
@@ -134,7 +134,7 @@ class TableDeploymentStore(TableNotificationStore):
             )
         except (ResourceModifiedError, ResourceNotFoundError):
             raise Conflict(deployment.id) from None
-        return _with_etag(deployment, meta)
+        return _replace_etag(deployment, meta)
 
     def get_agent(self, name: str) -> AgentState:
         try:
@@ -285,10 +285,6 @@ def _from_entity(entity: Any) -> Deployment:
         etag=entity.metadata["etag"],
         **{name: entity.get(name) for name in _PLAIN},
     )
-
-
-def _with_etag(deployment: Deployment, meta: Any) -> Deployment:
-    return _replace_etag(deployment, meta)
 
 
 def _replace_etag(value: _T, meta: Any) -> _T:

@@ -15,7 +15,7 @@ from deployer.config.canary import check_promotions
 from deployer.config.roles import runtime_role_options
 from deployer.config.smoke import rollout_options
 from deployer.config.subscribers import SubscriberRules, parse_topic, parse_webhooks
-from deployer.domain.addresses import Resolver
+from deployer.domain.addresses import Resolver, system_resolve
 from deployer.domain.agents import AGENT_NAME, PROTOCOLS, AgentConfig, DeployerConfig
 from deployer.domain.imageref import is_valid_registry, is_valid_repository
 from deployer.domain.subscribers import EventGridTopic, Webhook
@@ -138,8 +138,6 @@ def _subscribers(
     problems: list[str],
 ) -> tuple[tuple[Webhook, ...], EventGridTopic | None]:
     if resolver is None:
-        from deployer.adapters.safe_http import system_resolve
-
         resolver = system_resolve
     rules = SubscriberRules(
         agents=agents,

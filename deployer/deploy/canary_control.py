@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from deployer.context import Context
 from deployer.deploy import poll
-from deployer.domain.errors import Conflict
+from deployer.domain.errors import Conflict, Refused
 from deployer.domain.model import Deployment
 from deployer.domain.platform import Scheduled
 from deployer.rollout import canary
@@ -20,14 +20,17 @@ from deployer.rollout import canary
 _RACES = 5
 
 
-class NotInCanary(ValueError):
+class NotInCanary(Refused):
     """The deployment is not in a canary (any more): nothing to promote or abort."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("not-in-canary", detail)
 
 
 def promote(ctx: Context, deployment_id: str, *, by: str | None = None) -> Deployment:
     """Skip the remaining steps of ``deployment_id``'s canary: all traffic to its version, then
-    ``verified``. ``LookupError`` if there is no such deployment, :class:`NotInCanary` if it is
-    not in a canary."""
+    ``verified``. :class:`Refused` (``not-found``) if there is no such deployment,
+    :class:`NotInCanary` if it is not in a canary."""
     for _ in range(_RACES):
         d = _canary_of(ctx, deployment_id)
         assert d.canary is not None
@@ -61,7 +64,7 @@ def abort(ctx: Context, deployment_id: str, *, by: str | None = None) -> Deploym
 def _canary_of(ctx: Context, deployment_id: str) -> Deployment:
     d = ctx.store.get(deployment_id)
     if d is None:
-        raise LookupError(f"no deployment {deployment_id!r}")
+        raise Refused("not-found", f"no deployment {deployment_id}; list them at /api/deployments")
     if d.status != "canary" or d.canary is None:
         raise NotInCanary(f"deployment {deployment_id} is {d.status}, not in a canary")
     return d

@@ -23,13 +23,13 @@ from deployer.domain.model import (
     Deployment,
     DeploymentError,
     ImagePush,
+    ReceivedEvent,
     Source,
     Status,
     new_deployment_id,
 )
 from deployer.domain.platform import DEPLOYMENT_ID_KEY, Scheduled, VersionSpec
 from deployer.domain.transitions import FIRST_DELAY_S, PENDING_GRACE_S
-from deployer.entrypoints.acr_events import ReceivedEvent, registry_allowed
 from deployer.notify import outbox
 from deployer.rollout import canary, holds, traffic
 
@@ -40,7 +40,9 @@ _MAX_AGENT_RACES = 5
 def handle_event(ctx: Context, event: ReceivedEvent) -> list[Deployment]:
     """Record what one delivered event means, deploying where the rules say. Idempotent per
     event id: a redelivery returns the records the first delivery made."""
-    if event.kind == "push" and event.push and not registry_allowed(event, ctx.config.registries):
+    # The registry the image would be pulled from (the request host, else the topic's registry):
+    # an allowed topic does not vouch for another request host.
+    if event.kind == "push" and event.push and not ctx.config.allows_registry(event.push.registry):
         return [_note(ctx, event, "refused", "registry_not_allowed")]
     if event.kind != "push" or event.push is None:
         status: Status = "ignored" if event.kind == "ignored" else "refused"

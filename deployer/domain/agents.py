@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
+from deployer.domain.errors import Refused
 from deployer.domain.model import Strategy
 from deployer.domain.platform import AgentProtocol
 from deployer.domain.subscribers import EventGridTopic, Subscriber, Webhook
@@ -122,6 +123,18 @@ class DeployerConfig:
 
     def agent(self, name: str) -> AgentConfig | None:
         return next((a for a in self.agents if a.name == name), None)
+
+    def configured(self, name: str) -> AgentConfig:
+        """The agent named ``name``; :class:`Refused` (``unknown-agent``) if none is configured."""
+        agent = self.agent(name)
+        if agent is None:
+            configured = ", ".join(a.name for a in self.agents)
+            raise Refused("unknown-agent", f"no agent {name!r} is configured (configured: {configured})")
+        return agent
+
+    def subscriber(self, key: str) -> Subscriber | None:
+        """The subscriber with ``key``, if it is still configured."""
+        return next((s for s in self.subscribers if s.key == key), None)
 
     def allows_registry(self, registry: str) -> bool:
         return registry.lower() in self.registries

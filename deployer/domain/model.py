@@ -39,8 +39,6 @@ SMOKE_TESTED: frozenset[str] = frozenset({"verified", "canary"})
 
 #: Statuses the poll still has to follow.
 OPEN_STATUSES: frozenset[str] = frozenset({"pending", "creating", "verifying", "canary"})
-#: Statuses that end a deployment: every other one.
-TERMINAL_STATUSES: frozenset[str] = frozenset(get_args(Status)) - OPEN_STATUSES
 #: Statuses of the deployment that serves the agent (``verified``: after its smoke test passed).
 SERVING_STATUSES: frozenset[str] = frozenset({"active", "verified"})
 
@@ -66,9 +64,7 @@ class ImagePush:
     repository: str
     tag: str | None
     digest: str | None
-    media_type: str | None = None
     event_id: str | None = None
-    pushed_at: str | None = None
 
     @property
     def image(self) -> str:
@@ -80,6 +76,18 @@ class ImagePush:
     @property
     def image_by_digest(self) -> str:
         return f"{self.registry}/{self.repository}@{self.digest}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceivedEvent:
+    """What one delivered event means to the deployer."""
+
+    kind: Literal["push", "ignored", "invalid"]
+    event_id: str
+    event_type: str
+    topic: str
+    push: ImagePush | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -18,7 +18,7 @@ from dataclasses import replace
 from deployer.context import Context
 from deployer.domain import rollout
 from deployer.domain.clock import iso
-from deployer.domain.errors import Conflict
+from deployer.domain.errors import Conflict, Refused
 from deployer.domain.model import AgentState
 from deployer.domain.rollout_state import Hold
 
@@ -44,10 +44,10 @@ def hold(
 
 
 def release(ctx: Context, agent: str, digest: str) -> bool:
-    """Release the hold on ``digest``; ``False`` if there was none. ``ValueError`` for a
-    malformed digest, ``LookupError`` for an agent that is not configured."""
+    """Release the hold on ``digest``; ``False`` if there was none. :class:`Refused` for a
+    malformed digest or an agent that is not configured."""
     if not DIGEST.fullmatch(digest):
-        raise ValueError(f"{digest!r} is not a digest (sha256: and 64 lowercase hex digits)")
+        raise Refused("invalid-query", f"{digest!r} is not a digest (sha256: and 64 lowercase hex digits)")
     released: list[bool] = []
 
     def change(state: AgentState) -> AgentState | None:
@@ -96,9 +96,7 @@ def hold_rolled_away(
 
 
 def _known(ctx: Context, agent: str) -> str:
-    if ctx.config.agent(agent) is None:
-        raise LookupError(f"no agent {agent!r} is configured")
-    return agent
+    return ctx.config.configured(agent).name
 
 
 def _change(ctx: Context, agent: str, change: Callable[[AgentState], AgentState | None]) -> AgentState:

@@ -23,13 +23,14 @@ from standardwebhooks.webhooks import Webhook as Verifier
 from deployer.adapters.credentials import StaticTokenCredential
 from deployer.adapters.eventgrid_topic import EventGridTopicPublisher
 from deployer.adapters.foundry import FoundryPlatform
-from deployer.adapters.safe_http import SafeHttpTransport, system_resolve
+from deployer.adapters.safe_http import SafeHttpTransport
 from deployer.adapters.table_store import TableDeploymentStore
 from deployer.cli.simulate import image_pushed_event
 from deployer.config.parser import parse_config
 from deployer.context import Context
 from deployer.deploy.poll import poll_once
 from deployer.deploy.start import handle_event
+from deployer.domain.addresses import system_resolve
 from deployer.domain.clock import SystemClock
 from deployer.entrypoints.acr_events import parse_event
 from deployer.notify.outbox import Delivery, deliver_due, notifications, redeliver

@@ -11,6 +11,7 @@ from deployer.config.parser import ConfigError, parse_config
 from deployer.context import Context
 from deployer.deploy import canary_control
 from deployer.deploy.poll import poll_once
+from deployer.domain.errors import Refused
 from deployer.domain.platform import InvokeReply
 from deployer.rollout import canary
 from tests.unit.conftest import PROJECT_ID, REGISTRY
@@ -147,7 +148,7 @@ def test_abort_by_hand_rolls_back_and_holds_the_digest(ctx):
     assert ctx.store.get_agent("vbot").holds[0].by == "ops"
     with pytest.raises(canary_control.NotInCanary):
         canary_control.abort(ctx, second.id)
-    with pytest.raises(LookupError):
+    with pytest.raises(Refused, match="no deployment nope"):
         canary_control.promote(ctx, "nope")
 
 

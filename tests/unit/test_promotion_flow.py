@@ -8,6 +8,7 @@ import pytest
 from deployer.config.parser import parse_config
 from deployer.context import Context
 from deployer.deploy import promotion
+from deployer.domain.errors import Refused
 from deployer.domain.platform import InvokeReply
 from tests.unit.conftest import PROJECT_ID, REGISTRY
 from tests.unit.fakes import FakeClock, FakePlatform, FakeRoleAssignments, FakeStore
@@ -72,7 +73,7 @@ def test_promotion_on_demand_is_idempotent(ctx):
     again = promotion.promote_to_agent(ctx, "vbot", "vbot-prod", requested_by="ops")
     assert again.id == staged.promoted_to
     assert ctx.platform.calls.count(("create_version", "vbot-prod", again.image)) == 1
-    with pytest.raises(LookupError):
+    with pytest.raises(Refused, match="no agent 'nobody'"):
         promotion.promote_to_agent(ctx, "vbot", "nobody")
 
 

@@ -12,6 +12,7 @@ from deployer.context import Context
 from deployer.deploy import rollback
 from deployer.deploy.poll import poll_once
 from deployer.deploy.start import handle_event, start_deployment
+from deployer.domain.errors import Refused
 from deployer.domain.model import ImagePush
 from deployer.domain.platform import InvokeReply
 from deployer.domain.rollout_state import traffic_of
@@ -178,9 +179,9 @@ def test_a_held_digest_is_skipped_with_held_under_any_tag_and_deploys_once_relea
     retagged = push(ctx, "v2-fixed", 2)
     assert (again.status, again.reason) == ("skipped", "held")
     assert (retagged.status, retagged.reason) == ("skipped", "held")
-    with pytest.raises(ValueError):
+    with pytest.raises(Refused, match="is not a digest"):
         holds.release(ctx, "vbot", digest_for(2) + "\n")
-    with pytest.raises(LookupError):
+    with pytest.raises(Refused, match="no agent 'nobody'"):
         holds.release(ctx, "nobody", digest_for(2))
     assert holds.release(ctx, "vbot", digest_for(2)) is True
     assert holds.release(ctx, "vbot", digest_for(2)) is False

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from deployer.entrypoints.http.problems import ProblemError
+from deployer.domain.errors import Refused
 from deployer.entrypoints.http.requests import parse_agent_name
 
 #: A held digest, exactly as ``GET /api/agents/{agent}/holds`` lists it.
@@ -25,7 +25,7 @@ def parse_hold_ref(agent: str, digest: str) -> HoldRef:
     """The agent name and digest of a release request; ``sha256:`` and 64 lowercase hex digits."""
     name = parse_agent_name(agent)
     if not DIGEST.fullmatch(digest):
-        raise ProblemError(
+        raise Refused(
             "invalid-query",
             f"{digest[:80]!r} is not a digest: send sha256: and 64 lowercase hex digits, as "
             f"GET /api/agents/{name}/holds lists it",
