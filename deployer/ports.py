@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from deployer.domain.model import AgentState, Deployment
+from deployer.domain.model import AgentState, Deployment, Status
 from deployer.domain.notifications import Attempt, NotificationEntry, QueuedNotification
 from deployer.domain.platform import InvokeReply, InvokeRequest, Page, Scheduled, VersionInfo, VersionSpec
 from deployer.domain.roles import RoleAssignment
@@ -95,7 +95,7 @@ class DeploymentStore(NotificationStore, Protocol):
         self,
         *,
         agent: str | None = None,
-        status: str | None = None,
+        status: Status | None = None,
         limit: int = 50,
         after: str | None = None,
     ) -> Page: ...

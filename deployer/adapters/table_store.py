@@ -26,7 +26,7 @@ from azure.data.tables import TableClient, UpdateMode
 
 from deployer.adapters.table_outbox import TableNotificationStore
 from deployer.domain.errors import Conflict
-from deployer.domain.model import AgentState, Deployment, DeploymentError, Transition
+from deployer.domain.model import AgentState, Deployment, DeploymentError, Status, Transition
 from deployer.domain.platform import Page, Scheduled
 from deployer.domain.roles import RoleGrant
 from deployer.domain.rollout_state import CanaryState, Hold, SmokeResult, traffic_from_json
@@ -209,7 +209,7 @@ class TableDeploymentStore(TableNotificationStore):
         self,
         *,
         agent: str | None = None,
-        status: str | None = None,
+        status: Status | None = None,
         limit: int = 50,
         after: str | None = None,
     ) -> Page:

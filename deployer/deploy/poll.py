@@ -147,7 +147,7 @@ def _observe(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, 
 def _version_or_gone(ctx: Context, agent: AgentConfig, d: Deployment) -> VersionInfo:
     assert d.version is not None
     try:
-        return ctx.platform.get_version(_endpoint(ctx, agent, d), d.agent, d.version)
+        return ctx.platform.get_version(ctx.endpoint_of(agent, d), d.agent, d.version)
     except PlatformError as exc:
         if exc.status_code != 404:
             raise
@@ -169,7 +169,7 @@ def _reconcile(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled
     if d.rollout == "instant":  # a rollback by traffic: no version to create
         rollback.finish(ctx, agent, d)
         return
-    found = _find_version(ctx.platform.list_versions(_endpoint(ctx, agent, d), d.agent), d)
+    found = _find_version(ctx.platform.list_versions(ctx.endpoint_of(agent, d), d.agent), d)
     if found is None:
         start.create_version_for(ctx, agent, d)
         return
@@ -195,10 +195,6 @@ def _drop_orphan(ctx: Context, lease: Scheduled, now: float) -> None:
     redelivery writes it; give up on it after a day, as Event Grid does."""
     if now - deployment_time(lease.deployment_id) > ORPHAN_AFTER_S:
         ctx.store.unschedule(lease.deployment_id)
-
-
-def _endpoint(ctx: Context, agent: AgentConfig, d: Deployment) -> str:
-    return d.project_endpoint or ctx.endpoint_for(agent)
 
 
 def unconfigured(d: Deployment) -> AgentConfig:

@@ -10,9 +10,10 @@ poll repeating the settle step after a crash, or a person asking again, starts i
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from dataclasses import replace
 
-from deployer.context import Context
+from deployer.context import Context, retry_on_conflict
 from deployer.deploy import start
 from deployer.domain.agents import AgentConfig
 from deployer.domain.clock import iso
@@ -21,7 +22,6 @@ from deployer.domain.model import Deployment, ImagePush, Transition, new_deploym
 from deployer.notify import outbox
 
 log = logging.getLogger(__name__)
-_RACES = 5
 
 
 class NotPromotable(Refused):
@@ -100,7 +100,8 @@ def _start(
 
 def _link(ctx: Context, source_id: str, promoted: Deployment) -> None:
     """Record ``promoted_to`` on the source, with a ``promoted`` history entry and event."""
-    for _ in range(_RACES):
+
+    def attempt() -> None:
         source = ctx.store.get(source_id)
         if source is None or source.promoted_to == promoted.id:
             return
@@ -112,8 +113,7 @@ def _link(ctx: Context, source_id: str, promoted: Deployment) -> None:
             history=(*source.history, Transition(status="promoted", at=at, note=note)),
             pending_events=(*source.pending_events, "deployment.promoted"),
         )
-        try:
-            outbox.flush(ctx, ctx.store.update(linked))
-            return
-        except Conflict:
-            continue
+        outbox.flush(ctx, ctx.store.update(linked))
+
+    with suppress(Conflict):  # the promoted deployment names its source (promoted_from) either way
+        retry_on_conflict(attempt, gave_up=f"deployment {source_id}: promotion not linked")

@@ -163,6 +163,36 @@ class Deployment:
     pending_events: tuple[str, ...] = ()
     etag: str | None = field(default=None, compare=False)
 
+    @classmethod
+    def begin(
+        cls,
+        deployment_id: str,
+        *,
+        agent: str,
+        image: str,
+        status: Status,
+        source: Source,
+        at: str,
+        of: ImagePush | Deployment | None,
+        **fields: Any,
+    ) -> Deployment:
+        """A new record created ``at``, with the registry, repository, tag and digest of ``of``
+        (the push it deploys, or the deployment it goes back to)."""
+        return cls(
+            id=deployment_id,
+            agent=agent,
+            image=image,
+            status=status,
+            source=source,
+            created_at=at,
+            updated_at=at,
+            registry=of.registry if of else None,
+            repository=of.repository if of else None,
+            tag=of.tag if of else None,
+            digest=of.digest if of else None,
+            **fields,
+        )
+
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES

@@ -78,3 +78,9 @@ class InvokeReply:
     body: str
     latency_ms: float
     error: str | None = None
+
+
+def version_number(version: str) -> int:
+    """A version's number, for ordering: Foundry numbers versions "1", "2", ...; anything else
+    sorts before them."""
+    return int(version) if version.isdigit() else -1

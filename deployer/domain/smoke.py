@@ -17,6 +17,10 @@ from deployer.domain.agents import Expect, SmokeTest
 from deployer.domain.platform import InvokeReply, InvokeRequest
 from deployer.domain.rollout_state import MAX_EXCERPT, SmokeResult, SmokeStatus
 
+#: The error code (and hold reason) of a deployment whose smoke test failed.
+FAILED_CODE = "smoke_test_failed"
+#: Time a lease keeps beyond a smoke attempt's own timeout, for the rest of the step.
+LEASE_MARGIN_S = 60.0
 _PATH_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]|\[\"([^\"]+)\"\]")
 
 

@@ -3,14 +3,11 @@ refused request has written nothing."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from deployer.domain.errors import Refused
+from deployer.domain.imageref import DIGEST
 from deployer.entrypoints.http.requests import parse_agent_name
-
-#: A held digest, exactly as ``GET /api/agents/{agent}/holds`` lists it.
-DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from deployer.domain.imageref import DIGEST
 from deployer.domain.notifications import ENTRY_STATES
 from deployer.entrypoints.http import openapi_canary
-from deployer.entrypoints.http.hold_requests import DIGEST
 from deployer.entrypoints.http.openapi_parts import json_body as _json_body
 from deployer.entrypoints.http.openapi_parts import ok as _ok
 from deployer.entrypoints.http.openapi_parts import path_param as _path_param

@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, get_args
+from typing import Any, cast, get_args
 
 from deployer.deploy.requests import DeployRequest, RollbackRequest
 from deployer.domain.agents import AGENT_NAME
@@ -47,7 +47,7 @@ class ListQuery:
     """``GET /api/deployments?agent=&status=&limit=&next=``."""
 
     agent: str | None = None
-    status: str | None = None
+    status: Status | None = None
     limit: int = DEFAULT_LIMIT
     next: str | None = None
 
@@ -122,7 +122,7 @@ def parse_list_query(params: Mapping[str, str]) -> ListQuery:
         raise Refused("invalid-query", f"status must be one of: {', '.join(STATUSES)}")
     if next_ is not None and not _DEPLOYMENT_ID.fullmatch(next_):
         raise Refused("invalid-query", "next must be the token of a previous page, as returned")
-    return ListQuery(agent=agent, status=status, limit=_limit(params), next=next_)
+    return ListQuery(agent=agent, status=cast(Status | None, status), limit=_limit(params), next=next_)
 
 
 def parse_notifications_query(params: Mapping[str, str]) -> NotificationsQuery:

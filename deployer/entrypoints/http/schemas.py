@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from deployer.domain.imageref import DIGEST
 from deployer.domain.model import STRATEGIES
 from deployer.domain.notifications import ENTRY_STATES
 from deployer.entrypoints.http.deployment_schema import deployment
@@ -89,7 +90,7 @@ def _deploy_request() -> dict[str, Any]:
 def _hold() -> dict[str, Any]:
     return obj(
         {
-            "digest": {**STR, "pattern": "^sha256:[a-f0-9]{64}$"},
+            "digest": {**STR, "pattern": f"^{DIGEST.pattern}$"},
             "reason": {**STR, "description": "rollback, or smoke_test_failed"},
             "at": STR,
             "by": NULLABLE_STR,
