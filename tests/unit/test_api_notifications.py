@@ -20,10 +20,10 @@ from deployer.entrypoints.http.requests import NotificationsQuery
 from deployer.notify import outbox, redelivery
 from deployer.notify.outbox import Delivery, deliver_due
 from deployer.notify.retry import RetrySchedule
+from tests.unit.builders import digest_for, pushed
 from tests.unit.conftest import CONFIG
 from tests.unit.fake_outbox import FakeTransport
-from tests.unit.test_api_http import FakeRoot, FakeSettings, doc, get, post, principal
-from tests.unit.test_deploying import digest_for, pushed
+from tests.unit.http_helpers import FakeRoot, FakeSettings, doc, get, post, principal
 
 SECRET = "whsec_" + base64.b64encode(b"s" * 32).decode()
 HOOK = "https://hooks.example.com/agents/secret-path?token=t0k3n"

@@ -4,24 +4,8 @@ import random
 from deployer.deploy.poll import poll_once
 from deployer.deploy.start import handle_event
 from deployer.domain.errors import PlatformError
-from deployer.domain.model import ImagePush, ReceivedEvent
 from deployer.domain.transitions import PENDING_GRACE_S
-from tests.unit.conftest import DIGEST, REGISTRY
-
-
-def pushed(tag, *, digest=DIGEST, repository="agents/support-bot", event_id=None, registry=REGISTRY):
-    push = ImagePush(
-        registry=registry,
-        repository=repository,
-        tag=tag,
-        digest=digest,
-        event_id=event_id or f"evt-{tag}-{digest[-4:]}",
-    )
-    return ReceivedEvent(kind="push", event_id=push.event_id, event_type="x", topic="", push=push)
-
-
-def digest_for(n):
-    return "sha256:" + f"{n:064x}"
+from tests.unit.builders import digest_for, pushed
 
 
 def test_a_push_fans_out_to_every_agent_whose_rule_matches(ctx):

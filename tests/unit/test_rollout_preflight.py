@@ -9,9 +9,9 @@ from deployer.deploy import preflight
 from deployer.deploy.start import handle_event
 from deployer.domain.agents import Preflight
 from deployer.domain.errors import PlatformError
+from tests.unit.builders import pushed
 from tests.unit.conftest import PROJECT_ID, REGISTRY
 from tests.unit.fakes import FakeClock, FakePlatform, FakeRoleAssignments, FakeStore
-from tests.unit.test_deploying import pushed
 
 SMOKE = {"input": "Reply with READY", "expect": {"contains": "READY"}}
 MODEL = {"MODEL_DEPLOYMENT_NAME": "gpt-5-mini"}
