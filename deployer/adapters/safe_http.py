@@ -63,7 +63,7 @@ class _PinnedConnection(http.client.HTTPConnection):
 
 
 class SafeHttpTransport:
-    """:class:`deployer.ports.WebhookTransport` with the SSRF rules of ``addresses.py``."""
+    """:class:`deployer.ports.WebhookTransport` with the SSRF rules of ``deployer.domain.addresses``."""
 
     def __init__(
         self,

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from itertools import pairwise
-from typing import Any
 
-from deployer.domain.agents import CanarySettings, PromoteTo
+from deployer.domain.agents import AgentConfig, CanarySettings, PromoteTo
 from deployer.domain.model import STRATEGIES
 
 _ROLLOUT_KEYS = frozenset({"strategy", "steps", "step_interval_s", "abort_if"})
@@ -92,8 +91,8 @@ def parse_promote_to(raw: object, at: str, problems: list[str]) -> PromoteTo | N
     return PromoteTo(agent=agent, project_endpoint=endpoint)
 
 
-def check_promotions(agents: Iterable[Any], problems: list[str]) -> None:
-    """Each ``promote_to`` names another configured agent (``agents``: the AgentConfigs)."""
+def check_promotions(agents: Iterable[AgentConfig], problems: list[str]) -> None:
+    """Each ``promote_to`` names another configured agent."""
     listed = list(agents)
     names = {a.name for a in listed}
     for i, agent in enumerate(listed):

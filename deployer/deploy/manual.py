@@ -3,10 +3,10 @@ show the configured agents.
 
 A request is checked against the configuration (a *plan*) before anything is written; only then
 is its Idempotency-Key taken and the deployment started, through the same
-:func:`deployer.deploying.start_deployment` as every deployment, so it is recorded, tracked and
+:func:`deployer.deploy.start.start_deployment` as every deployment, so it is recorded, tracked and
 settled like a push. A manual deploy skips the tag policy and the order rule on purpose. A
 rollback first tries to move the agent's traffic back to the version it goes back to
-(:func:`deployer.rollback.rollback_by_traffic`: instant, no new version); only when that version
+(:func:`deployer.deploy.rollback.rollback_by_traffic`: instant, no new version); only when that version
 is gone is a new version of its image deployed.
 """
 

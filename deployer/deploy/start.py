@@ -2,7 +2,7 @@
 
 Crash safety: the record is written ``pending`` before ``create_version`` and the version
 carries the deployment id in its metadata; if the process dies in between, the poll
-reconciles the pending record (``tracking.py``) instead of anything creating a second version.
+reconciles the pending record (``deployer.deploy.poll``) instead of anything creating a second version.
 """
 
 from __future__ import annotations
@@ -257,7 +257,7 @@ def _note(ctx: Context, event: ReceivedEvent, status: Status, reason: str) -> De
 def _add_once(ctx: Context, record: Deployment) -> Deployment:
     """Insert a record that is born finished (skipped, ignored, refused), once. One that has
     notifications gets an open-work row first and keeps it until they are flushed, so if the
-    process dies in between, the poll finds the record and flushes it (``tracking._advance``)."""
+    process dies in between, the poll finds the record and flushes it (``deployer.deploy.poll``)."""
     notify = outbox.has_notifications(ctx, record)
     if notify:
         ctx.store.schedule(Scheduled(deployment_id=record.id, due=ctx.clock.now() + PENDING_GRACE_S))

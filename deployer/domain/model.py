@@ -29,7 +29,7 @@ Source = Literal["event", "manual", "rollback", "promotion"]
 #: How a deployment's version takes the agent's traffic: as soon as it is active (``immediate``),
 #: after its smoke test passes (``verified``), or by moving traffic back to an existing version
 #: (``instant``: a rollback that creates no version).
-#: ``canary``: after its smoke test passes, traffic moves to it in steps (``canary.py``).
+#: ``canary``: after its smoke test passes, traffic moves to it in steps (``deployer.rollout.canary``).
 #: An agent's configured ``rollout`` is one of the strategies; ``instant`` is a rollback's.
 Strategy = Literal["immediate", "verified", "canary"]
 STRATEGIES: tuple[str, ...] = get_args(Strategy)

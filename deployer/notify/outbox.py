@@ -5,7 +5,7 @@ Writing. A transition and its event types are one conditional update of the reco
 (deployment, status, subscriber) with a deterministic id, insert-if-absent, queues it, and only
 then clears ``pending_events`` with a conditional update. Until that clear, the deployment keeps
 its open-work row (partition ``o``), so if the process dies in between, the poll finds the
-record again and flushes it (``tracking._advance``); running a flush twice writes nothing new.
+record again and flushes it (``deployer.deploy.poll``); running a flush twice writes nothing new.
 
 Events nobody subscribes to (and ``pending``/``ignored``/``refused``, never notified) are left
 on the record rather than cleared: clearing them would cost a write per transition for nothing.

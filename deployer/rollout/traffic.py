@@ -1,5 +1,5 @@
 """The agent's traffic through its version selector (``AgentPlatform.get_traffic`` /
-``set_traffic``), as the decisions in ``rollout.py`` say.
+``set_traffic``), as the decisions in ``deployer.domain.rollout`` say.
 
 No step keeps state of its own: each reads the selector and writes only what differs, so a
 crash between moving traffic and recording it converges when the poll repeats the step.
