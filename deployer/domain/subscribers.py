@@ -10,22 +10,16 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
-NOTIFIED_STATUSES: tuple[str, ...] = (
-    "creating",
-    "verifying",
-    "active",
-    "verified",
-    "unhealthy",
-    "failed",
-    "timed_out",
-    "skipped",
-    "superseded",
-    "traffic_shifted",
-    "rolled_back",
-    "promoted",
-)
+from deployer.domain.model import Status
+
+#: Statuses no one is notified of: ``pending`` (internal), ``ignored`` and ``refused`` (events that
+#: were never deployments) and ``canary`` (its steps are notified, as ``traffic_shifted``).
+UNNOTIFIED: frozenset[str] = frozenset({"pending", "ignored", "refused", "canary"})
+#: Moments of a deployment that are notified without changing its status.
+MARKS: frozenset[str] = frozenset({"traffic_shifted", "promoted"})
+NOTIFIED_STATUSES: tuple[str, ...] = (*(s for s in get_args(Status) if s not in UNNOTIFIED), *sorted(MARKS))
 NOTIFIED_TYPES: frozenset[str] = frozenset(f"deployment.{s}" for s in NOTIFIED_STATUSES)
 
 Format = Literal["cloudevents", "slack", "teams"]

@@ -13,13 +13,10 @@ from typing import TYPE_CHECKING, cast
 
 from deployer.domain.model import Deployment, Status, Transition
 from deployer.domain.notifications import NotificationEntry
-from deployer.domain.subscribers import NOTIFIED_TYPES
+from deployer.domain.subscribers import MARKS, NOTIFIED_TYPES
 
 if TYPE_CHECKING:
     from deployer.domain.subscribers import Subscriber
-
-#: Events that mark a moment of a deployment without changing its status.
-_MARKS = frozenset({"traffic_shifted", "promoted"})
 
 
 def split_event(pending: str) -> tuple[str, str | None]:
@@ -55,7 +52,7 @@ def as_of(deployment: Deployment, event_type: str) -> Deployment:
     if index is None:
         return deployment
     entered = deployment.history[index]
-    shifted = status in _MARKS
+    shifted = status in MARKS
     return replace(
         deployment,
         status=deployment.status if shifted else cast(Status, status),
