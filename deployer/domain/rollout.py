@@ -15,9 +15,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from deployer.domain.model import AgentState
+from deployer.domain.agents import AgentConfig
+from deployer.domain.model import AgentState, Deployment
+from deployer.domain.platform import VersionInfo, version_number
 from deployer.domain.rollout_state import Hold, Traffic, TrafficRule, traffic_of
-from deployer.ports import VersionInfo
 
 Promotion = Literal["move", "done", "leave"]
 #: The selector's name for the newest version that is not a draft.
@@ -115,7 +116,7 @@ def _owned(version: VersionInfo, owner: str | None, owner_key: str) -> bool:
 
 
 def _age(version: VersionInfo) -> tuple[int, float]:
-    return number(version.version), version.created_at or 0.0
+    return version_number(version.version), version.created_at or 0.0
 
 
 def promotion(current: Traffic, *, version: str, before: Traffic | None) -> Promotion:
@@ -128,7 +129,7 @@ def promotion(current: Traffic, *, version: str, before: Traffic | None) -> Prom
     if not current or (before is not None and current == before):
         return "move"
     sole = sole_version(current)
-    if sole is not None and number(sole) < number(version):
+    if sole is not None and version_number(sole) < version_number(version):
         return "move"
     return "leave"
 
@@ -179,6 +180,7 @@ def without_hold(state: AgentState, digest: str) -> AgentState | None:
     return None if len(kept) == len(state.holds) else replace(state, holds=kept)
 
 
-def number(version: str) -> int:
-    """A version's number for ordering (versions are "1", "2", ...; others sort first)."""
-    return int(version) if version.isdigit() else -1
+def promotion_due(agent: AgentConfig, d: Deployment) -> bool:
+    """Whether ``d``, settled, must still be promoted to the agent its ``promote_to`` names: the
+    settle step leaves its open work for the poll, which starts the promotion and then ends it."""
+    return agent.promote_to is not None and d.status == "verified" and d.promoted_to is None

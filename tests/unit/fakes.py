@@ -6,24 +6,12 @@ import itertools
 import threading
 import uuid
 from dataclasses import dataclass, field, replace
-from typing import Any
 
-from deployer.config.parser import parse_config
-from deployer.context import Context
+from deployer.domain.errors import Conflict, PlatformError, RoleAssignmentError
 from deployer.domain.hints import PROJECT_NOT_FOUND
 from deployer.domain.model import AgentState, Deployment
+from deployer.domain.platform import InvokeReply, InvokeRequest, Page, Scheduled, VersionInfo, VersionSpec
 from deployer.domain.roles import RoleAssignment
-from deployer.ports import (
-    Conflict,
-    InvokeReply,
-    InvokeRequest,
-    Page,
-    PlatformError,
-    RoleAssignmentError,
-    Scheduled,
-    VersionInfo,
-    VersionSpec,
-)
 from tests.unit.fake_outbox import FakeNotificationStore
 
 
@@ -294,15 +282,3 @@ class FakeRoleAssignments:
 
 def arm_error(code: str, status_code: int | None = 400) -> RoleAssignmentError:
     return RoleAssignmentError(code=code, message=f"{code} (from the fake)", status_code=status_code)
-
-
-def fake_context(config: dict[str, Any], *, project: str = "p") -> Context:
-    """A context for ``config`` on fresh fakes (registry hosts resolve to a public address)."""
-    return Context(
-        config=parse_config(config, {}, resolver=lambda host: ["93.184.216.34"]),
-        store=FakeStore(),
-        platform=FakePlatform(),
-        clock=FakeClock(),
-        default_endpoint=f"https://example.services.ai.azure.com/api/projects/{project}",
-        roles=FakeRoleAssignments(),
-    )

@@ -7,18 +7,19 @@ from dataclasses import replace
 
 import pytest
 
+from deployer.config.parser import parse_config
 from deployer.context import Context
 from deployer.deploy import rollback
-from deployer.deploy.poll import poll_once
-from deployer.deploy.start import handle_event, start_deployment
+from deployer.deploy.start import start_deployment
+from deployer.domain.errors import Refused
 from deployer.domain.model import ImagePush
+from deployer.domain.platform import InvokeReply
 from deployer.domain.rollout_state import traffic_of
 from deployer.domain.transitions import PENDING_GRACE_S
-from deployer.ports import InvokeReply
 from deployer.rollout import holds
+from tests.unit.builders import digest_for, push, serving, tick
 from tests.unit.conftest import PROJECT_ID, REGISTRY
-from tests.unit.fakes import fake_context
-from tests.unit.test_deploying import digest_for, pushed
+from tests.unit.fakes import FakeClock, FakePlatform, FakeRoleAssignments, FakeStore
 
 SMOKE = {"protocol": "responses", "input": "Reply with READY", "expect": {"contains": "READY"}, "attempts": 3}
 CONFIG = {
@@ -38,18 +39,14 @@ FAILING = InvokeReply(status_code=500, body='{"error": {"message": "boom"}}', la
 
 @pytest.fixture
 def ctx() -> Context:
-    return fake_context(CONFIG)
-
-
-def push(ctx, tag, n, agent="vbot", event_id=None):
-    event = pushed(tag, digest=digest_for(n), repository=f"agents/{agent}", event_id=event_id)
-    [record] = [d for d in handle_event(ctx, event) if d.agent == agent]
-    return record
-
-
-def tick(ctx, seconds=5.0):
-    ctx.clock.advance(seconds)
-    return poll_once(ctx, concurrency=4, budget_s=20)
+    return Context(
+        config=parse_config(CONFIG, {}, resolver=lambda host: ["93.184.216.34"]),
+        store=FakeStore(),
+        platform=FakePlatform(),
+        clock=FakeClock(),
+        default_endpoint="https://example.services.ai.azure.com/api/projects/p",
+        roles=FakeRoleAssignments(),
+    )
 
 
 def up(ctx, record, agent="vbot", ticks=6):
@@ -58,10 +55,6 @@ def up(ctx, record, agent="vbot", ticks=6):
     for _ in range(ticks):
         tick(ctx)
     return ctx.store.records[record.id]
-
-
-def serving(ctx, agent="vbot"):
-    return [(r.version, r.percentage) for r in ctx.platform.traffic.get(agent, ())]
 
 
 def events(ctx, record):
@@ -170,9 +163,9 @@ def test_a_held_digest_is_skipped_with_held_under_any_tag_and_deploys_once_relea
     retagged = push(ctx, "v2-fixed", 2)
     assert (again.status, again.reason) == ("skipped", "held")
     assert (retagged.status, retagged.reason) == ("skipped", "held")
-    with pytest.raises(ValueError):
+    with pytest.raises(Refused, match="is not a digest"):
         holds.release(ctx, "vbot", digest_for(2) + "\n")
-    with pytest.raises(LookupError):
+    with pytest.raises(Refused, match="no agent 'nobody'"):
         holds.release(ctx, "nobody", digest_for(2))
     assert holds.release(ctx, "vbot", digest_for(2)) is True
     assert holds.release(ctx, "vbot", digest_for(2)) is False

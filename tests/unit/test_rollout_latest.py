@@ -17,8 +17,8 @@ from deployer.domain.rollout_state import traffic_of
 from deployer.entrypoints.acr_events import ReceivedEvent
 from deployer.ports import InvokeReply
 from deployer.rollout import canary, settle
+from tests.unit.builders import context_for
 from tests.unit.conftest import PROJECT_ID, REGISTRY
-from tests.unit.fakes import fake_context
 
 SMOKE = {"input": "Reply with READY", "expect": {"contains": "READY"}, "attempts": 1}
 CANARY = {"strategy": "canary", "steps": [10, 50, 100], "step_interval_s": 60}
@@ -43,7 +43,7 @@ ALL_LATEST = traffic_of([(LATEST, 100)])
 
 @pytest.fixture
 def ctx() -> Context:
-    return fake_context(CONFIG)
+    return context_for(CONFIG)
 
 
 def push(ctx, agent, n):

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from deployer.context import Context
+from deployer.domain.errors import PlatformError
 from deployer.domain.hints import HINTS, PROJECT_NOT_FOUND
-from deployer.ports import PlatformError
 
 CHECK_TIMEOUT_S = 3.0
 
