@@ -49,6 +49,16 @@ def selector(http: Http, agent: str) -> list[tuple[str, int]]:
     return [(r["agent_version"], r["traffic_percentage"]) for r in rules]
 
 
+def wait_for_selector(http: Http, agent: str, check: Any, timeout_s: float = 30) -> list[tuple[str, int]]:
+    """The agent's selector once ``check(rules)`` holds (the deadline is a safety net)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        rules = selector(http, agent)
+        if check(rules) or time.monotonic() > deadline:
+            return rules
+        time.sleep(0.1)
+
+
 def set_selector(http: Http, agent: str, rules: list[tuple[str, int]]) -> None:
     """Route the agent as a person does, by a merge-patch of its endpoint."""
     selection = [{"type": "FixedRatio", "agent_version": v, "traffic_percentage": p} for v, p in rules]

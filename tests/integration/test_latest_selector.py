@@ -16,6 +16,7 @@ from tests.integration.selector_support import (
     selector,
     selector_writes,
     set_selector,
+    wait_for_selector,
     wait_until,
 )
 
@@ -40,6 +41,10 @@ def serving_on_latest(http, flavour: str, agent: str) -> str:
         set_selector(http, agent, [("1", 50), ("@latest", 50)])
     assert answered_by(http, agent) == "1"
     return "1"
+
+
+def in_canary_at(record, percentage: int) -> bool:
+    return record["status"] == "canary" and (record.get("canary") or {}).get("percentage") == percentage
 
 
 def only(http, agent: str, calls: int = 4) -> set[str]:
@@ -69,11 +74,11 @@ def test_a_verified_rollout_keeps_latest_traffic_on_the_serving_version_until_th
 def test_a_canary_on_latest_splits_with_the_serving_version_and_an_abort_gives_it_all_back(http, flavour):
     agent = f"{flavour}-canary"
     serving_on_latest(http, flavour, agent)
-    record = wait_until(
-        http, push(http, agent, "1")["id"], done({"canary", "verified", "unhealthy", "failed"})
-    )
+    first_step = done({"verified", "unhealthy", "failed"})
+    record = wait_until(http, push(http, agent, "1")["id"], lambda r: first_step(r) or in_canary_at(r, 10))
     assert record["status"] == "canary" and record["canary"]["stable"] == "1"
-    assert selector(http, agent) == [("2", 10), ("1", 90)]
+    # The step is recorded before the selector is written: wait for the write, then look.
+    assert wait_for_selector(http, agent, lambda rules: rules != [("1", 100)]) == [("2", 10), ("1", 90)]
     status, aborted = http.request(
         "POST", f"{http.info.deployer_url}/api/deployments/{record['id']}/abort", {}
     )
