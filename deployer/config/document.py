@@ -196,13 +196,12 @@ PreflightField = Annotated[
     ],
     Discriminator(_preflight_kind),
 ]
-_FILTER_SCHEMA = {"type": "array", "items": {"type": "string"}, "minItems": 1}
+FILTER_SCHEMA = {"type": "array", "items": {"type": "string"}, "minItems": 1}
 Events = Annotated[
     Any,
     BeforeValidator(checks.event_names),
-    _schema({**_FILTER_SCHEMA, "items": {"enum": sorted(NOTIFIED_TYPES)}}),
+    _schema({**FILTER_SCHEMA, "items": {"enum": sorted(NOTIFIED_TYPES)}}),
 ]
-AgentFilter = Annotated[Any, BeforeValidator(checks.agent_names), _schema(_FILTER_SCHEMA)]
 PROTOCOL_NAMES = sorted(PROTOCOLS)
 AGENT_NAME_SCHEMA = {"type": "string", "pattern": AGENT_NAME.pattern, "maxLength": 63}
 FORMAT_NAMES = list(FORMATS)

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator
 
 from deployer.config import checks
-from deployer.config.document import AgentFilter, Events, Model, _choice, _schema
+from deployer.config.document import FILTER_SCHEMA, Events, Model, _choice, _schema
 from deployer.domain import subscribers
 from deployer.domain.addresses import parse_target, system_resolve
-
-_URL = _schema({"type": "string", "format": "uri"})
 
 
 def _configured(value: frozenset[str] | None, info: ValidationInfo) -> frozenset[str] | None:
@@ -34,11 +32,18 @@ def _checked_url(value: object, info: ValidationInfo) -> str:
     return value
 
 
+Url = Annotated[Any, BeforeValidator(_checked_url), _schema({"type": "string", "format": "uri"})]
+#: The agents a subscriber hears about (all when left out): configured ones.
+Agents = Annotated[
+    Any, BeforeValidator(checks.agent_names), AfterValidator(_configured), _schema(FILTER_SCHEMA)
+]
+
+
 class Webhook(Model):
     """An HTTPS receiver of notifications, in one of the formats."""
 
     REQUIRED = ("url",)
-    url: Annotated[Any, _URL] = Field(default=None, validate_default=True)
+    url: Url = Field(default=None, validate_default=True)
     format: Annotated[
         Any,
         BeforeValidator(
@@ -50,12 +55,7 @@ class Webhook(Model):
         Any, _schema({"type": "string"}, "cloudevents only: whsec_ and base64 of 24 to 64 bytes")
     ] = Field(default=None, validate_default=True)
     events: Events = None
-    agents: AgentFilter = None
-
-    @field_validator("url", mode="before")
-    @classmethod
-    def _url(cls, value: object, info: ValidationInfo) -> str:
-        return _checked_url(value, info)
+    agents: Agents = None
 
     @field_validator("secret", mode="before")
     @classmethod
@@ -67,11 +67,6 @@ class Webhook(Model):
     @property
     def origin(self) -> str:
         return parse_target(self.url, allow_loopback=True).origin
-
-    @field_validator("agents")
-    @classmethod
-    def _agents(cls, value: frozenset[str] | None, info: ValidationInfo) -> frozenset[str] | None:
-        return _configured(value, info)
 
     def value(self) -> subscribers.Webhook:
         return subscribers.Webhook(
@@ -87,19 +82,9 @@ class Topic(Model):
     """An Event Grid custom topic that gets every notified event as a CloudEvent."""
 
     REQUIRED = ("endpoint",)
-    endpoint: Annotated[Any, _URL] = Field(default=None, validate_default=True)
+    endpoint: Url = Field(default=None, validate_default=True)
     events: Events = None
-    agents: AgentFilter = None
-
-    @field_validator("endpoint", mode="before")
-    @classmethod
-    def _endpoint(cls, value: object, info: ValidationInfo) -> str:
-        return _checked_url(value, info)
-
-    @field_validator("agents")
-    @classmethod
-    def _agents(cls, value: frozenset[str] | None, info: ValidationInfo) -> frozenset[str] | None:
-        return _configured(value, info)
+    agents: Agents = None
 
     def value(self) -> subscribers.EventGridTopic:
         filters = subscribers.Filters(events=self.events, agents=self.agents)
