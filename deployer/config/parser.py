@@ -47,6 +47,7 @@ _AGENT_KEYS = frozenset(
         "protocols",
         "environment_variables",
         "keep_versions",
+        "retention_force_after_s",
         "project_endpoint",
         "pin",
         "timeout_s",
@@ -82,6 +83,9 @@ class AgentConfig:
     environment_variables: Mapping[str, str] = field(default_factory=dict)
     registry: str | None = None
     keep_versions: int = 5
+    #: Retention deletes a version busy with sessions with ``force`` once it has been busy this
+    #: long (``None``: never; it waits until the sessions end).
+    retention_force_after_s: float | None = None
     project_endpoint: str | None = None
     pin: Literal["tag", "digest"] = "tag"
     timeout_s: float = 900.0
@@ -337,6 +341,13 @@ def _options(raw: Mapping[str, Any], at: str, problems: list[str]) -> dict[str, 
     if not isinstance(keep, int) or isinstance(keep, bool) or keep < 1:
         problems.append(f"{at}.keep_versions: must be a whole number of at least 1")
     options["keep_versions"] = keep
+    force_after = raw.get("retention_force_after_s")
+    if force_after is not None and (
+        not isinstance(force_after, int | float) or isinstance(force_after, bool) or force_after < 0
+    ):
+        problems.append(f"{at}.retention_force_after_s: must be a number of seconds (0 or more), or absent")
+        force_after = None
+    options["retention_force_after_s"] = None if force_after is None else float(force_after)
     pin = raw.get("pin", "tag")
     if pin not in ("tag", "digest"):
         problems.append(f"{at}.pin: must be 'tag' or 'digest'")

@@ -12,16 +12,15 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, replace
 
-from deployer.adapters.foundry import DEPLOYMENT_ID_KEY
 from deployer.config.parser import AgentConfig
 from deployer.context import Context
-from deployer.deploy import rollback, runtime_role, start
+from deployer.deploy import create, rollback, runtime_role
 from deployer.domain.clock import iso, parse_iso
 from deployer.domain.model import SERVING_STATUSES, SMOKE_TESTED, Deployment, Status, deployment_time
-from deployer.domain.transitions import PENDING_GRACE_S, backoff, next_look, observe, settles_as
+from deployer.domain.transitions import backoff, next_look, observe, settles_as
 from deployer.notify import outbox
 from deployer.ports import Conflict, PlatformError, Scheduled, VersionInfo
-from deployer.rollout import canary, settle, traffic, verify
+from deployer.rollout import canary, retention, settle, verify
 
 log = logging.getLogger(__name__)
 LEASE_S = 60.0
@@ -99,6 +98,8 @@ def _advance(ctx: Context, lease: Scheduled, now: float) -> None:
         canary.finish_abort(ctx, agent, deployment)
     elif deployment.status in SERVING_STATUSES:
         settle.settle(ctx, agent, deployment, status=deployment.status)
+    elif deployment.version_delete_next_at and not deployment.version_deleted_at:
+        retention.retry(ctx, agent, deployment, lease, now)
     else:
         ctx.store.unschedule(deployment.id)
 
@@ -146,34 +147,16 @@ def _version_or_gone(ctx: Context, agent: AgentConfig, d: Deployment) -> Version
 
 
 def _reconcile(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, now: float) -> None:
-    """A pending record: its push handler died around ``create_version``. Adopt the version it
-    created if there is one, else create it: never both."""
-    created = parse_iso(d.created_at)
-    if now - created < PENDING_GRACE_S:
-        ctx.store.schedule(replace(lease, due=created + PENDING_GRACE_S))
+    """A pending record: its push handler's ``create_version`` call died or failed. Once no call
+    of ours can still be running, adopt the version one made, or create it (``create.py``)."""
+    due = create.reconcile_at(d)
+    if now < due:
+        ctx.store.schedule(replace(lease, due=due))
         return
     if d.rollout == "instant":  # a rollback by traffic: no version to create
         rollback.finish(ctx, agent, d)
         return
-    found = _find_version(ctx.platform.list_versions(_endpoint(ctx, agent, d), d.agent), d)
-    if found is None:
-        start.create_version_for(ctx, agent, d)
-        return
-    pinned = traffic.pin_before_create(ctx, agent, d) if d.rollout in SMOKE_TESTED else None
-    creating = ctx.store.update(
-        d.moved_to("creating", iso(now), version=found.version, note="reconciled", traffic_before=pinned)
-    )
-    outbox.flush(ctx, creating)
-    ctx.store.schedule(replace(lease, due=now, attempt=0))
-    log.info("deployment %s: reconciled with existing version %s", d.id, found.version)
-
-
-def _find_version(versions: list[VersionInfo], d: Deployment) -> VersionInfo | None:
-    by_id = [v for v in versions if v.metadata.get(DEPLOYMENT_ID_KEY) == d.id]
-    if by_id:
-        return by_id[0]
-    by_image = [v for v in versions if DEPLOYMENT_ID_KEY not in v.metadata and v.image == d.image]
-    return by_image[0] if by_image else None
+    create.reconcile(ctx, agent, d)
 
 
 def _drop_orphan(ctx: Context, lease: Scheduled, now: float) -> None:
