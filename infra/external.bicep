@@ -46,7 +46,7 @@ param grantProjectRegistryPull bool = false
 ])
 param projectRegistryPullRole string = 'ContainerRegistryRepositoryReader'
 
-@description('Tags for the system topic; never azd\'s own environment tag, so that azd never takes the topic for one of its resources.')
+@description('Tags for the system topic; never azd\'s own environment tag, so that azd never takes the topic for one of its resources, and no environment name either: several azd environments may share the topic.')
 param tags object = {}
 
 var token = take(uniqueString(subscription().id, appResourceGroupName), 8)

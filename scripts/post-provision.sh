@@ -54,7 +54,7 @@ until az deployment sub create \
     projectManagerRoleId="${AZURE_AI_PROJECT_MANAGER_ROLE_ID:-eadc314b-1a2d-4efa-be10-5d325db5065e}" \
     grantProjectRegistryPull="$grant_pull" \
     projectRegistryPullRole="${PROJECT_REGISTRY_PULL_ROLE:-ContainerRegistryRepositoryReader}" \
-    tags="{\"agent-deployer-env\":\"$env_name\"}" \
+    tags='{"managed-by":"agent-deployer"}' \
   --only-show-errors -o none; do
   if [ "$attempt" -ge 3 ]; then
     die "infra/external.bicep failed $attempt times; check your roles on the registry's and the Foundry project's resource groups (infra/README.md, Prerequisites), then run ./scripts/post-provision.sh again"

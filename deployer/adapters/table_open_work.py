@@ -14,7 +14,8 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, UpdateMode
 
-from deployer.ports import Conflict, Scheduled
+from deployer.domain.errors import Conflict
+from deployer.domain.platform import Scheduled
 
 OPEN = "o"
 _RACES = 5

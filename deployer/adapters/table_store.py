@@ -31,10 +31,11 @@ from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
 from deployer.adapters.table_open_work import TableOpenWork
 from deployer.adapters.table_outbox import TableNotificationStore
-from deployer.domain.model import AgentState, Deployment, DeploymentError, Transition
+from deployer.domain.errors import Conflict
+from deployer.domain.model import AgentState, Deployment, DeploymentError, Status, Transition
+from deployer.domain.platform import Page, Scheduled
 from deployer.domain.roles import RoleGrant
 from deployer.domain.rollout_state import CanaryState, Hold, SmokeResult, traffic_from_json
-from deployer.ports import Conflict, Page, Scheduled
 
 _T = TypeVar("_T", Deployment, AgentState, Scheduled)
 RECORDS, KEYS, AGENTS = "d", "k", "a"
@@ -123,7 +124,7 @@ class TableDeploymentStore(TableOpenWork, TableNotificationStore):
             meta = self._table.create_entity(_to_entity(deployment))
         except ResourceExistsError:
             raise Conflict(deployment.id) from None
-        return _with_etag(deployment, meta)
+        return _replace_etag(deployment, meta)
 
     def get(self, deployment_id: str) -> Deployment | None:
         try:
@@ -143,7 +144,7 @@ class TableDeploymentStore(TableOpenWork, TableNotificationStore):
             )
         except (ResourceModifiedError, ResourceNotFoundError):
             raise Conflict(deployment.id) from None
-        return _with_etag(deployment, meta)
+        return _replace_etag(deployment, meta)
 
     def update_together(self, deployments: Sequence[Deployment]) -> list[Deployment]:
         operations = [
@@ -156,7 +157,7 @@ class TableDeploymentStore(TableOpenWork, TableNotificationStore):
             if exc.status_code in (404, 409, 412):
                 raise Conflict(", ".join(d.id for d in deployments)) from None
             raise
-        return [_with_etag(d, meta) for d, meta in zip(deployments, metas, strict=True)]
+        return [_replace_etag(d, meta) for d, meta in zip(deployments, metas, strict=True)]
 
     def get_agent(self, name: str) -> AgentState:
         try:
@@ -186,7 +187,7 @@ class TableDeploymentStore(TableOpenWork, TableNotificationStore):
         self,
         *,
         agent: str | None = None,
-        status: str | None = None,
+        status: Status | None = None,
         limit: int = 50,
         after: str | None = None,
     ) -> Page:
@@ -262,10 +263,6 @@ def _from_entity(entity: Any) -> Deployment:
         etag=entity.metadata["etag"],
         **{name: entity.get(name) for name in _PLAIN},
     )
-
-
-def _with_etag(deployment: Deployment, meta: Any) -> Deployment:
-    return _replace_etag(deployment, meta)
 
 
 def _replace_etag(value: _T, meta: Any) -> _T:

@@ -20,13 +20,14 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from deployer.adapters.foundry import DEPLOYMENT_ID_KEY
-from deployer.config.parser import AgentConfig
 from deployer.context import Context
 from deployer.deploy import preflight
+from deployer.domain.agents import AgentConfig
 from deployer.domain.clock import iso, parse_iso
+from deployer.domain.errors import Conflict, PlatformError
 from deployer.domain.hints import hint_for
 from deployer.domain.model import SMOKE_TESTED, Deployment, DeploymentError
+from deployer.domain.platform import DEPLOYMENT_ID_KEY, Scheduled, VersionInfo, VersionSpec
 from deployer.domain.rollout_state import Traffic
 from deployer.domain.transitions import (
     FIRST_DELAY_S,
@@ -35,7 +36,6 @@ from deployer.domain.transitions import (
     reconcile_after,
 )
 from deployer.notify import outbox
-from deployer.ports import Conflict, PlatformError, Scheduled, VersionInfo, VersionSpec
 from deployer.rollout import canary, traffic
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def reconcile(ctx: Context, agent: AgentConfig, d: Deployment) -> Deployment:
     the version a call made for it, or create it."""
     now = ctx.clock.now()
     taken = ctx.store.update(replace(d, reconcile_after=iso(now + PENDING_GRACE_S)))
-    endpoint = d.project_endpoint or ctx.endpoint_for(agent)
+    endpoint = ctx.endpoint_of(agent, d)
     try:
         versions = ctx.platform.list_versions(endpoint, d.agent)
     except PlatformError as exc:

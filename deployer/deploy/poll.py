@@ -12,14 +12,16 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, replace
 
-from deployer.config.parser import AgentConfig
 from deployer.context import Context
-from deployer.deploy import create, rollback, runtime_role
+from deployer.deploy import create, promotion, rollback, runtime_role
+from deployer.domain.agents import AgentConfig
 from deployer.domain.clock import iso, parse_iso
+from deployer.domain.errors import Conflict, PlatformError
 from deployer.domain.model import SERVING_STATUSES, SMOKE_TESTED, Deployment, Status, deployment_time
+from deployer.domain.platform import Scheduled, VersionInfo
+from deployer.domain.rollout import promotion_due
 from deployer.domain.transitions import backoff, next_look, observe, settles_as
 from deployer.notify import outbox
-from deployer.ports import Conflict, PlatformError, Scheduled, VersionInfo
 from deployer.rollout import canary, retention, settle, verify
 
 log = logging.getLogger(__name__)
@@ -102,6 +104,19 @@ def _advance(ctx: Context, lease: Scheduled, now: float) -> None:
         retention.retry(ctx, agent, deployment, lease, now)
     else:
         ctx.store.unschedule(deployment.id)
+        return
+    _follow_up(ctx, agent, deployment.id)
+
+
+def _follow_up(ctx: Context, agent: AgentConfig, deployment_id: str) -> None:
+    """Start what follows a settled deployment (its promotion), then end its open work, which the
+    settle step left for this: a crash before the end repeats it (the promotion starts once)."""
+    if agent.promote_to is None:
+        return
+    d = ctx.store.get(deployment_id)
+    if d is not None and promotion_due(agent, d):
+        promotion.after_verified(ctx, agent, d)
+        ctx.store.unschedule(d.id)
 
 
 def _observe(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, now: float) -> None:
@@ -134,7 +149,7 @@ def _observe(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, 
 def _version_or_gone(ctx: Context, agent: AgentConfig, d: Deployment) -> VersionInfo:
     assert d.version is not None
     try:
-        return ctx.platform.get_version(_endpoint(ctx, agent, d), d.agent, d.version)
+        return ctx.platform.get_version(ctx.endpoint_of(agent, d), d.agent, d.version)
     except PlatformError as exc:
         if exc.status_code != 404:
             raise
@@ -164,10 +179,6 @@ def _drop_orphan(ctx: Context, lease: Scheduled, now: float) -> None:
     redelivery writes it; give up on it after a day, as Event Grid does."""
     if now - deployment_time(lease.deployment_id) > ORPHAN_AFTER_S:
         ctx.store.unschedule(lease.deployment_id)
-
-
-def _endpoint(ctx: Context, agent: AgentConfig, d: Deployment) -> str:
-    return d.project_endpoint or ctx.endpoint_for(agent)
 
 
 def unconfigured(d: Deployment) -> AgentConfig:

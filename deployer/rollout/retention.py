@@ -13,25 +13,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import replace
 
-from deployer.adapters.foundry import DEPLOYMENT_ID_KEY
-from deployer.config.parser import AgentConfig
-from deployer.context import Context
+from deployer.context import Context, retry_on_conflict
+from deployer.domain.agents import AgentConfig
 from deployer.domain.clock import iso, parse_iso
+from deployer.domain.errors import Conflict, PlatformError
 from deployer.domain.model import Deployment
+from deployer.domain.platform import DEPLOYMENT_ID_KEY, Scheduled
 from deployer.domain.transitions import delete_retry_delay, versions_to_delete
-from deployer.ports import Conflict, PlatformError, Scheduled
 from deployer.rollout import traffic
 
 log = logging.getLogger(__name__)
-_RACES = 5
 
 
 def retain(ctx: Context, agent: AgentConfig, d: Deployment) -> None:
     """Delete the agent's versions beyond ``keep_versions`` (never ``d``'s, nor one the agent's
     version selector routes to); one that cannot be deleted now is retried on its owner's row."""
-    endpoint = d.project_endpoint or ctx.endpoint_for(agent)
+    endpoint = ctx.endpoint_of(agent, d)
     try:
         versions = ctx.platform.list_versions(endpoint, d.agent)
         routed = traffic.routed_versions(ctx, agent, d) if d.rollout not in (None, "immediate") else set()
@@ -53,7 +53,7 @@ def retry(ctx: Context, agent: AgentConfig, owner: Deployment, lease: Scheduled,
     at ``version_delete_next_at``): try again, unless the version serves again (a rollback by
     traffic went back to it)."""
     assert owner.version is not None
-    endpoint = owner.project_endpoint or ctx.endpoint_for(agent)
+    endpoint = ctx.endpoint_of(agent, owner)
     if _serves(ctx, agent, owner):
         _update(ctx, owner.id, lambda o: replace(o, version_delete_next_at=None))
         ctx.store.unschedule(owner.id)
@@ -130,13 +130,13 @@ def _serves(ctx: Context, agent: AgentConfig, owner: Deployment) -> bool:
 
 
 def _update(ctx: Context, deployment_id: str, change: Callable[[Deployment], Deployment]) -> None:
-    """Apply ``change`` to the deployment's record (re-read on a lost race; gone: nothing)."""
-    for _ in range(_RACES):
+    """Apply ``change`` to the deployment's record (re-read on a lost race; gone: nothing). A
+    note only: if it keeps losing, the next pass of retention writes it."""
+
+    def attempt() -> None:
         current = ctx.store.get(deployment_id)
-        if current is None:
-            return
-        try:
+        if current is not None:
             ctx.store.update(change(current))
-            return
-        except Conflict:
-            continue
+
+    with suppress(Conflict):
+        retry_on_conflict(attempt, gave_up=f"deployment {deployment_id}: retention not noted")

@@ -2,6 +2,8 @@
 (``active``, or ``verified`` after its smoke test) or, when a newer one already serves,
 ``superseded``; the previous one is retired and retention applied. Safe to repeat after a crash:
 the poll calls :func:`settle` again for a record left ``active``/``verified`` with open work.
+A deployment that must still be promoted keeps its open work: the poll starts the promotion (no
+rollout step starts a deployment) and ends the open work after it, so a crash in between repeats it.
 
 The new deployment entering its status and the previous one leaving ``active``/``verified`` are
 one write (an entity-group transaction: both records are in one partition), so no reader ever
@@ -13,21 +15,20 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from deployer.config.parser import AgentConfig
-from deployer.context import Context
-from deployer.deploy import promotion
+from deployer.context import Context, retry_on_conflict
+from deployer.domain.agents import AgentConfig
 from deployer.domain.clock import iso, parse_iso
 from deployer.domain.model import SERVING_STATUSES, SMOKE_TESTED, AgentState, Deployment, Status
+from deployer.domain.platform import Scheduled
+from deployer.domain.rollout import promotion_due
 from deployer.domain.transitions import settles_as
 from deployer.notify import outbox
-from deployer.ports import Conflict, Scheduled
 from deployer.rollout import traffic
 from deployer.rollout.retention import retain
 
 log = logging.getLogger(__name__)
 #: How long a retired deployment keeps an open-work row while its event is flushed.
 RETIRE_LEASE_S = 60.0
-_AGENT_RACES = 5
 
 
 def settle(
@@ -36,25 +37,32 @@ def settle(
     """Make ``d`` the agent's serving deployment in ``status`` (or superseded, if a newer one
     serves), retire the previous one and apply retention."""
     now = ctx.clock.now()
-    for _ in range(_AGENT_RACES):
+    entered = [d]
+
+    def attempt() -> bool:
+        """Whether ``d`` serves now (``False``: it was superseded and retired)."""
         state = ctx.store.get_agent(d.agent)
-        if retire_if_superseded(ctx, agent, d, state):
-            return
-        d = _take_over(ctx, agent, d, state, status, note=note, now=now)
-        if state.active_id == d.id:
-            break
-        try:
+        if retire_if_superseded(ctx, agent, entered[0], state):
+            return False
+        entered[0] = serving = _take_over(ctx, agent, entered[0], state, status, note=note, now=now)
+        if state.active_id != serving.id:
             ctx.store.save_agent(
-                replace(state, active_id=d.id, active_image=d.image, active_digest=d.digest, active_tag=d.tag)
+                replace(
+                    state,
+                    active_id=serving.id,
+                    active_image=serving.image,
+                    active_digest=serving.digest,
+                    active_tag=serving.tag,
+                )
             )
-            break
-        except Conflict:
-            continue
-    else:
-        raise Conflict(d.agent)
+        return True
+
+    if not retry_on_conflict(attempt, gave_up=d.agent):
+        return
+    d = entered[0]
     retain(ctx, agent, d)
-    promotion.after_verified(ctx, agent, d)  # before the open work ends: repeated after a crash
-    ctx.store.unschedule(d.id)
+    if not promotion_due(agent, d):  # else the poll promotes it, then ends the open work
+        ctx.store.unschedule(d.id)
     log.info("deployment %s: %s version %s %s", d.id, d.agent, d.version, status)
 
 

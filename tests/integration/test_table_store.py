@@ -12,8 +12,9 @@ import pytest
 from azure.data.tables import TableServiceClient
 
 from deployer.adapters.table_store import TableDeploymentStore
+from deployer.domain.errors import Conflict
 from deployer.domain.model import Deployment, Status
-from deployer.ports import Conflict, Scheduled
+from deployer.domain.platform import Scheduled
 from localdev.stack import Stack
 
 pytestmark = pytest.mark.integration

@@ -10,8 +10,8 @@ from deployer.deploy import create
 from deployer.deploy.poll import poll_once
 from deployer.deploy.start import handle_event
 from deployer.domain.clock import iso
+from deployer.domain.errors import Conflict, PlatformError
 from deployer.domain.transitions import AUTH_RETRY_S, FIRST_DELAY_S, PENDING_GRACE_S, SERVER_FINISH_S
-from deployer.ports import Conflict, PlatformError
 from tests.unit.conftest import make_ctx
 from tests.unit.test_deploying import pushed
 
