@@ -74,12 +74,12 @@ class FoundryPlatform:
         except ResourceNotFoundError:
             return []
 
-    def delete_version(self, endpoint: str, agent: str, version: str) -> None:
+    def delete_version(self, endpoint: str, agent: str, version: str, *, force: bool = False) -> None:
         from azure.core.exceptions import ResourceNotFoundError
 
         try:
             with _translated_errors(endpoint, passthrough=ResourceNotFoundError):
-                self._client(endpoint).agents.delete_version(agent, version)
+                self._client(endpoint).agents.delete_version(agent, version, force=force or None)
         except ResourceNotFoundError:
             return
 

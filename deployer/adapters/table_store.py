@@ -10,20 +10,26 @@ One table, six partitions, each made for the query that reads it:
 | ``a`` | agent name | the agent's active deployment, highest started tag, pause and holds | point reads |
 | ``n`` / ``q`` | notification entry id | outbox entries / their delivery queue | ``notify/table_outbox.py`` |
 
-Every change is conditional: inserts fail if the row exists, replaces carry the ETag read.
+The open-work index is in ``table_open_work.py``. Every change is conditional: inserts fail if
+the row exists, replaces carry the ETag read. Two records that must change together (a
+deployment taking over, the one it replaces retiring) are replaced in one entity-group
+transaction (:meth:`TableDeploymentStore.update_together`): both are in partition ``d``, so no
+reader sees one change without the other.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import TableClient, UpdateMode
+from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
+from deployer.adapters.table_open_work import TableOpenWork
 from deployer.adapters.table_outbox import TableNotificationStore
 from deployer.domain.errors import Conflict
 from deployer.domain.model import AgentState, Deployment, DeploymentError, Status, Transition
@@ -32,7 +38,8 @@ from deployer.domain.roles import RoleGrant
 from deployer.domain.rollout_state import CanaryState, Hold, SmokeResult, traffic_from_json
 
 _T = TypeVar("_T", Deployment, AgentState, Scheduled)
-RECORDS, OPEN, KEYS, AGENTS = "d", "o", "k", "a"
+RECORDS, KEYS, AGENTS = "d", "k", "a"
+_MATCH = MatchConditions.IfNotModified
 _PLAIN = (
     "agent",
     "image",
@@ -51,6 +58,9 @@ _PLAIN = (
     "requested_by",
     "time_to_active_s",
     "version_deleted_at",
+    "version_delete_refused_at",
+    "version_delete_next_at",
+    "reconcile_after",
     "rollout",
     "promoted_to",
     "promoted_from",
@@ -67,9 +77,9 @@ _AGENT_PLAIN = (
 )
 
 
-class TableDeploymentStore(TableNotificationStore):
-    """:class:`deployer.ports.DeploymentStore` over one Azure Table (the outbox's partitions
-    ``n`` and ``q`` are in ``deployer/notify/table_outbox.py``)."""
+class TableDeploymentStore(TableOpenWork, TableNotificationStore):
+    """:class:`deployer.ports.DeploymentStore` over one Azure Table (the open-work index ``o`` is
+    in ``table_open_work.py``, the outbox's partitions ``n`` and ``q`` in ``table_outbox.py``)."""
 
     def __init__(self, table: TableClient) -> None:
         self._table = table
@@ -136,6 +146,19 @@ class TableDeploymentStore(TableNotificationStore):
             raise Conflict(deployment.id) from None
         return _replace_etag(deployment, meta)
 
+    def update_together(self, deployments: Sequence[Deployment]) -> list[Deployment]:
+        operations = [
+            ("update", _to_entity(d), {"mode": UpdateMode.REPLACE, "etag": d.etag, "match_condition": _MATCH})
+            for d in deployments
+        ]
+        try:
+            metas = self._table.submit_transaction(operations)
+        except TableTransactionError as exc:
+            if exc.status_code in (404, 409, 412):
+                raise Conflict(", ".join(d.id for d in deployments)) from None
+            raise
+        return [_replace_etag(d, meta) for d, meta in zip(deployments, metas, strict=True)]
+
     def get_agent(self, name: str) -> AgentState:
         try:
             entity = self._table.get_entity(AGENTS, name)
@@ -159,51 +182,6 @@ class TableDeploymentStore(TableNotificationStore):
         except (ResourceExistsError, ResourceModifiedError, ResourceNotFoundError):
             raise Conflict(state.name) from None
         return _replace_etag(state, meta)
-
-    def schedule(self, entry: Scheduled) -> Scheduled:
-        entity = {
-            "PartitionKey": OPEN,
-            "RowKey": entry.deployment_id,
-            "due": float(entry.due),
-            "attempt": entry.attempt,
-        }
-        try:
-            if entry.etag is None:
-                meta = self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
-            else:
-                meta = self._table.update_entity(
-                    entity,
-                    mode=UpdateMode.REPLACE,
-                    etag=entry.etag,
-                    match_condition=MatchConditions.IfNotModified,
-                )
-        except (ResourceModifiedError, ResourceNotFoundError):
-            raise Conflict(entry.deployment_id) from None
-        return _replace_etag(entry, meta)
-
-    def due(self, now: float, limit: int) -> list[Scheduled]:
-        pages = self._table.query_entities(
-            "PartitionKey eq @pk and due le @now",
-            parameters={"pk": OPEN, "now": float(now)},
-            results_per_page=min(limit, 1000),
-        )
-        found: list[Scheduled] = []
-        for entity in pages:
-            self.entities_read += 1
-            found.append(
-                Scheduled(
-                    deployment_id=entity["RowKey"],
-                    due=float(entity["due"]),
-                    attempt=int(entity.get("attempt", 0)),
-                    etag=entity.metadata["etag"],
-                )
-            )
-            if len(found) >= limit:
-                break
-        return found
-
-    def unschedule(self, deployment_id: str) -> None:
-        self._table.delete_entity(OPEN, deployment_id)
 
     def list(
         self,

@@ -2,7 +2,9 @@
 
 Crash safety: the record is written ``pending`` before ``create_version`` and the version
 carries the deployment id in its metadata; if the process dies in between, the poll
-reconciles the pending record (``deployer.deploy.poll``) instead of anything creating a second version.
+reconciles the pending record (``create.py``) instead of anything creating a second version.
+A delivery that does not own the record (a duplicate, a redelivery) only ever moves its
+open-work row earlier, and reconciles it at once when its first call is known to have ended.
 """
 
 from __future__ import annotations
@@ -11,27 +13,24 @@ import logging
 from dataclasses import replace
 
 from deployer.context import Context, retry_on_conflict
-from deployer.deploy import preflight
+from deployer.deploy import create
 from deployer.domain import rollout, rules
 from deployer.domain.agents import AgentConfig
 from deployer.domain.clock import iso
 from deployer.domain.errors import Conflict, PlatformError
-from deployer.domain.hints import hint_for
 from deployer.domain.model import (
-    SMOKE_TESTED,
     AgentState,
     Deployment,
-    DeploymentError,
     ImagePush,
     ReceivedEvent,
     Source,
     Status,
     new_deployment_id,
 )
-from deployer.domain.platform import DEPLOYMENT_ID_KEY, Scheduled, VersionSpec
-from deployer.domain.transitions import FIRST_DELAY_S, PENDING_GRACE_S
+from deployer.domain.platform import Scheduled
+from deployer.domain.transitions import PENDING_GRACE_S
 from deployer.notify import outbox
-from deployer.rollout import canary, holds, traffic
+from deployer.rollout import holds
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +88,7 @@ def _push_to_agent(ctx: Context, push: ImagePush, agent: AgentConfig) -> Deploym
     if deployment_id != candidate:  # a redelivery: the first delivery's record, if it got that far
         existing = ctx.store.get(deployment_id)
         if existing is not None:
-            return existing
+            return create.reconcile_if_due(ctx, agent, existing)
     record = _record(ctx, agent, push, deployment_id=deployment_id, source="event", now=now)
     verdict = rules.tag_verdict(push, agent)
     if not verdict.deploy:
@@ -115,14 +114,30 @@ def _launch(
     if reason is not None:
         return _add_skipped(ctx, record, reason)
     pending, ours = write_pending(ctx, record)
-    return create_version_for(ctx, agent, pending) if ours else pending
+    if not ours:
+        return create.reconcile_if_due(ctx, agent, pending)
+    try:
+        return create.create_version_for(ctx, agent, pending)
+    except PlatformError:
+        _wake_for_reconcile(ctx, pending.id)
+        raise
+
+
+def _wake_for_reconcile(ctx: Context, deployment_id: str) -> None:
+    """The first call ended in an error worth retrying: the poll looks when the record says it
+    may be reconciled, which may be sooner than the pending grace (a redelivery may be first)."""
+    record = ctx.store.get(deployment_id)
+    if record is not None and record.status == "pending":
+        ctx.store.schedule_by(Scheduled(deployment_id=deployment_id, due=create.reconcile_at(record)))
 
 
 def write_pending(ctx: Context, record: Deployment) -> tuple[Deployment, bool]:
     """Write ``record`` as ``pending`` with its open-work entry first (so the poll reconciles it
-    if this process dies); ``False`` when another delivery wrote it already (its record back)."""
+    if this process dies); ``False`` when another delivery wrote it already (its record back).
+    The entry is only ever moved earlier here: a delivery that loses the race for the record
+    must not delay the winner's next look."""
     now = ctx.clock.now()
-    ctx.store.schedule(Scheduled(deployment_id=record.id, due=now + PENDING_GRACE_S))
+    ctx.store.schedule_by(Scheduled(deployment_id=record.id, due=now + PENDING_GRACE_S))
     try:
         return ctx.store.add(record.moved_to("pending", iso(now))), True
     except Conflict:
@@ -154,52 +169,6 @@ def _take_agent(
 
     gave_up = f"agent {agent.name} is being updated by too many deployments at once; retry"
     return retry_on_conflict(attempt, gave_up=gave_up)
-
-
-def create_version_for(ctx: Context, agent: AgentConfig, record: Deployment) -> Deployment:
-    """Create the version for a pending record and move it to ``creating`` (or ``failed``).
-    Preflight first (when configured: a missing model deployment or connection fails it with no
-    version); ``rollout: verified``: the agent's traffic is pinned to the serving version."""
-    endpoint = ctx.endpoint_for(agent)
-    try:
-        missing = preflight.check(ctx, agent, endpoint)
-        if missing is not None:
-            return _fail(ctx, record, missing)
-        canary.abort_older(ctx, agent, record)  # an unfinished canary goes back to its stable version
-        pinned = traffic.pin_before_create(ctx, agent, record) if record.rollout in SMOKE_TESTED else None
-        info = ctx.platform.create_version(endpoint, agent.name, _spec(agent, record))
-    except PlatformError as exc:
-        if exc.retryable:
-            raise
-        hint = hint_for(exc.code, exc.status_code)
-        return _fail(ctx, record, DeploymentError(code=exc.code, message=exc.message, hint=hint))
-    now = ctx.clock.now()
-    creating = ctx.store.update(
-        record.moved_to("creating", iso(now), version=info.version, traffic_before=pinned)
-    )
-    creating = outbox.flush(ctx, creating)
-    ctx.store.schedule(Scheduled(deployment_id=record.id, due=now + FIRST_DELAY_S))
-    log.info("deployment %s: %s version %s creating (%s)", record.id, agent.name, info.version, record.image)
-    return creating
-
-
-def _spec(agent: AgentConfig, record: Deployment) -> VersionSpec:
-    return VersionSpec(
-        image=record.image,
-        cpu=agent.cpu,
-        memory=agent.memory,
-        protocols=agent.protocols,
-        environment_variables=agent.environment_variables,
-        metadata={DEPLOYMENT_ID_KEY: record.id},
-    )
-
-
-def _fail(ctx: Context, record: Deployment, error: DeploymentError) -> Deployment:
-    failed = ctx.store.update(record.moved_to("failed", iso(ctx.clock.now()), error=error))
-    failed = outbox.flush(ctx, failed)
-    ctx.store.unschedule(record.id)
-    log.info("deployment %s: %s failed before a version was created: %s", record.id, record.agent, error.code)
-    return failed
 
 
 def _record(
@@ -260,7 +229,7 @@ def _add_once(ctx: Context, record: Deployment) -> Deployment:
     process dies in between, the poll finds the record and flushes it (``deployer.deploy.poll``)."""
     notify = outbox.has_notifications(ctx, record)
     if notify:
-        ctx.store.schedule(Scheduled(deployment_id=record.id, due=ctx.clock.now() + PENDING_GRACE_S))
+        ctx.store.schedule_by(Scheduled(deployment_id=record.id, due=ctx.clock.now() + PENDING_GRACE_S))
     try:
         stored = ctx.store.add(record)
     except Conflict:

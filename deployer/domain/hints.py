@@ -34,10 +34,21 @@ HINTS: dict[str, str] = {
 }
 
 
+#: Foundry refused the deployer itself (401/403) for longer than a role takes to propagate.
+REFUSED_HINT = (
+    "Foundry refused the deployer's identity for several minutes: give it Azure AI Project Manager "
+    "on the Foundry project (see 'Configuration' in the README; infra/ assigns it) and check its "
+    "credential, then deploy again."
+)
+
+
 def hint_for(code: str, status_code: int | None = None) -> str | None:
-    """The remediation for ``code``; 5xx errors go to Microsoft support, as the guide says."""
+    """The remediation for ``code``; 401/403 name the deployer's role; 5xx errors go to
+    Microsoft support, as the guide says."""
     if code in HINTS:
         return HINTS[code]
+    if status_code in (401, 403):
+        return REFUSED_HINT
     if status_code is not None and status_code >= 500:
         return "The service failed (5xx): retry later, and contact Microsoft support if it persists."
     return None

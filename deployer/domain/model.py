@@ -145,6 +145,14 @@ class Deployment:
     time_to_active_s: float | None = None
     #: When retention deleted this deployment's version (keep_versions).
     version_deleted_at: str | None = None
+    #: Retention found the version busy (live sessions): when the delete was first refused, and
+    #: when it is tried again (on this deployment's own open-work row; cleared once deleted).
+    version_delete_refused_at: str | None = None
+    version_delete_next_at: str | None = None
+    #: A pending deployment: when it may be reconciled (list, adopt or create its version), i.e.
+    #: when no ``create_version`` call made for it can still be running (``None``: ``created_at``
+    #: plus ``PENDING_GRACE_S``). Moved earlier when a call is known to have ended.
+    reconcile_after: str | None = None
     #: The runtime-role step: the version's identity given Azure AI User on the project.
     runtime_role: RoleGrant | None = None
     #: How the version takes traffic (``None``: records from before rollouts, as ``immediate``).
@@ -247,6 +255,8 @@ class Deployment:
             "requested_by": self.requested_by,
             "time_to_active_s": self.time_to_active_s,
             "version_deleted_at": self.version_deleted_at,
+            "version_delete_refused_at": self.version_delete_refused_at,
+            "version_delete_next_at": self.version_delete_next_at,
             "runtime_role": self.runtime_role.to_json() if self.runtime_role else None,
             "rollout": self.rollout or "immediate",
             "traffic_before": None

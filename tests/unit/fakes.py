@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from deployer.domain.errors import Conflict, PlatformError, RoleAssignmentError
@@ -77,6 +78,14 @@ class FakeStore(FakeNotificationStore):
             self.records[deployment.id] = stored
             return stored
 
+    def update_together(self, deployments: Sequence[Deployment]) -> list[Deployment]:
+        with self._lock:
+            for d in deployments:
+                current = self.records.get(d.id)
+                if current is None or current.etag != d.etag:
+                    raise Conflict(d.id)
+            return [self.update(d) for d in deployments]
+
     def get_agent(self, name: str) -> AgentState:
         with self._lock:
             return self.agents.get(name, AgentState(name=name))
@@ -98,6 +107,14 @@ class FakeStore(FakeNotificationStore):
             stored = replace(entry, etag=self._etag())
             self.open[entry.deployment_id] = stored
             return stored
+
+    def schedule_by(self, entry: Scheduled) -> None:
+        with self._lock:
+            current = self.open.get(entry.deployment_id)
+            if current is None:
+                self.open[entry.deployment_id] = replace(entry, etag=self._etag())
+            elif entry.due < current.due:
+                self.open[entry.deployment_id] = replace(current, due=entry.due, etag=self._etag())
 
     def due(self, now: float, limit: int) -> list[Scheduled]:
         with self._lock:
@@ -148,6 +165,8 @@ class FakePlatform:
     connections: set[str] | None = None
     #: The protocols each agent's endpoint is set to serve (absent: unset, responses only).
     protocols: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: (agent, version) pairs with live sessions: deleting them needs ``force``.
+    busy: set[tuple[str, str]] = field(default_factory=set)
 
     def create_version(self, endpoint: str, agent: str, spec: VersionSpec) -> VersionInfo:
         self.calls.append(("create_version", agent, spec.image))
@@ -177,8 +196,10 @@ class FakePlatform:
         self._project(endpoint)
         return [v.info for v in self.versions.get(agent, []) if v.info.status != "deleted"]
 
-    def delete_version(self, endpoint: str, agent: str, version: str) -> None:
-        self.calls.append(("delete_version", agent, version))
+    def delete_version(self, endpoint: str, agent: str, version: str, *, force: bool = False) -> None:
+        self.calls.append(("delete_version", agent, f"{version} force" if force else version))
+        if (agent, version) in self.busy and not force:
+            raise PlatformError(code="conflict", message="active sessions", status_code=409, retryable=False)
         self.set_status(agent, version, "deleted")
 
     def ping(self, endpoint: str, timeout_s: float) -> None:

@@ -30,6 +30,8 @@ _OPTIONAL = (
     "project_endpoint",
     "requested_by",
     "version_deleted_at",
+    "version_delete_refused_at",
+    "version_delete_next_at",
     "promoted_to",
     "promoted_from",
 )
