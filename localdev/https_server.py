@@ -1,21 +1,34 @@
+<<<<<<< HEAD
 """A threading HTTPS server for the local stand-ins: plain TCP accepted on the listening thread,
 the TLS handshake done in the request thread (a slow client cannot stall the others)."""
+=======
+"""The server the HTTPS stand-ins share: a ``ThreadingHTTPServer`` that does the TLS handshake in
+the request thread (a slow client never holds up the accept loop) and keeps a long listen queue."""
+>>>>>>> emu
 
 from __future__ import annotations
 
 import socket
 import socketserver
 import ssl
+<<<<<<< HEAD
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from localdev.tls import LocalTLS
+=======
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from localdev.serve_cli import LISTEN_BACKLOG
+>>>>>>> emu
 
 _HANDSHAKE_TIMEOUT_S = 30.0
 
 
+<<<<<<< HEAD
 class StandInHandler(BaseHTTPRequestHandler):
     """Sends every method to ``serve()``; quiet, since each stand-in keeps its own request log."""
 
@@ -73,6 +86,19 @@ class TLSServer(ThreadingHTTPServer):
         self.state = state
         self.ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ssl_context.load_cert_chain(certfile=tls.cert_file, keyfile=tls.key_file)
+=======
+class HTTPSServer(ThreadingHTTPServer):
+    """Accepts plain TCP connections and performs the TLS handshake in the request thread."""
+
+    daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
+
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], context: ssl.SSLContext
+    ) -> None:
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.ssl_context = context
+>>>>>>> emu
         super().__init__(address, handler)
 
     def server_bind(self) -> None:
@@ -97,6 +123,7 @@ class TLSServer(ThreadingHTTPServer):
         finally:
             connection.close()
 
+<<<<<<< HEAD
     @property
     def origin(self) -> str:
         """``https://host:port`` of the listening socket."""
@@ -125,3 +152,11 @@ class ServingThread:
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join()
+=======
+
+def server_context(cert_file: Any, key_file: Any) -> ssl.SSLContext:
+    """The TLS context of a local HTTPS server with the given certificate chain and key."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certfile=cert_file, keyfile=key_file)
+    return context
+>>>>>>> emu

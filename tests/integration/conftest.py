@@ -1,5 +1,6 @@
 """One local stack (Azurite, the Foundry emulator, the dev host serving function_app) for the
-integration tests, on free ports, started once per session."""
+integration tests, on free ports, started once per session; and an in-process Foundry emulator
+per module for the emulator's own tests (``tls``, ``emulator``, ``admin``, ``project``)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,18 @@ import ssl
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from azure.ai.projects import AIProjectClient
 
+from deployer.credentials import StaticTokenCredential
+from localdev.foundry_emulator import EmulatorServer, start_emulator
 from localdev.stack import Stack, StackInfo
+from localdev.tls import LocalTLS, ensure_local_tls
+from tests.integration.foundry_support import CA_ENV_VARS, Admin
 
 HERE = Path(__file__).parent
 FIXTURES = HERE.parent / "fixtures"
@@ -114,3 +121,54 @@ def emulator_settings(http: Http):
 
 def fixture_json(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text())
+
+
+# -- the in-process Foundry emulator ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> LocalTLS:
+    return ensure_local_tls(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="module")
+def emulator(tls: LocalTLS) -> Iterator[EmulatorServer]:
+    server = start_emulator(tls=tls)
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture
+def admin(emulator: EmulatorServer, tls: LocalTLS) -> Admin:
+    helper = Admin(emulator, tls)
+    helper.reset()
+    helper.settings(provision_delay_s=0.2, delete_delay_s=0.2)
+    return helper
+
+
+@pytest.fixture
+def trusted(monkeypatch: pytest.MonkeyPatch, tls: LocalTLS) -> LocalTLS:
+    """Trust the local CA the standard way, as the deployer's settings would."""
+    for name in CA_ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls.ca_bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls.ca_bundle))
+    return tls
+
+
+@pytest.fixture
+def make_project(emulator: EmulatorServer) -> Callable[..., AIProjectClient]:
+    def make(project: str = "demo", **kwargs: Any) -> AIProjectClient:
+        return AIProjectClient(
+            endpoint=emulator.project_endpoint(project),
+            credential=StaticTokenCredential("test-token"),
+            allow_preview=True,
+            **kwargs,
+        )
+
+    return make
+
+
+@pytest.fixture
+def project(trusted: LocalTLS, make_project: Callable[..., AIProjectClient]) -> AIProjectClient:
+    return make_project()
