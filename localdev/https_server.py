@@ -1,34 +1,72 @@
-<<<<<<< HEAD
-"""A threading HTTPS server for the local stand-ins: plain TCP accepted on the listening thread,
-the TLS handshake done in the request thread (a slow client cannot stall the others)."""
-=======
 """The server the HTTPS stand-ins share: a ``ThreadingHTTPServer`` that does the TLS handshake in
-the request thread (a slow client never holds up the accept loop) and keeps a long listen queue."""
->>>>>>> emu
+the request thread (a slow client never holds up the accept loop) and keeps a long listen queue;
+plus a handler base and a serving thread for the stand-ins built on :class:`TLSServer`."""
 
 from __future__ import annotations
 
 import socket
 import socketserver
 import ssl
-<<<<<<< HEAD
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from localdev.tls import LocalTLS
-=======
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-
 from localdev.serve_cli import LISTEN_BACKLOG
->>>>>>> emu
+from localdev.tls import LocalTLS
 
 _HANDSHAKE_TIMEOUT_S = 30.0
 
 
-<<<<<<< HEAD
+class HTTPSServer(ThreadingHTTPServer):
+    """Accepts plain TCP connections and performs the TLS handshake in the request thread."""
+
+    daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
+
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], context: ssl.SSLContext
+    ) -> None:
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.ssl_context = context
+        super().__init__(address, handler)
+
+    def server_bind(self) -> None:
+        """Bind without the reverse-DNS lookup ``HTTPServer.server_bind`` makes."""
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.socket.getsockname()[:2]
+        self.server_name = host
+        self.server_port = port
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        """Wrap the connection in TLS, then serve it; handshake failures just drop it."""
+        request.settimeout(_HANDSHAKE_TIMEOUT_S)
+        request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            connection = self.ssl_context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        try:
+            self.RequestHandlerClass(connection, client_address, self)  # type: ignore[arg-type]
+        except (ssl.SSLError, OSError):
+            pass
+        finally:
+            connection.close()
+
+    @property
+    def origin(self) -> str:
+        """``https://host:port`` of the listening socket."""
+        host, port = self.socket.getsockname()[:2]
+        return f"https://{f'[{host}]' if ':' in host else host}:{port}"
+
+
+def server_context(cert_file: Any, key_file: Any) -> ssl.SSLContext:
+    """The TLS context of a local HTTPS server with the given certificate chain and key."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certfile=cert_file, keyfile=key_file)
+    return context
+
+
 class StandInHandler(BaseHTTPRequestHandler):
     """Sends every method to ``serve()``; quiet, since each stand-in keeps its own request log."""
 
@@ -74,61 +112,14 @@ class StandInHandler(BaseHTTPRequestHandler):
         )
 
 
-class TLSServer(ThreadingHTTPServer):
-    """Serves ``handler`` over TLS; ``state`` is whatever the handler needs."""
-
-    daemon_threads = True
+class TLSServer(HTTPSServer):
+    """Serves ``handler`` over TLS with ``tls``'s certificate; ``state`` is whatever the handler needs."""
 
     def __init__(
         self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], state: Any, tls: LocalTLS
     ) -> None:
-        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.state = state
-        self.ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.ssl_context.load_cert_chain(certfile=tls.cert_file, keyfile=tls.key_file)
-=======
-class HTTPSServer(ThreadingHTTPServer):
-    """Accepts plain TCP connections and performs the TLS handshake in the request thread."""
-
-    daemon_threads = True
-    request_queue_size = LISTEN_BACKLOG
-
-    def __init__(
-        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], context: ssl.SSLContext
-    ) -> None:
-        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        self.ssl_context = context
->>>>>>> emu
-        super().__init__(address, handler)
-
-    def server_bind(self) -> None:
-        """Bind without the reverse-DNS lookup ``HTTPServer.server_bind`` makes."""
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.socket.getsockname()[:2]
-        self.server_name = host
-        self.server_port = port
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        """Wrap the connection in TLS, then serve it; handshake failures just drop it."""
-        request.settimeout(_HANDSHAKE_TIMEOUT_S)
-        request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        try:
-            connection = self.ssl_context.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError):
-            return
-        try:
-            self.RequestHandlerClass(connection, client_address, self)  # type: ignore[arg-type]
-        except (ssl.SSLError, OSError):
-            pass
-        finally:
-            connection.close()
-
-<<<<<<< HEAD
-    @property
-    def origin(self) -> str:
-        """``https://host:port`` of the listening socket."""
-        host, port = self.socket.getsockname()[:2]
-        return f"https://{f'[{host}]' if ':' in host else host}:{port}"
+        super().__init__(address, handler, server_context(tls.cert_file, tls.key_file))
 
 
 class ServingThread:
@@ -152,11 +143,3 @@ class ServingThread:
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join()
-=======
-
-def server_context(cert_file: Any, key_file: Any) -> ssl.SSLContext:
-    """The TLS context of a local HTTPS server with the given certificate chain and key."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(certfile=cert_file, keyfile=key_file)
-    return context
->>>>>>> emu

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from azure.ai.projects import AIProjectClient
 
-from deployer.credentials import StaticTokenCredential
+from deployer.adapters.credentials import StaticTokenCredential
 from localdev.foundry_emulator import EmulatorServer, start_emulator
 from localdev.stack import Stack, StackInfo
 from localdev.tls import LocalTLS, ensure_local_tls
