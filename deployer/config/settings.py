@@ -65,6 +65,9 @@ class Settings:
     arm_endpoint: str = DEFAULT_ARM_ENDPOINT
     #: The app role a caller signed in through App Service Authentication needs for POST routes.
     write_role: str = DEFAULT_WRITE_ROLE
+    #: App Service Authentication is on: ``WEBSITE_AUTH_ENABLED``, set by the platform itself
+    #: (never by infra). Only then is ``x-ms-client-principal`` trusted.
+    auth_enabled: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -84,6 +87,7 @@ class Settings:
             public_host=env.get("WEBSITE_HOSTNAME") or None,
             arm_endpoint=_https_url(env, "ARM_ENDPOINT", DEFAULT_ARM_ENDPOINT),
             write_role=(env.get("DEPLOYER_WRITE_ROLE") or "").strip() or DEFAULT_WRITE_ROLE,
+            auth_enabled=(env.get("WEBSITE_AUTH_ENABLED", "").strip().lower() == "true"),
         )
 
 

@@ -8,6 +8,7 @@ import sys
 import time
 import traceback
 import uuid
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -102,7 +103,12 @@ class RegistryServer(ServingThread):
         self.shutdown()
 
 
-def start_registry(*, host: str = "127.0.0.1", port: int = 0, tls: LocalTLS) -> RegistryServer:
-    """Start the stand-in on ``host:port`` (0 picks a free port), serving in a daemon thread."""
+def start_registry(
+    *, host: str = "127.0.0.1", port: int = 0, tls: LocalTLS, settings: Mapping[str, Any] | None = None
+) -> RegistryServer:
+    """Start the stand-in on ``host:port`` (0 picks a free port), serving in a daemon thread.
+    It has no settings: ``settings`` (the shared ``--settings``) must be empty."""
+    if settings:
+        raise ValueError(f"the ACR stand-in has no settings, got {sorted(settings)}")
     httpd = TLSServer((host, port), _Handler, RegistryState(), tls)
     return RegistryServer(httpd, "acr-emulator")

@@ -172,6 +172,7 @@ def test_redelivering_a_bad_or_unknown_id_is_a_problem(app, entry_id, status):
 
 
 def test_redelivery_behind_app_service_authentication_needs_the_write_role(app, octx, dead):
+    app.auth_enabled = True
     headers = {"x-ms-client-principal": principal("Reader")}
     denied = post(
         http_api.redeliver_notification, None, raw=b"", route_params={"id": dead.id}, headers=headers

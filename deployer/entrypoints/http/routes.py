@@ -15,7 +15,7 @@ import azure.functions as func
 from deployer.bootstrap import root
 from deployer.deploy import manual
 from deployer.entrypoints.http import agent_controls, canary_requests, notifications, openapi
-from deployer.entrypoints.http.auth import PRINCIPAL_HEADER, authorize_write, principal_from
+from deployer.entrypoints.http.auth import PRINCIPAL_HEADER, authorize_write
 from deployer.entrypoints.http.health import check_health, unavailable
 from deployer.entrypoints.http.hold_requests import parse_hold_ref
 from deployer.entrypoints.http.idempotency import IdempotencyKey
@@ -221,10 +221,12 @@ def _redeliver_notification(req: func.HttpRequest) -> func.HttpResponse:
     return _json(redelivered.to_json(), 202)
 
 
-def _writer(req: func.HttpRequest) -> str | None:
-    """The caller allowed to change things (``None`` without App Service Authentication)."""
-    principal = principal_from(req.headers.get(PRINCIPAL_HEADER))
-    return authorize_write(principal, root().settings.write_role)
+def _writer(req: func.HttpRequest) -> str:
+    """The caller allowed to change things (see :func:`authorize_write`)."""
+    settings = root().settings
+    return authorize_write(
+        req.headers.get(PRINCIPAL_HEADER), role=settings.write_role, auth_enabled=settings.auth_enabled
+    )
 
 
 def _idempotency_key(
