@@ -54,8 +54,10 @@ class Root:
             service = TableServiceClient(endpoint=settings.table_endpoint, credential=self._credential)
         else:
             raise SettingsError("set DEPLOYER_TABLE_ENDPOINT (or DEPLOYER_TABLE_CONNECTION_STRING locally)")
-        table = service.create_table_if_not_exists(settings.table_name)
-        return TableDeploymentStore(table)
+        # Never created here: the app's identity holds a table-scoped role, and creating a table
+        # is an account-level action. Infra (and the local stack) create it; a missing table is
+        # StoreUnavailable on every use until it exists.
+        return TableDeploymentStore(service.get_table_client(settings.table_name))
 
     @cached_property
     def context(self) -> Context:

@@ -17,6 +17,15 @@ class Conflict(Exception):
     """A conditional write lost: the entity exists already, or changed since it was read."""
 
 
+class StoreUnavailable(Exception):
+    """The store cannot be used at all (its table does not exist): nothing was read or written.
+    ``code`` names why (``TableNotFound``); it is never read as "no row"."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
 @dataclass(frozen=True, kw_only=True)
 class Scheduled:
     """An entry of the open-work index: a deployment the poll must look at after ``due``."""

@@ -22,6 +22,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, UpdateMode
 
+from deployer.adapters.table_errors import row_missing, translate_missing_table
 from deployer.notify.entries import NotificationEntry, QueuedNotification
 from deployer.ports import Conflict
 
@@ -46,6 +47,7 @@ _FIELDS = (
 )
 
 
+@translate_missing_table
 class TableNotificationStore:
     """:class:`deployer.notify.ports.NotificationStore` over the deployer's table."""
 
@@ -62,7 +64,8 @@ class TableNotificationStore:
     def get_notification(self, entry_id: str) -> NotificationEntry | None:
         try:
             entity = self._table.get_entity(NOTIFICATIONS, entry_id)
-        except ResourceNotFoundError:
+        except ResourceNotFoundError as exc:
+            row_missing(exc)
             return None
         self.entities_read += 1
         return _from_entity(entity)
@@ -75,7 +78,10 @@ class TableNotificationStore:
                 etag=entry.etag,
                 match_condition=MatchConditions.IfNotModified,
             )
-        except (ResourceModifiedError, ResourceNotFoundError):
+        except ResourceModifiedError:
+            raise Conflict(entry.id) from None
+        except ResourceNotFoundError as exc:
+            row_missing(exc)
             raise Conflict(entry.id) from None
         return replace(entry, etag=meta["etag"])
 
@@ -112,7 +118,10 @@ class TableNotificationStore:
                 etag=queued.etag,
                 match_condition=MatchConditions.IfNotModified,
             )
-        except (ResourceModifiedError, ResourceNotFoundError):
+        except ResourceModifiedError:
+            raise Conflict(queued.entry_id) from None
+        except ResourceNotFoundError as exc:
+            row_missing(exc)
             raise Conflict(queued.entry_id) from None
         return replace(queued, etag=meta["etag"])
 
@@ -135,10 +144,14 @@ class TableNotificationStore:
         return found
 
     def dequeue_notification(self, queued: QueuedNotification) -> None:
-        with suppress(ResourceModifiedError, ResourceNotFoundError):
+        try:
             self._table.delete_entity(
                 QUEUE, queued.entry_id, etag=queued.etag, match_condition=MatchConditions.IfNotModified
             )
+        except ResourceModifiedError:
+            pass  # leased again by another sender: theirs now
+        except ResourceNotFoundError as exc:
+            row_missing(exc)
 
 
 def _to_entity(entry: NotificationEntry) -> dict[str, Any]:

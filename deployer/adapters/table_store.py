@@ -24,6 +24,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, UpdateMode
 
+from deployer.adapters.table_errors import row_missing, translate_missing_table
 from deployer.adapters.table_outbox import TableNotificationStore
 from deployer.domain.model import AgentState, Deployment, DeploymentError, Transition
 from deployer.domain.roles import RoleGrant
@@ -66,6 +67,7 @@ _AGENT_PLAIN = (
 )
 
 
+@translate_missing_table
 class TableDeploymentStore(TableNotificationStore):
     """:class:`deployer.ports.DeploymentStore` over one Azure Table (the outbox's partitions
     ``n`` and ``q`` are in ``deployer/notify/table_outbox.py``)."""
@@ -90,7 +92,8 @@ class TableDeploymentStore(TableNotificationStore):
     def claimed(self, key: str) -> str | None:
         try:
             entity = self._table.get_entity(KEYS, hashlib.sha256(key.encode()).hexdigest())
-        except ResourceNotFoundError:
+        except ResourceNotFoundError as exc:
+            row_missing(exc)
             return None
         self.entities_read += 1
         return str(entity["owner"])
@@ -118,7 +121,8 @@ class TableDeploymentStore(TableNotificationStore):
     def get(self, deployment_id: str) -> Deployment | None:
         try:
             entity = self._table.get_entity(RECORDS, deployment_id)
-        except ResourceNotFoundError:
+        except ResourceNotFoundError as exc:
+            row_missing(exc)
             return None
         self.entities_read += 1
         return _from_entity(entity)
@@ -131,31 +135,41 @@ class TableDeploymentStore(TableNotificationStore):
                 etag=deployment.etag,
                 match_condition=MatchConditions.IfNotModified,
             )
-        except (ResourceModifiedError, ResourceNotFoundError):
+        except ResourceModifiedError:
+            raise Conflict(deployment.id) from None
+        except ResourceNotFoundError as exc:
+            row_missing(exc)
             raise Conflict(deployment.id) from None
         return _with_etag(deployment, meta)
 
     def get_agent(self, name: str) -> AgentState:
         try:
             entity = self._table.get_entity(AGENTS, name)
-        except ResourceNotFoundError:
+        except ResourceNotFoundError as exc:
+            row_missing(exc)
             return AgentState(name=name)
         self.entities_read += 1
         return _agent_from_entity(name, entity)
 
     def save_agent(self, state: AgentState) -> AgentState:
         entity = _agent_entity(state)
-        try:
-            if state.etag is None:
+        if state.etag is None:
+            try:
                 meta = self._table.create_entity(entity)
-            else:
-                meta = self._table.update_entity(
-                    entity,
-                    mode=UpdateMode.REPLACE,
-                    etag=state.etag,
-                    match_condition=MatchConditions.IfNotModified,
-                )
-        except (ResourceExistsError, ResourceModifiedError, ResourceNotFoundError):
+            except ResourceExistsError:
+                raise Conflict(state.name) from None
+            return _replace_etag(state, meta)
+        try:
+            meta = self._table.update_entity(
+                entity,
+                mode=UpdateMode.REPLACE,
+                etag=state.etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except ResourceModifiedError:
+            raise Conflict(state.name) from None
+        except ResourceNotFoundError as exc:
+            row_missing(exc)
             raise Conflict(state.name) from None
         return _replace_etag(state, meta)
 
@@ -176,7 +190,10 @@ class TableDeploymentStore(TableNotificationStore):
                     etag=entry.etag,
                     match_condition=MatchConditions.IfNotModified,
                 )
-        except (ResourceModifiedError, ResourceNotFoundError):
+        except ResourceModifiedError:
+            raise Conflict(entry.deployment_id) from None
+        except ResourceNotFoundError as exc:
+            row_missing(exc)
             raise Conflict(entry.deployment_id) from None
         return _replace_etag(entry, meta)
 

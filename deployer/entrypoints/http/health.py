@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from deployer.context import Context
-from deployer.ports import PlatformError
+from deployer.ports import PlatformError, StoreUnavailable
 
 CHECK_TIMEOUT_S = 3.0
 
@@ -87,6 +87,8 @@ def _run(name: str, target: str, probe: Callable[[], None]) -> Check:
         probe()
     except PlatformError as exc:
         error = f"{exc.code} (HTTP {exc.status_code})" if exc.status_code else exc.code
+    except StoreUnavailable as exc:
+        error = exc.code
     except Exception as exc:  # any failure means unreachable; its kind is the answer
         error = type(exc).__name__
     took = int((time.monotonic() - started) * 1000)

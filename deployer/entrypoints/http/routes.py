@@ -32,7 +32,7 @@ from deployer.entrypoints.http.requests import (
     parse_rollback,
     read_json,
 )
-from deployer.ports import Conflict, PlatformError
+from deployer.ports import Conflict, PlatformError, StoreUnavailable
 
 blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions leaves it untyped
 
@@ -259,6 +259,9 @@ def _guarded(
     except PlatformError as exc:
         detail = f"Foundry did not answer ({exc.code}); nothing was started: retry later"
         return _problem(Problem(slug="unavailable", detail=detail), retry_after=10)
+    except StoreUnavailable as exc:
+        detail = f"the deployer's Table Storage table cannot be used ({exc.code}): see /api/health"
+        return _problem(Problem(slug="unavailable", detail=detail), retry_after=30)
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
