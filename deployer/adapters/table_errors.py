@@ -13,9 +13,11 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.core import MatchConditions
+from azure.core.exceptions import HttpResponseError, ResourceModifiedError, ResourceNotFoundError
+from azure.data.tables import TableClient, UpdateMode
 
-from deployer.ports import StoreUnavailable
+from deployer.ports import Conflict, StoreUnavailable
 
 TABLE_NOT_FOUND = "TableNotFound"
 _C = TypeVar("_C", bound=type)
@@ -30,6 +32,21 @@ def row_missing(exc: ResourceNotFoundError) -> None:
     """Called where a 404 means "no such row": re-raises ``exc`` when the table is missing."""
     if table_missing(exc):
         raise exc
+
+
+def replace_if_unchanged(table: TableClient, entity: dict[str, Any], etag: str | None) -> str:
+    """Replace ``entity`` only if it still has ``etag``; its new ETag. :class:`Conflict` if it
+    changed or was deleted since it was read (a missing table is left to the caller's wrapper)."""
+    try:
+        meta = table.update_entity(
+            entity, mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified
+        )
+    except ResourceModifiedError:
+        raise Conflict(entity["RowKey"]) from None
+    except ResourceNotFoundError as exc:
+        row_missing(exc)
+        raise Conflict(entity["RowKey"]) from None
+    return str(meta["etag"])
 
 
 def translate_missing_table(cls: _C) -> _C:

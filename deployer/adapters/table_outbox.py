@@ -20,11 +20,10 @@ from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import TableClient, UpdateMode
+from azure.data.tables import TableClient
 
-from deployer.adapters.table_errors import row_missing, translate_missing_table
+from deployer.adapters.table_errors import replace_if_unchanged, row_missing, translate_missing_table
 from deployer.notify.entries import NotificationEntry, QueuedNotification
-from deployer.ports import Conflict
 
 NOTIFICATIONS, QUEUE = "n", "q"
 _FIELDS = (
@@ -71,19 +70,8 @@ class TableNotificationStore:
         return _from_entity(entity)
 
     def save_notification(self, entry: NotificationEntry) -> NotificationEntry:
-        try:
-            meta = self._table.update_entity(
-                _to_entity(entry),
-                mode=UpdateMode.REPLACE,
-                etag=entry.etag,
-                match_condition=MatchConditions.IfNotModified,
-            )
-        except ResourceModifiedError:
-            raise Conflict(entry.id) from None
-        except ResourceNotFoundError as exc:
-            row_missing(exc)
-            raise Conflict(entry.id) from None
-        return replace(entry, etag=meta["etag"])
+        etag = replace_if_unchanged(self._table, _to_entity(entry), entry.etag)
+        return replace(entry, etag=etag)
 
     def list_notifications(
         self, *, state: str | None = None, limit: int = 50, after: str | None = None
@@ -111,19 +99,8 @@ class TableNotificationStore:
             self._table.create_entity({"PartitionKey": QUEUE, "RowKey": entry_id, "due": float(due)})
 
     def requeue_notification(self, queued: QueuedNotification) -> QueuedNotification:
-        try:
-            meta = self._table.update_entity(
-                {"PartitionKey": QUEUE, "RowKey": queued.entry_id, "due": float(queued.due)},
-                mode=UpdateMode.REPLACE,
-                etag=queued.etag,
-                match_condition=MatchConditions.IfNotModified,
-            )
-        except ResourceModifiedError:
-            raise Conflict(queued.entry_id) from None
-        except ResourceNotFoundError as exc:
-            row_missing(exc)
-            raise Conflict(queued.entry_id) from None
-        return replace(queued, etag=meta["etag"])
+        entity = {"PartitionKey": QUEUE, "RowKey": queued.entry_id, "due": float(queued.due)}
+        return replace(queued, etag=replace_if_unchanged(self._table, entity, queued.etag))
 
     def due_notifications(self, now: float, limit: int) -> list[QueuedNotification]:
         pages = self._table.query_entities(

@@ -20,11 +20,10 @@ import json
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from azure.core import MatchConditions
-from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import TableClient, UpdateMode
 
-from deployer.adapters.table_errors import row_missing, translate_missing_table
+from deployer.adapters.table_errors import replace_if_unchanged, row_missing, translate_missing_table
 from deployer.adapters.table_outbox import TableNotificationStore
 from deployer.domain.model import AgentState, Deployment, DeploymentError, Transition
 from deployer.domain.roles import RoleGrant
@@ -128,19 +127,9 @@ class TableDeploymentStore(TableNotificationStore):
         return _from_entity(entity)
 
     def update(self, deployment: Deployment) -> Deployment:
-        try:
-            meta = self._table.update_entity(
-                _to_entity(deployment),
-                mode=UpdateMode.REPLACE,
-                etag=deployment.etag,
-                match_condition=MatchConditions.IfNotModified,
-            )
-        except ResourceModifiedError:
-            raise Conflict(deployment.id) from None
-        except ResourceNotFoundError as exc:
-            row_missing(exc)
-            raise Conflict(deployment.id) from None
-        return _with_etag(deployment, meta)
+        return replace(
+            deployment, etag=replace_if_unchanged(self._table, _to_entity(deployment), deployment.etag)
+        )
 
     def get_agent(self, name: str) -> AgentState:
         try:
@@ -159,19 +148,7 @@ class TableDeploymentStore(TableNotificationStore):
             except ResourceExistsError:
                 raise Conflict(state.name) from None
             return _replace_etag(state, meta)
-        try:
-            meta = self._table.update_entity(
-                entity,
-                mode=UpdateMode.REPLACE,
-                etag=state.etag,
-                match_condition=MatchConditions.IfNotModified,
-            )
-        except ResourceModifiedError:
-            raise Conflict(state.name) from None
-        except ResourceNotFoundError as exc:
-            row_missing(exc)
-            raise Conflict(state.name) from None
-        return _replace_etag(state, meta)
+        return replace(state, etag=replace_if_unchanged(self._table, entity, state.etag))
 
     def schedule(self, entry: Scheduled) -> Scheduled:
         entity = {
@@ -180,22 +157,10 @@ class TableDeploymentStore(TableNotificationStore):
             "due": float(entry.due),
             "attempt": entry.attempt,
         }
-        try:
-            if entry.etag is None:
-                meta = self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
-            else:
-                meta = self._table.update_entity(
-                    entity,
-                    mode=UpdateMode.REPLACE,
-                    etag=entry.etag,
-                    match_condition=MatchConditions.IfNotModified,
-                )
-        except ResourceModifiedError:
-            raise Conflict(entry.deployment_id) from None
-        except ResourceNotFoundError as exc:
-            row_missing(exc)
-            raise Conflict(entry.deployment_id) from None
-        return _replace_etag(entry, meta)
+        if entry.etag is None:
+            meta = self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+            return _replace_etag(entry, meta)
+        return replace(entry, etag=replace_if_unchanged(self._table, entity, entry.etag))
 
     def due(self, now: float, limit: int) -> list[Scheduled]:
         pages = self._table.query_entities(
