@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from deployer.config.canary import CanarySettings, PromoteTo, check_promotions
+from deployer.config.settings import unresolved_reference
 from deployer.config.smoke import Preflight, SmokeTest, rollout_options
 from deployer.domain.imageref import is_valid_registry, is_valid_repository
 from deployer.domain.roles import runtime_role_options
@@ -172,6 +173,10 @@ def _expand(value: object, settings: Mapping[str, str], where: str, problems: li
             name = match.group(1)
             if name not in settings:
                 problems.append(f"{where or 'value'}: ${{{name}}} is not set as an app setting")
+                return ""
+            unresolved = unresolved_reference(name, settings[name])
+            if unresolved:
+                problems.append(f"{where or 'value'}: ${{{name}}}: {unresolved}")
                 return ""
             return settings[name]
 

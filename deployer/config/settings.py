@@ -40,8 +40,24 @@ LOCAL_ONLY_SETTINGS: tuple[str, ...] = (
 )
 
 
+#: How an app setting that is a Key Vault reference starts when App Service could not resolve it:
+#: the app then sees the reference text itself ("Key Vault references", App Service docs).
+KEY_VAULT_REFERENCE = "@Microsoft.KeyVault("
+
+
 class SettingsError(ValueError):
     """An app setting is missing or malformed."""
+
+
+def unresolved_reference(name: str, value: str) -> str | None:
+    """What is wrong when ``value`` of app setting ``name`` is an unresolved Key Vault reference."""
+    if not value.strip().startswith(KEY_VAULT_REFERENCE):
+        return None
+    return (
+        f"{name} is an unresolved Key Vault reference: App Service could not read the secret "
+        "(check that the app's identity may read it and that the secret exists; the portal's "
+        "Environment variables page shows the reference's status)"
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,6 +88,10 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """Read settings from ``env``; raise :class:`SettingsError` naming a bad one."""
+        for name in (*AZURE_SETTINGS, *LOCAL_ONLY_SETTINGS, "WEBSITE_HOSTNAME"):
+            problem = unresolved_reference(name, env.get(name, ""))
+            if problem:
+                raise SettingsError(problem)
         return cls(
             config_path=env.get("DEPLOYER_CONFIG") or "deployer.yaml",
             project_endpoint=env.get("FOUNDRY_PROJECT_ENDPOINT") or None,

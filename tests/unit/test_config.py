@@ -1,6 +1,7 @@
 import pytest
 
 from deployer.config.parser import ConfigError, parse_config
+from deployer.config.settings import Settings, SettingsError
 from tests.unit.conftest import PROJECT_ID
 
 
@@ -57,3 +58,26 @@ def test_setting_references_are_read_from_app_settings():
 def test_all_problems_are_reported_at_once():
     raw = {"registries": [], "agents": [agent(cpu="x", memory="y")]}
     assert len(problems_of(raw).splitlines()) == 3
+
+
+KV_REFERENCE = "@Microsoft.KeyVault(VaultName=myvault;SecretName=webhook-secret)"
+
+
+def test_an_unresolved_key_vault_reference_is_refused_by_name_never_used():
+    raw = {
+        "registries": ["r.azurecr.io"],
+        "agents": [agent()],
+        "webhooks": [{"url": "https://hooks.example.com/x", "secret": "${WEBHOOK_SECRET}"}],
+    }
+    problems = problems_of(raw, {"WEBHOOK_SECRET": KV_REFERENCE})
+    assert (
+        "webhooks[0].secret: ${WEBHOOK_SECRET}: WEBHOOK_SECRET is an unresolved Key Vault reference"
+        in problems
+    )
+    assert "myvault" not in problems
+
+
+def test_an_unresolved_key_vault_reference_in_an_app_setting_is_refused():
+    for name in ("DEPLOYER_TABLE_ENDPOINT", "DEPLOYER_WRITE_ROLE", "DEPLOYER_STATIC_TOKEN"):
+        with pytest.raises(SettingsError, match=f"{name} is an unresolved Key Vault reference"):
+            Settings.from_env({name: " " + KV_REFERENCE})
