@@ -236,11 +236,11 @@ def _add_skipped(ctx: Context, record: Deployment, reason: str | None) -> Deploy
 
 
 def _note(ctx: Context, event: ReceivedEvent, status: Status, reason: str) -> Deployment:
-    """Record an event that deploys nothing (ignored, refused, no rule), once per event id."""
+    """Record an event that deploys nothing (ignored, refused, no rule), once per event id (an
+    event without one: once per content)."""
     now = ctx.clock.now()
-    deployment_id = new_deployment_id(now)
-    if event.event_id:
-        deployment_id = ctx.store.claim(f"event|{event.event_id}|", deployment_id)
+    key = f"event|{event.event_id}|" if event.event_id else f"content|{event.content_sha256}|"
+    deployment_id = ctx.store.claim(key, new_deployment_id(now))
     push = event.push
     record = Deployment(
         id=deployment_id,

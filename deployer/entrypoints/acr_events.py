@@ -3,6 +3,8 @@ reason not to deploy. Envelopes are read with azure-eventgrid's models; ``data``
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -21,11 +23,15 @@ class ReceivedEvent:
     """What one delivered event means to the deployer."""
 
     kind: Literal["push", "ignored", "invalid"]
+    #: The event's id; empty when it has none (a malformed event).
     event_id: str
     event_type: str
     topic: str
     push: ImagePush | None = None
     reason: str | None = None
+    #: sha256 of the envelope (canonical JSON): what an event without an id is recorded once by,
+    #: so a redelivery of it finds its record and another id-less event gets its own.
+    content_sha256: str = ""
 
 
 def parse_event(envelope: Mapping[str, Any]) -> ReceivedEvent:
@@ -33,12 +39,14 @@ def parse_event(envelope: Mapping[str, Any]) -> ReceivedEvent:
     try:
         event_id, event_type, topic, data = _envelope(envelope)
     except (KeyError, TypeError, ValueError) as exc:
+        given_id = envelope.get("id")
         return ReceivedEvent(
             kind="invalid",
-            event_id=str(envelope.get("id", ""))[:200],
+            event_id=given_id[:200] if isinstance(given_id, str) else "",
             event_type=str(envelope.get("type") or envelope.get("eventType") or "")[:200],
             topic="",
             reason=f"malformed event envelope: {exc}"[:500],
+            content_sha256=_content_sha256(envelope),
         )
     if event_type != IMAGE_PUSHED:
         return ReceivedEvent(
@@ -54,6 +62,11 @@ def parse_event(envelope: Mapping[str, Any]) -> ReceivedEvent:
             kind="invalid", event_id=event_id, event_type=event_type, topic=topic, reason=problem
         )
     return ReceivedEvent(kind="push", event_id=event_id, event_type=event_type, topic=topic, push=push)
+
+
+def _content_sha256(envelope: Mapping[str, Any]) -> str:
+    canonical = json.dumps(envelope, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _envelope(envelope: Mapping[str, Any]) -> tuple[str, str, str, Any]:

@@ -5,7 +5,7 @@ from deployer.deploy.poll import poll_once
 from deployer.deploy.start import handle_event
 from deployer.domain.model import ImagePush
 from deployer.domain.transitions import PENDING_GRACE_S
-from deployer.entrypoints.acr_events import ReceivedEvent
+from deployer.entrypoints.acr_events import ReceivedEvent, parse_event
 from deployer.ports import PlatformError
 from tests.unit.conftest import DIGEST, REGISTRY
 
@@ -122,3 +122,16 @@ def test_every_status_is_either_open_or_terminal():
     assert set(get_args(Status)) == OPEN_STATUSES | TERMINAL_STATUSES
     assert not OPEN_STATUSES & TERMINAL_STATUSES
     assert {"active", "verified", "rolled_back", "superseded"} <= TERMINAL_STATUSES
+
+
+def test_events_without_an_id_are_recorded_once_each_by_content(ctx):
+    def without_id(digest: str) -> dict:
+        return {"id": None, "eventType": "Microsoft.ContainerRegistry.ImagePushed", "data": {"digest": digest}}
+
+    first, second = without_id(digest_for(1)), without_id(digest_for(2))
+    [one] = handle_event(ctx, parse_event(first))
+    [again] = handle_event(ctx, parse_event(first))  # a redelivery of the same event
+    [two] = handle_event(ctx, parse_event(second))
+    assert (one.status, one.event_id) == ("refused", None)
+    assert again.id == one.id and two.id != one.id
+    assert len(ctx.store.records) == 2
