@@ -126,7 +126,7 @@ def test_every_status_is_either_open_or_terminal():
 
 def test_events_without_an_id_are_recorded_once_each_by_content(ctx):
     def without_id(digest: str) -> dict:
-        return {"id": None, "eventType": "Microsoft.ContainerRegistry.ImagePushed", "data": {"digest": digest}}
+        return {"id": None, "eventType": "Microsoft.ContainerRegistry.ImagePushed", "data": {"d": digest}}
 
     first, second = without_id(digest_for(1)), without_id(digest_for(2))
     [one] = handle_event(ctx, parse_event(first))
