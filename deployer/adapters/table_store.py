@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import suppress
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, UpdateMode
 
 from deployer.adapters.table_errors import replace_if_unchanged, row_missing, translate_missing_table
@@ -96,6 +98,20 @@ class TableDeploymentStore(TableNotificationStore):
             return None
         self.entities_read += 1
         return str(entity["owner"])
+
+    def release(self, key: str, owner: str) -> None:
+        row = hashlib.sha256(key.encode()).hexdigest()
+        try:
+            entity = self._table.get_entity(KEYS, row)
+        except ResourceNotFoundError as exc:
+            row_missing(exc)
+            return
+        if entity["owner"] != owner:
+            return
+        with suppress(ResourceModifiedError):  # changed since read: no longer ours to delete
+            self._table.delete_entity(
+                KEYS, row, etag=entity.metadata["etag"], match_condition=MatchConditions.IfNotModified
+            )
 
     def ping(self, timeout_s: float) -> None:
         # A one-entity page of the small agents partition: cheap, and it needs the table to exist.

@@ -308,3 +308,21 @@ def test_notifications_are_listed_and_an_unknown_one_is_not_redelivered(http):
     assert (status, problem["status"]) == (404, 404) and problem["type"].endswith("not-found")
     status, problem = http.request("GET", url(http, "notifications?status=dead"))
     assert status == 400 and problem["detail"] == "unknown query parameter(s): status"
+
+
+def test_an_idempotency_key_that_met_a_503_starts_the_work_when_retried(http, emulator_settings):
+    first = deploy(http, "idem-bot", "1.0.0")
+    http.wait_for(first["id"], {"active"})
+    second = deploy(http, "idem-bot", "1.1.0")
+    http.wait_for(second["id"], {"active"})
+    headers = {"Idempotency-Key": f"rollback-{uuid.uuid4()}"}
+    # Foundry cannot say whether version 1 still runs (through the SDK's retries): nothing starts.
+    fault = {"method": "GET", "path": f"/agents/idem-bot/versions/{first['version']}$", "status": 503}
+    emulator_settings(faults=[{**fault, "count": 50}])
+    status, problem = post(http, "agents/idem-bot/rollback", raw=b"", headers={**headers, "Content-Type": ""})
+    assert status == 503 and problem["type"].endswith(":unavailable"), problem
+    emulator_settings(faults=[])
+    status, back = post(http, "agents/idem-bot/rollback", raw=b"", headers={**headers, "Content-Type": ""})
+    assert status == 202 and (back["source"], back["version"]) == ("rollback", first["version"]), back
+    status, again = post(http, "agents/idem-bot/rollback", raw=b"", headers={**headers, "Content-Type": ""})
+    assert status == 202 and again["id"] == back["id"]
