@@ -218,15 +218,17 @@ class TableDeploymentStore(TableNotificationStore):
         if after:
             clauses.append("RowKey gt @after")
             params["after"] = after
-        pager = self._table.query_entities(" and ".join(clauses), parameters=params, results_per_page=limit)
+        # One row more than the page: a next page exists only if that row does.
+        query = " and ".join(clauses)
+        pager = self._table.query_entities(query, parameters=params, results_per_page=limit + 1)
         items: list[Deployment] = []
         for entity in pager:
             self.entities_read += 1
             items.append(_from_entity(entity))
-            if len(items) >= limit:
+            if len(items) > limit:
                 break
-        more = len(items) == limit
-        return Page(items=items, next=items[-1].id if more else None)
+        more = len(items) > limit
+        return Page(items=items[:limit], next=items[limit - 1].id if more else None)
 
 
 def _agent_entity(state: AgentState) -> dict[str, Any]:

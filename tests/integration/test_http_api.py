@@ -12,7 +12,8 @@ import pytest
 from azure.data.tables import TableClient
 
 import function_app
-from deployer.entrypoints.http import openapi
+from deployer.entrypoints.http import openapi, paging
+from deployer.entrypoints.http.requests import deployments_scope
 from localdev.devhost.index import index_app
 
 REGISTRY = "myregistry.azurecr.io"
@@ -326,3 +327,24 @@ def test_an_idempotency_key_that_met_a_503_starts_the_work_when_retried(http, em
     assert status == 202 and (back["source"], back["version"]) == ("rollback", first["version"]), back
     status, again = post(http, "agents/idem-bot/rollback", raw=b"", headers={**headers, "Content-Type": ""})
     assert status == 202 and again["id"] == back["id"]
+
+
+def test_a_page_of_exactly_the_rows_left_has_no_next_token(http):
+    every = http.api("deployments?agent=manual-bot&limit=200")["items"]
+    assert 2 <= len(every) < 200
+    whole = http.api(f"deployments?agent=manual-bot&limit={len(every)}")
+    assert [d["id"] for d in whole["items"]] == [d["id"] for d in every] and whole["next"] is None
+    first = http.api(f"deployments?agent=manual-bot&limit={len(every) - 1}")
+    last = http.api(f"deployments?agent=manual-bot&limit=1&next={first['next']}")
+    assert [d["id"] for d in last["items"]] == [every[-1]["id"]] and last["next"] is None
+
+
+def test_a_forged_page_token_is_refused(http):
+    first = http.api("deployments?agent=manual-bot&limit=1")
+    other_filter = http.request(
+        "GET", url(http, f"deployments?agent=rollback-bot&limit=1&next={first['next']}")
+    )
+    missing_row = paging.token("0" * 19, deployments_scope("manual-bot", None))
+    forged_row = http.request("GET", url(http, f"deployments?agent=manual-bot&next={missing_row}"))
+    for status, problem in (other_filter, forged_row):
+        assert status == 400 and problem["type"].endswith(":invalid-query"), problem

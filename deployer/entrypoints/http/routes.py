@@ -14,7 +14,7 @@ import azure.functions as func
 
 from deployer.bootstrap import root
 from deployer.deploy import manual
-from deployer.entrypoints.http import agent_controls, canary_requests, notifications, openapi
+from deployer.entrypoints.http import agent_controls, canary_requests, notifications, openapi, paging
 from deployer.entrypoints.http.auth import PRINCIPAL_HEADER, authorize_write
 from deployer.entrypoints.http.health import check_health, unavailable
 from deployer.entrypoints.http.hold_requests import parse_hold_ref
@@ -22,6 +22,7 @@ from deployer.entrypoints.http.idempotency import IdempotencyKey
 from deployer.entrypoints.http.problems import MEDIA_TYPE, Problem, ProblemError
 from deployer.entrypoints.http.requests import (
     JsonBody,
+    deployments_scope,
     parse_agent_name,
     parse_deploy,
     parse_deployment_id,
@@ -203,10 +204,12 @@ def _get_deployment(req: func.HttpRequest) -> func.HttpResponse:
 
 def _list_deployments(req: func.HttpRequest) -> func.HttpResponse:
     query = parse_list_query(dict(req.params))
-    page = root().context.store.list(
-        agent=query.agent, status=query.status, limit=query.limit, after=query.next
-    )
-    return _json({"items": [d.to_json() for d in page.items], "next": page.next})
+    store = root().context.store
+    paging.require_row(query.next, lambda after: store.get(after) is not None)
+    page = store.list(agent=query.agent, status=query.status, limit=query.limit, after=query.next)
+    scope = deployments_scope(query.agent, query.status)
+    next_token = paging.token(page.next, scope) if page.next else None
+    return _json({"items": [d.to_json() for d in page.items], "next": next_token})
 
 
 def _list_notifications(req: func.HttpRequest) -> func.HttpResponse:
