@@ -25,6 +25,7 @@ TYPES: Mapping[str, tuple[int, str]] = {
     "registry-not-allowed": (403, "The registry is not in the allow-list"),
     "not-found": (404, "Not found"),
     "unknown-agent": (404, "No such agent"),
+    "method-not-allowed": (405, "The route does not accept this method"),
     "idempotency-key-reused": (409, "The Idempotency-Key was used for another request"),
     "request-in-progress": (409, "A request with this Idempotency-Key is still in progress"),
     "nothing-to-roll-back-to": (409, "There is no earlier deployment to roll back to"),

@@ -255,16 +255,16 @@ def _guarded(
     try:
         return handler(req)
     except ProblemError as exc:
-        return _problem(exc.problem)
+        return problem_response(exc.problem)
     except Conflict:
         detail = "the agent is being changed by other deployments at this moment: retry in a few seconds"
-        return _problem(Problem(slug="busy", detail=detail), retry_after=2)
+        return problem_response(Problem(slug="busy", detail=detail), retry_after=2)
     except PlatformError as exc:
         detail = f"Foundry did not answer ({exc.code}); nothing was started: retry later"
-        return _problem(Problem(slug="unavailable", detail=detail), retry_after=10)
+        return problem_response(Problem(slug="unavailable", detail=detail), retry_after=10)
     except StoreUnavailable as exc:
         detail = f"the deployer's Table Storage table cannot be used ({exc.code}): see /api/health"
-        return _problem(Problem(slug="unavailable", detail=detail), retry_after=30)
+        return problem_response(Problem(slug="unavailable", detail=detail), retry_after=30)
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
@@ -273,8 +273,11 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
     )
 
 
-def _problem(problem: Problem, *, retry_after: int | None = None) -> func.HttpResponse:
-    headers = {"Content-Type": MEDIA_TYPE}
+def problem_response(
+    problem: Problem, *, retry_after: int | None = None, headers: dict[str, str] | None = None
+) -> func.HttpResponse:
+    """``problem`` as an ``application/problem+json`` response (with ``Retry-After`` for a retry)."""
+    headers = {**(headers or {}), "Content-Type": MEDIA_TYPE}
     if retry_after is None and problem.slug == "request-in-progress":
         retry_after = 2
     if retry_after is not None:
