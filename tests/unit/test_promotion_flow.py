@@ -9,6 +9,7 @@ from deployer.config.parser import parse_config
 from deployer.context import Context
 from deployer.deploy import promotion
 from deployer.ports import InvokeReply
+from deployer.rollout import holds
 from tests.unit.conftest import PROJECT_ID, REGISTRY
 from tests.unit.fakes import FakeClock, FakePlatform, FakeRoleAssignments, FakeStore
 from tests.unit.test_canary_flow import CANARY, SMOKE, live, run
@@ -74,3 +75,17 @@ def test_promotion_on_demand_is_idempotent(ctx):
     assert ctx.platform.calls.count(("create_version", "vbot-prod", again.image)) == 1
     with pytest.raises(LookupError):
         promotion.promote_to_agent(ctx, "vbot", "nobody")
+
+
+def test_a_paused_target_takes_no_automatic_promotion_but_a_request_deploys(ctx):
+    holds.pause(ctx, "vbot-prod", by="ops")
+    staged = live(ctx, push(ctx, "v1", 1))
+    [skipped] = [d for d in ctx.store.records.values() if d.agent == "vbot-prod"]
+    assert (skipped.status, skipped.reason, skipped.promoted_from) == ("skipped", "paused", staged.id)
+    assert staged.promoted_to is None
+    assert not [c for c in ctx.platform.calls if c[:2] == ("create_version", "vbot-prod")]
+    run(ctx, 3)  # the poll settling the verified deployment again starts nothing
+    assert [d.id for d in ctx.store.records.values() if d.agent == "vbot-prod"] == [skipped.id]
+    asked = promotion.promote_to_agent(ctx, "vbot", "vbot-prod", requested_by="ops")  # API, CLI
+    assert (asked.status, asked.source, asked.requested_by) == ("creating", "promotion", "ops")
+    assert ctx.store.records[staged.id].promoted_to == asked.id
