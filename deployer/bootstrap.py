@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
     from deployer.adapters.table_store import TableDeploymentStore
+    from deployer.notify.addresses import Resolver
     from deployer.notify.outbox import Delivery
 
 
@@ -39,7 +40,10 @@ class Root:
     @cached_property
     def config(self) -> DeployerConfig:
         path = Path(self.settings.config_path)
-        return load_config(str(path if path.is_absolute() else APP_ROOT / path), self._env)
+        # Names of webhook and topic hosts are not resolved here: a name resolving to a refused
+        # address must fail its subscriber when sending, not stop every trigger at start-up.
+        full = str(path if path.is_absolute() else APP_ROOT / path)
+        return load_config(full, self._env, resolve_names=False)
 
     @cached_property
     def store(self) -> TableDeploymentStore:
@@ -93,6 +97,13 @@ class Root:
             topics=topics,
             links_base=f"https://{host}" if host else None,
         )
+
+    @property
+    def resolver(self) -> Resolver:
+        """DNS, as the notification sender resolves webhook and topic hosts."""
+        from deployer.adapters.safe_http import system_resolve
+
+        return system_resolve
 
     @cached_property
     def _credential(self) -> TokenCredential:

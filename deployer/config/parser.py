@@ -127,11 +127,17 @@ class DeployerConfig:
 
 
 def parse_config(
-    raw: object, settings: Mapping[str, str], *, resolver: Resolver | None = None
+    raw: object,
+    settings: Mapping[str, str],
+    *,
+    resolver: Resolver | None = None,
+    resolve_names: bool = True,
 ) -> DeployerConfig:
     """Validate the loaded YAML document ``raw``; raise :class:`ConfigError` listing all problems.
     Webhook and topic hosts are resolved with ``resolver`` (default: DNS) to refuse internal
-    addresses; ``WEBHOOKS_ALLOW_LOOPBACK=true`` in ``settings`` allows loopback receivers."""
+    addresses; ``WEBHOOKS_ALLOW_LOOPBACK=true`` in ``settings`` allows loopback receivers.
+    ``resolve_names=False`` (the running app) checks literal IPs only: what a name resolves to
+    can change, so it is checked when sending, and fails that subscriber alone."""
     problems: list[str] = []
     if not isinstance(raw, Mapping):
         raise ConfigError(["the file must be a mapping with 'registries' and 'agents'"])
@@ -141,6 +147,8 @@ def parse_config(
     registries = _registries(raw.get("registries"), problems)
     agents = _agents(_inherit(raw, _RUNTIME_ROLE_KEYS), problems)
     check_promotions(agents, problems)
+    if not resolve_names:
+        resolver = _unresolved
     webhooks, topic = _subscribers(raw, settings, frozenset(a.name for a in agents), resolver, problems)
     if problems:
         raise ConfigError(problems)
@@ -152,8 +160,8 @@ def parse_config(
     )
 
 
-def load_config(path: str, settings: Mapping[str, str]) -> DeployerConfig:
-    """Read and validate the YAML file at ``path``."""
+def load_config(path: str, settings: Mapping[str, str], *, resolve_names: bool = True) -> DeployerConfig:
+    """Read and validate the YAML file at ``path`` (``resolve_names``: see :func:`parse_config`)."""
     import yaml
 
     try:
@@ -163,7 +171,12 @@ def load_config(path: str, settings: Mapping[str, str]) -> DeployerConfig:
         raise ConfigError([f"{path}: cannot be read ({exc.strerror})"]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([f"{path}: is not valid YAML ({exc})"]) from None
-    return parse_config(raw, settings)
+    return parse_config(raw, settings, resolve_names=resolve_names)
+
+
+def _unresolved(host: str) -> list[str]:
+    """A resolver that resolves nothing: names are left to the send-time check."""
+    return []
 
 
 def _expand(value: object, settings: Mapping[str, str], where: str, problems: list[str]) -> object:

@@ -16,7 +16,7 @@ from deployer.bootstrap import root
 from deployer.deploy import manual
 from deployer.entrypoints.http import agent_controls, canary_requests, notifications, openapi, paging
 from deployer.entrypoints.http.auth import PRINCIPAL_HEADER, authorize_write
-from deployer.entrypoints.http.health import check_health, unavailable
+from deployer.entrypoints.http.health import SubscriberRules, check_health, unavailable
 from deployer.entrypoints.http.hold_requests import parse_hold_ref
 from deployer.entrypoints.http.idempotency import IdempotencyKey
 from deployer.entrypoints.http.problems import MEDIA_TYPE, Problem, ProblemError
@@ -127,7 +127,8 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     """200 when Table Storage and every Foundry endpoint answer, 503 otherwise."""
     try:
         app = root()
-        report = check_health(app.context, table=app.settings.table_name)
+        rules = SubscriberRules(resolver=app.resolver, allow_loopback=app.settings.webhooks_allow_loopback)
+        report = check_health(app.context, table=app.settings.table_name, subscribers=rules)
     except Exception as exc:  # a deployer that cannot start is unhealthy, not broken
         report = unavailable("startup", exc)
     return _json(report.to_json(), 200 if report.ok else 503)
