@@ -12,6 +12,7 @@ import pytest
 
 from localdev.stack import Stack
 from tests.integration.conftest import Http
+from tests.integration.extra_hosts import extra_host
 
 REGISTRY = "myregistry.azurecr.io"
 AUTHED_HOST = "deployer-easy-auth"
@@ -26,10 +27,7 @@ def principal(*roles: str, name: str = "ana@example.com", **extra: Any) -> str:
 @pytest.fixture(scope="module")
 def authed(stack: Stack) -> Iterator[str]:
     """A second dev host on the same services, as App Service runs it with Easy Auth on."""
-    try:
-        yield stack.start_devhost(AUTHED_HOST, port=0, env={"WEBSITE_AUTH_ENABLED": "True"}, run_timers=False)
-    finally:
-        stack.stop_process(AUTHED_HOST)
+    yield from extra_host(stack, AUTHED_HOST, {"WEBSITE_AUTH_ENABLED": "True"}, run_timers=False)
 
 
 def pause(http: Http, base: str, agent: str, headers: dict[str, str]) -> tuple[int, Any]:

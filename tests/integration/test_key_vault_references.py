@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from localdev.stack import Stack
+from tests.integration.extra_hosts import config_file, extra_host
 
 REFERENCE = "@Microsoft.KeyVault(VaultName=myvault;SecretName=webhook-secret)"
 CONFIG = (
@@ -26,29 +27,20 @@ CONFIG = (
 )
 
 
-def started(stack: Stack, name: str, env: dict[str, str]) -> Iterator[str]:
-    try:
-        yield stack.start_devhost(name, port=0, env=env, run_timers=False)
-    finally:
-        stack.stop_process(name)
-
-
 @pytest.fixture(scope="module")
 def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("key-vault") / "deployer.yaml"
-    path.write_text(CONFIG)
-    return path
+    return config_file(tmp_path_factory, "key-vault", CONFIG)
 
 
 @pytest.fixture(scope="module")
 def secret_host(stack: Stack, config: Path) -> Iterator[str]:
     env = {"DEPLOYER_CONFIG": str(config), "WEBHOOK_SECRET": REFERENCE}
-    yield from started(stack, "deployer-kv-secret", env)
+    yield from extra_host(stack, "deployer-kv-secret", env, run_timers=False)
 
 
 @pytest.fixture(scope="module")
 def setting_host(stack: Stack) -> Iterator[str]:
-    yield from started(stack, "deployer-kv-setting", {"DEPLOYER_WRITE_ROLE": REFERENCE})
+    yield from extra_host(stack, "deployer-kv-setting", {"DEPLOYER_WRITE_ROLE": REFERENCE}, run_timers=False)
 
 
 def log_of(stack: Stack, name: str) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from localdev.stack import ROOT, Stack
+from tests.integration.extra_hosts import config_file, extra_host
 
 HOST = "deployer-refused-webhook"
 CONFIG = (
@@ -33,9 +34,7 @@ CONFIG = (
 
 @pytest.fixture(scope="module")
 def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("refused-webhook") / "deployer.yaml"
-    path.write_text(CONFIG)
-    return path
+    return config_file(tmp_path_factory, "refused-webhook", CONFIG)
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +46,7 @@ def url(stack: Stack, config: Path) -> Iterator[str]:
         "FOUNDRY_PROJECT_ENDPOINT": f"{stack.info.foundry_origin}/api/projects/w{uuid.uuid4().hex[:6]}",
         "WEBHOOKS_ALLOW_LOOPBACK": "false",
     }
-    try:
-        yield stack.start_devhost(HOST, port=0, env=env)
-    finally:
-        stack.stop_process(HOST)
+    yield from extra_host(stack, HOST, env)
 
 
 def wait_until(check: Callable[[], Any], timeout_s: float = 30) -> Any:
