@@ -1,6 +1,5 @@
 """The server the HTTPS stand-ins share: a ``ThreadingHTTPServer`` that does the TLS handshake in
-the request thread (a slow client never holds up the accept loop) and keeps a long listen queue;
-plus a handler base and a serving thread for the stand-ins built on :class:`TLSServer`."""
+the request thread (a slow client never holds up the accept loop) and keeps a long listen queue."""
 
 from __future__ import annotations
 
@@ -113,7 +112,7 @@ class StandInHandler(BaseHTTPRequestHandler):
 
 
 class TLSServer(HTTPSServer):
-    """Serves ``handler`` over TLS with ``tls``'s certificate; ``state`` is whatever the handler needs."""
+    """Serves ``handler`` with the local certificate; ``state`` is whatever the handler needs."""
 
     def __init__(
         self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], state: Any, tls: LocalTLS

@@ -16,16 +16,10 @@ import ssl
 import time
 from collections.abc import Mapping, Sequence
 
-from deployer.notify.addresses import Resolver, Target, UrlRefused, resolve_checked
-from deployer.notify.retry import Attempt, parse_retry_after
+from deployer.domain.addresses import Resolver, Target, UrlRefused, resolve_checked, system_resolve
+from deployer.domain.notifications import Attempt, parse_retry_after
 
 log = logging.getLogger(__name__)
-
-
-def system_resolve(host: str) -> list[str]:
-    """The A and AAAA addresses of ``host`` (``OSError`` if it does not resolve)."""
-    infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 class _PinnedConnection(http.client.HTTPConnection):
@@ -61,7 +55,7 @@ class _PinnedConnection(http.client.HTTPConnection):
 
 
 class SafeHttpTransport:
-    """:class:`deployer.notify.ports.WebhookTransport` with the SSRF rules of ``addresses.py``."""
+    """:class:`deployer.ports.WebhookTransport` with the SSRF rules of ``deployer.domain.addresses``."""
 
     def __init__(
         self,

@@ -17,7 +17,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, UpdateMode
 
-from deployer.ports import Conflict, StoreUnavailable
+from deployer.domain.errors import Conflict, StoreUnavailable
 
 TABLE_NOT_FOUND = "TableNotFound"
 _C = TypeVar("_C", bound=type)

@@ -23,7 +23,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.data.tables import TableClient
 
 from deployer.adapters.table_errors import replace_if_unchanged, row_missing, translate_missing_table
-from deployer.notify.entries import NotificationEntry, QueuedNotification
+from deployer.domain.notifications import NotificationEntry, QueuedNotification
 
 NOTIFICATIONS, QUEUE = "n", "q"
 _FIELDS = (
@@ -48,7 +48,7 @@ _FIELDS = (
 
 @translate_missing_table
 class TableNotificationStore:
-    """:class:`deployer.notify.ports.NotificationStore` over the deployer's table."""
+    """:class:`deployer.ports.NotificationStore` over the deployer's table."""
 
     _table: TableClient
     entities_read: int

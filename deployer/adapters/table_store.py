@@ -27,10 +27,11 @@ from azure.data.tables import TableClient, UpdateMode
 
 from deployer.adapters.table_errors import replace_if_unchanged, row_missing, translate_missing_table
 from deployer.adapters.table_outbox import TableNotificationStore
-from deployer.domain.model import AgentState, Deployment, DeploymentError, Transition
+from deployer.domain.errors import Conflict
+from deployer.domain.model import AgentState, Deployment, DeploymentError, Status, Transition
+from deployer.domain.platform import Page, Scheduled
 from deployer.domain.roles import RoleGrant
 from deployer.domain.rollout_state import CanaryState, Hold, SmokeResult, traffic_from_json
-from deployer.ports import Conflict, Page, Scheduled
 
 _T = TypeVar("_T", Deployment, AgentState, Scheduled)
 RECORDS, OPEN, KEYS, AGENTS = "d", "o", "k", "a"
@@ -131,7 +132,7 @@ class TableDeploymentStore(TableNotificationStore):
             meta = self._table.create_entity(_to_entity(deployment))
         except ResourceExistsError:
             raise Conflict(deployment.id) from None
-        return _with_etag(deployment, meta)
+        return _replace_etag(deployment, meta)
 
     def get(self, deployment_id: str) -> Deployment | None:
         try:
@@ -206,7 +207,7 @@ class TableDeploymentStore(TableNotificationStore):
         self,
         *,
         agent: str | None = None,
-        status: str | None = None,
+        status: Status | None = None,
         limit: int = 50,
         after: str | None = None,
     ) -> Page:
@@ -284,10 +285,6 @@ def _from_entity(entity: Any) -> Deployment:
         etag=entity.metadata["etag"],
         **{name: entity.get(name) for name in _PLAIN},
     )
-
-
-def _with_etag(deployment: Deployment, meta: Any) -> Deployment:
-    return _replace_etag(deployment, meta)
 
 
 def _replace_etag(value: _T, meta: Any) -> _T:

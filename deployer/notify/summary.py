@@ -6,7 +6,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from deployer.notify.entries import NotificationEntry
+from deployer.domain.notifications import NotificationEntry
 
 #: What makes Markdown of plain text: emphasis, code, links, headings, quotes, tables, HTML.
 _TEAMS_MARKDOWN = re.compile(r"[\\`*_\[\]()#<>|~]")

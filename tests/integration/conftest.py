@@ -19,6 +19,7 @@ from azure.ai.projects import AIProjectClient
 from deployer.adapters.credentials import StaticTokenCredential
 from localdev.foundry_emulator import EmulatorServer, start_emulator
 from localdev.stack import Stack, StackInfo
+from localdev.stack_config import config_scopes
 from localdev.tls import LocalTLS, ensure_local_tls
 from tests.integration.foundry_support import CA_ENV_VARS, Admin
 
@@ -26,8 +27,31 @@ HERE = Path(__file__).parent
 FIXTURES = HERE.parent / "fixtures"
 
 
+#: The Foundry projects the tests use (``fnmatch`` patterns): the stack's own and those tests make
+#: up for a deployer of their own; any other project is a 404, as on the platform.
+TEST_PROJECTS = ["local", "p????????", "c????????", "v????????", "notify??????", "fm-*"]
+#: Project scopes of test configs other than ``deployer.test.yaml`` that grant roles on the stack's ARM.
+TEST_SCOPES = [
+    "/subscriptions/00000000-0000-0000-0000-000000000003/resourceGroups/rg/providers/"
+    "Microsoft.CognitiveServices/accounts/foundry/projects/verified",
+]
+
+
+def with_keys(info: StackInfo, url: str, headers: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """The URL and headers with the stack's dev host keys, as a caller that holds them sends them
+    to any of its dev hosts: the Event Grid system key as ``code`` on the webhook, the function
+    key as ``x-functions-key`` on ``/api``."""
+    if any(url.startswith(origin) for origin in (info.foundry_origin, info.arm_endpoint) if origin):
+        return url, headers
+    if "/runtime/webhooks/eventgrid" in url:
+        return (url if "code=" in url else f"{url}&code={info.eventgrid_key}"), headers
+    if "/api/" in url:
+        return url, {"x-functions-key": info.function_key, **headers}
+    return url, headers
+
+
 class Http:
-    """A tiny JSON client for the dev host and the emulator's admin API."""
+    """A tiny JSON client for the dev host (sending its keys) and the emulator's admin API."""
 
     def __init__(self, info: StackInfo) -> None:
         self.info = info
@@ -40,11 +64,15 @@ class Http:
         body: Any = None,
         headers: dict[str, str] | None = None,
         raw: bytes | None = None,
+        *,
+        keys: bool = True,
     ) -> tuple[int, Any]:
+        """One request; ``keys=False`` sends it without the dev host's keys."""
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        req = urllib.request.Request(
-            url, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})}
-        )
+        headers = {"Content-Type": "application/json", **(headers or {})}
+        if keys:
+            url, headers = with_keys(self.info, url, headers)
+        req = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=30, context=self._tls) as response:
                 text = response.read()
@@ -96,7 +124,17 @@ class Http:
 def stack(tmp_path_factory: pytest.TempPathFactory):
     state = tmp_path_factory.mktemp("stack")
     env = {"POLL_SCHEDULE": "*/1 * * * * *"}
-    with Stack(config_path=HERE / "deployer.test.yaml", state_dir=state, env=env) as running:
+    config = HERE / "deployer.test.yaml"
+    with Stack(
+        config_path=config,
+        state_dir=state,
+        env=env,
+        foundry_settings={"projects": TEST_PROJECTS},
+        arm_settings={"scopes": [*config_scopes(config), *TEST_SCOPES]},
+        # Kept off while the CLI tests (and one raw request in test_http_api) send no key; the
+        # client here sends the keys, and test_local_stack checks them on the make-run stack.
+        check_keys=None,
+    ) as running:
         yield running
 
 

@@ -42,8 +42,8 @@ from azure.core.exceptions import ResourceModifiedError
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from deployer.cli.simulate import image_pushed_event
+from deployer.domain.subscribers import Webhook
 from deployer.domain.transitions import PENDING_GRACE_S
-from deployer.notify.subscribers import Webhook
 from localdev.stack import LOCAL_TOKEN, Stack, free_port
 
 SECRET = "whsec_" + base64.b64encode(b"fault-matrix-secret-32-bytes-ok!").decode()
@@ -257,7 +257,10 @@ class Site:
         return event
 
     def deliver(self, events: list[dict[str, Any]], *, host: str, timeout_s: float = 30.0) -> int | None:
-        url = f"{self.hosts[host]}/runtime/webhooks/eventgrid?functionName=on_image_pushed"
+        url = (
+            f"{self.hosts[host]}/runtime/webhooks/eventgrid?functionName=on_image_pushed"
+            f"&code={self.info.eventgrid_key}"
+        )
         status, _ = call(
             "POST", url, body=events, headers={"aeg-event-type": "Notification"}, timeout_s=timeout_s
         )

@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 
 from deployer.cli.simulate import image_pushed_event
-from tests.integration.test_cli import run
+from tests.integration.helpers import run
 
 pytestmark = pytest.mark.integration
 REGISTRY = "myregistry.azurecr.io"

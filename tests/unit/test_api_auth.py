@@ -8,8 +8,9 @@ import json
 import pytest
 
 from deployer.config.settings import AZURE_SETTINGS, Settings
+from deployer.domain.errors import Refused
 from deployer.entrypoints.http.auth import authorize_write, principal_from
-from deployer.entrypoints.http.problems import ProblemError
+from deployer.entrypoints.http.problems import problem_for
 
 
 def header(claims, **extra) -> str:
@@ -24,9 +25,9 @@ def test_without_app_service_authentication_a_principal_header_is_ignored():
 
 
 def test_behind_app_service_authentication_a_write_needs_a_principal():
-    with pytest.raises(ProblemError) as refused:
+    with pytest.raises(Refused) as refused:
         authorize_write(None, role="Deployer.Write", auth_enabled=True)
-    assert refused.value.problem.status == 401 and "sign in" in refused.value.problem.detail
+    assert problem_for(refused.value).status == 401 and "sign in" in refused.value.detail
 
 
 def test_roles_and_name_are_read_from_the_claims():
@@ -38,25 +39,25 @@ def test_roles_and_name_are_read_from_the_claims():
 def test_roles_come_only_from_the_roles_claim_whatever_role_typ_names():
     sent = header([("r", "Deployer.Write"), ("n", "pipeline")], role_typ="r", name_typ="n")
     assert principal_from(sent).roles == frozenset() and principal_from(sent).name == "pipeline"
-    with pytest.raises(ProblemError) as refused:
+    with pytest.raises(Refused) as refused:
         authorize_write(sent, role="Deployer.Write", auth_enabled=True)
-    assert refused.value.problem.status == 403
+    assert problem_for(refused.value).status == 403
 
 
 def test_a_caller_without_the_role_is_refused_with_what_to_do():
     sent = header([("preferred_username", "bob"), ("roles", "Reader")])
-    with pytest.raises(ProblemError) as refused:
+    with pytest.raises(Refused) as refused:
         authorize_write(sent, role="Deployer.Write", auth_enabled=True)
-    problem = refused.value.problem
+    problem = problem_for(refused.value)
     assert problem.status == 403 and problem.extra["required_role"] == "Deployer.Write"
     assert "bob" in problem.detail and "Users and groups" in problem.detail
 
 
 @pytest.mark.parametrize("bad", ["%%%", base64.b64encode(b"not json").decode(), header([])[:-4] + "AAAA"])
 def test_an_unreadable_principal_is_refused(bad):
-    with pytest.raises(ProblemError) as refused:
+    with pytest.raises(Refused) as refused:
         principal_from(bad)
-    assert refused.value.problem.status == 401
+    assert problem_for(refused.value).status == 401
 
 
 def test_the_write_role_is_an_optional_app_setting_that_azure_sets():

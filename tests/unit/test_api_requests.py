@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from deployer.domain.errors import Refused
 from deployer.entrypoints.http import paging
-from deployer.entrypoints.http.problems import ProblemError
+from deployer.entrypoints.http.problems import problem_for
 from deployer.entrypoints.http.requests import (
     MAX_BODY_BYTES,
     JsonBody,
@@ -31,9 +32,9 @@ def body(document) -> JsonBody:
 
 
 def refusal(call, *args):
-    with pytest.raises(ProblemError) as refused:
+    with pytest.raises(Refused) as refused:
         call(*args)
-    return refused.value.problem
+    return problem_for(refused.value)
 
 
 def test_a_deploy_body_becomes_a_request():

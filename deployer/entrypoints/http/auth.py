@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from deployer.entrypoints.http.problems import ProblemError
+from deployer.domain.errors import Refused
 
 PRINCIPAL_HEADER = "x-ms-client-principal"
 #: Who is recorded as ``requested_by`` / ``paused_by`` where App Service Authentication is off.
@@ -43,7 +43,7 @@ def principal_from(header: str | None) -> Principal | None:
         document = json.loads(base64.b64decode(header, validate=False))
         claims = [(str(c["typ"]), str(c["val"])) for c in document.get("claims") or []]
     except (binascii.Error, ValueError, TypeError, KeyError, AttributeError):
-        raise ProblemError("unauthenticated", f"the {PRINCIPAL_HEADER} header cannot be read") from None
+        raise Refused("unauthenticated", f"the {PRINCIPAL_HEADER} header cannot be read") from None
     roles = frozenset(value for kind, value in claims if kind == _ROLE_CLAIM)
     return Principal(name=_name(document, claims), roles=roles)
 
@@ -56,12 +56,12 @@ def authorize_write(header: str | None, *, role: str, auth_enabled: bool) -> str
         return FUNCTION_KEY_CALLER
     principal = principal_from(header)
     if principal is None:
-        raise ProblemError(
+        raise Refused(
             "unauthenticated",
             "sign in: App Service Authentication is on, and this request carries no signed-in caller",
         )
     if role not in principal.roles:
-        raise ProblemError(
+        raise Refused(
             "forbidden",
             f"{principal.name} does not have the app role {role!r}: assign it to the user, group or "
             "service principal in the app's Enterprise application (Users and groups)",

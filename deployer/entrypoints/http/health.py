@@ -17,9 +17,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from deployer.context import Context
-from deployer.notify.addresses import Resolver, UrlRefused, resolve_checked
-from deployer.notify.subscribers import EventGridTopic
-from deployer.ports import PlatformError, StoreUnavailable
+from deployer.domain.addresses import Resolver, UrlRefused, resolve_checked
+from deployer.domain.errors import PlatformError, StoreUnavailable
+from deployer.domain.subscribers import EventGridTopic
 
 CHECK_TIMEOUT_S = 3.0
 

@@ -14,7 +14,7 @@ import hashlib
 import re
 from collections.abc import Callable
 
-from deployer.entrypoints.http.problems import ProblemError
+from deployer.domain.errors import Refused
 
 _REFUSED = "next must be the token of a previous page, exactly as returned, with the same filters"
 
@@ -33,19 +33,19 @@ def position(raw: str | None, scope: str, row: re.Pattern[str]) -> str | None:
     try:
         text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("ascii")
     except (binascii.Error, ValueError):
-        raise ProblemError("invalid-query", _REFUSED) from None
+        raise Refused("invalid-query", _REFUSED) from None
     parts = text.split("|")
     if len(parts) != 3 or parts[2] != _digest(f"{parts[0]}|{parts[1]}") or parts[1] != _digest(scope):
-        raise ProblemError("invalid-query", _REFUSED)
+        raise Refused("invalid-query", _REFUSED)
     if not row.fullmatch(parts[0]):
-        raise ProblemError("invalid-query", _REFUSED)
+        raise Refused("invalid-query", _REFUSED)
     return parts[0]
 
 
 def require_row(after: str | None, exists: Callable[[str], bool]) -> None:
     """Refuse a token whose row is not in the store (a forged position)."""
     if after is not None and not exists(after):
-        raise ProblemError("invalid-query", _REFUSED)
+        raise Refused("invalid-query", _REFUSED)
 
 
 def _digest(text: str) -> str:
