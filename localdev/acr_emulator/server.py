@@ -8,7 +8,6 @@ import sys
 import time
 import traceback
 import uuid
-from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -104,11 +103,14 @@ class RegistryServer(ServingThread):
 
 
 def start_registry(
-    *, host: str = "127.0.0.1", port: int = 0, tls: LocalTLS, settings: Mapping[str, Any] | None = None
+    *, host: str = "127.0.0.1", port: int = 0, tls: LocalTLS, settings: dict[str, Any] | None = None
 ) -> RegistryServer:
     """Start the stand-in on ``host:port`` (0 picks a free port), serving in a daemon thread.
-    It has no settings: ``settings`` (the shared ``--settings``) must be empty."""
+
+    The registry stand-in has no settings; ``settings`` is accepted so the shared command line can
+    start it, and anything given there is refused.
+    """
     if settings:
-        raise ValueError(f"the ACR stand-in has no settings, got {sorted(settings)}")
+        raise ValueError(f"the registry stand-in has no settings: {sorted(settings)}")
     httpd = TLSServer((host, port), _Handler, RegistryState(), tls)
     return RegistryServer(httpd, "acr-emulator")
