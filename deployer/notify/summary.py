@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from deployer.domain.notifications import NotificationEntry
 
-#: What makes Markdown of plain text: emphasis, code, links, headings, quotes, tables, HTML.
-_TEAMS_MARKDOWN = re.compile(r"[\\`*_\[\]()#<>|~]")
+#: What makes Markdown of plain text: emphasis, code, links, headings, quotes, tables, HTML. An
+#: underscore inside a word (``tag_policy``) emphasises nothing (CommonMark), so it is left alone.
+_TEAMS_MARKDOWN = re.compile(r"[\\`*\[\]()#<>|~]|(?<!\w)_|_(?!\w)")
 
 _EMOJI = {
     "active": "✅",

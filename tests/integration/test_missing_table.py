@@ -35,7 +35,7 @@ def host(stack: Stack) -> Iterator[Host]:
     table = f"m{uuid.uuid4().hex[:12]}"
     env = {
         "DEPLOYER_TABLE_NAME": table,
-        "FOUNDRY_PROJECT_ENDPOINT": f"{stack.info.foundry_origin}/api/projects/m{uuid.uuid4().hex[:6]}",
+        "FOUNDRY_PROJECT_ENDPOINT": f"{stack.info.foundry_origin}/api/projects/p{uuid.uuid4().hex[:8]}",
     }
     service = TableServiceClient.from_connection_string(stack.info.table_connection_string)
     try:

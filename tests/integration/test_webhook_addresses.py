@@ -43,7 +43,7 @@ def url(stack: Stack, config: Path) -> Iterator[str]:
     env = {
         "DEPLOYER_CONFIG": str(config),
         "DEPLOYER_TABLE_NAME": f"w{uuid.uuid4().hex[:12]}",
-        "FOUNDRY_PROJECT_ENDPOINT": f"{stack.info.foundry_origin}/api/projects/w{uuid.uuid4().hex[:6]}",
+        "FOUNDRY_PROJECT_ENDPOINT": f"{stack.info.foundry_origin}/api/projects/p{uuid.uuid4().hex[:8]}",
         "WEBHOOKS_ALLOW_LOOPBACK": "false",
     }
     yield from extra_host(stack, HOST, env)
