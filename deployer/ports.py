@@ -66,6 +66,9 @@ class DeploymentStore(NotificationStore, Protocol):
     def claimed(self, key: str) -> str | None:
         """The owner on record for ``key``, or ``None``: a read that never inserts."""
 
+    def release(self, key: str, owner: str) -> None:
+        """Delete ``key`` if ``owner`` holds it; nothing if it is absent or another owner's."""
+
     def ping(self, timeout_s: float) -> None:
         """One cheap read within ``timeout_s``, no retries; raise if the storage does not answer."""
 

@@ -14,6 +14,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, UpdateMode
 
+from deployer.adapters.table_errors import replace_if_unchanged, row_missing, translate_missing_table
 from deployer.domain.errors import Conflict
 from deployer.domain.platform import Scheduled
 
@@ -21,6 +22,7 @@ OPEN = "o"
 _RACES = 5
 
 
+@translate_missing_table
 class TableOpenWork:
     """``schedule``, ``schedule_by``, ``due`` and ``unschedule`` of ``DeploymentStore``."""
 
@@ -29,19 +31,10 @@ class TableOpenWork:
 
     def schedule(self, entry: Scheduled) -> Scheduled:
         entity = _entity(entry)
-        try:
-            if entry.etag is None:
-                meta = self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
-            else:
-                meta = self._table.update_entity(
-                    entity,
-                    mode=UpdateMode.REPLACE,
-                    etag=entry.etag,
-                    match_condition=MatchConditions.IfNotModified,
-                )
-        except (ResourceModifiedError, ResourceNotFoundError):
-            raise Conflict(entry.deployment_id) from None
-        return replace(entry, etag=meta["etag"])
+        if entry.etag is None:
+            meta = self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+            return replace(entry, etag=meta["etag"])
+        return replace(entry, etag=replace_if_unchanged(self._table, entity, entry.etag))
 
     def schedule_by(self, entry: Scheduled) -> None:
         for _ in range(_RACES):
@@ -52,7 +45,8 @@ class TableOpenWork:
                 pass
             try:
                 current = self._table.get_entity(OPEN, entry.deployment_id)
-            except ResourceNotFoundError:
+            except ResourceNotFoundError as exc:
+                row_missing(exc)
                 continue  # removed meanwhile: insert it again
             if float(current["due"]) <= entry.due:
                 return
@@ -64,7 +58,10 @@ class TableOpenWork:
                     match_condition=MatchConditions.IfNotModified,
                 )
                 return
-            except (ResourceModifiedError, ResourceNotFoundError):
+            except ResourceModifiedError:
+                continue
+            except ResourceNotFoundError as exc:
+                row_missing(exc)
                 continue
         raise Conflict(entry.deployment_id)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -29,6 +30,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
+from deployer.adapters.table_errors import replace_if_unchanged, row_missing, translate_missing_table
 from deployer.adapters.table_open_work import TableOpenWork
 from deployer.adapters.table_outbox import TableNotificationStore
 from deployer.domain.errors import Conflict
@@ -77,6 +79,7 @@ _AGENT_PLAIN = (
 )
 
 
+@translate_missing_table
 class TableDeploymentStore(TableOpenWork, TableNotificationStore):
     """:class:`deployer.ports.DeploymentStore` over one Azure Table (the open-work index ``o`` is
     in ``table_open_work.py``, the outbox's partitions ``n`` and ``q`` in ``table_outbox.py``)."""
@@ -101,10 +104,25 @@ class TableDeploymentStore(TableOpenWork, TableNotificationStore):
     def claimed(self, key: str) -> str | None:
         try:
             entity = self._table.get_entity(KEYS, hashlib.sha256(key.encode()).hexdigest())
-        except ResourceNotFoundError:
+        except ResourceNotFoundError as exc:
+            row_missing(exc)
             return None
         self.entities_read += 1
         return str(entity["owner"])
+
+    def release(self, key: str, owner: str) -> None:
+        row = hashlib.sha256(key.encode()).hexdigest()
+        try:
+            entity = self._table.get_entity(KEYS, row)
+        except ResourceNotFoundError as exc:
+            row_missing(exc)
+            return
+        if entity["owner"] != owner:
+            return
+        with suppress(ResourceModifiedError):  # changed since read: no longer ours to delete
+            self._table.delete_entity(
+                KEYS, row, etag=entity.metadata["etag"], match_condition=MatchConditions.IfNotModified
+            )
 
     def ping(self, timeout_s: float) -> None:
         # A one-entity page of the small agents partition: cheap, and it needs the table to exist.
@@ -129,22 +147,16 @@ class TableDeploymentStore(TableOpenWork, TableNotificationStore):
     def get(self, deployment_id: str) -> Deployment | None:
         try:
             entity = self._table.get_entity(RECORDS, deployment_id)
-        except ResourceNotFoundError:
+        except ResourceNotFoundError as exc:
+            row_missing(exc)
             return None
         self.entities_read += 1
         return _from_entity(entity)
 
     def update(self, deployment: Deployment) -> Deployment:
-        try:
-            meta = self._table.update_entity(
-                _to_entity(deployment),
-                mode=UpdateMode.REPLACE,
-                etag=deployment.etag,
-                match_condition=MatchConditions.IfNotModified,
-            )
-        except (ResourceModifiedError, ResourceNotFoundError):
-            raise Conflict(deployment.id) from None
-        return _replace_etag(deployment, meta)
+        return replace(
+            deployment, etag=replace_if_unchanged(self._table, _to_entity(deployment), deployment.etag)
+        )
 
     def update_together(self, deployments: Sequence[Deployment]) -> list[Deployment]:
         operations = [
@@ -162,26 +174,21 @@ class TableDeploymentStore(TableOpenWork, TableNotificationStore):
     def get_agent(self, name: str) -> AgentState:
         try:
             entity = self._table.get_entity(AGENTS, name)
-        except ResourceNotFoundError:
+        except ResourceNotFoundError as exc:
+            row_missing(exc)
             return AgentState(name=name)
         self.entities_read += 1
         return _agent_from_entity(name, entity)
 
     def save_agent(self, state: AgentState) -> AgentState:
         entity = _agent_entity(state)
-        try:
-            if state.etag is None:
+        if state.etag is None:
+            try:
                 meta = self._table.create_entity(entity)
-            else:
-                meta = self._table.update_entity(
-                    entity,
-                    mode=UpdateMode.REPLACE,
-                    etag=state.etag,
-                    match_condition=MatchConditions.IfNotModified,
-                )
-        except (ResourceExistsError, ResourceModifiedError, ResourceNotFoundError):
-            raise Conflict(state.name) from None
-        return _replace_etag(state, meta)
+            except ResourceExistsError:
+                raise Conflict(state.name) from None
+            return _replace_etag(state, meta)
+        return replace(state, etag=replace_if_unchanged(self._table, entity, state.etag))
 
     def list(
         self,
@@ -199,15 +206,17 @@ class TableDeploymentStore(TableOpenWork, TableNotificationStore):
         if after:
             clauses.append("RowKey gt @after")
             params["after"] = after
-        pager = self._table.query_entities(" and ".join(clauses), parameters=params, results_per_page=limit)
+        # One row more than the page: a next page exists only if that row does.
+        query = " and ".join(clauses)
+        pager = self._table.query_entities(query, parameters=params, results_per_page=limit + 1)
         items: list[Deployment] = []
         for entity in pager:
             self.entities_read += 1
             items.append(_from_entity(entity))
-            if len(items) >= limit:
+            if len(items) > limit:
                 break
-        more = len(items) == limit
-        return Page(items=items, next=items[-1].id if more else None)
+        more = len(items) > limit
+        return Page(items=items[:limit], next=items[limit - 1].id if more else None)
 
 
 def _agent_entity(state: AgentState) -> dict[str, Any]:

@@ -64,10 +64,13 @@ def start_deployment(
     deployment_id: str | None = None,
     reason: str | None = None,
     promoted_from: str | None = None,
+    automatic: bool = False,
 ) -> Deployment:
     """Deploy ``push`` to ``agent`` on request (no tag policy, may go backwards on purpose).
     ``deployment_id`` (default: a new one) lets the caller know the id before anything is
-    written; ``reason`` (and ``promoted_from``) are recorded on the record's first write."""
+    written; ``reason`` (and ``promoted_from``) are recorded on the record's first write.
+    ``automatic`` (nobody asked: a promotion after ``verified``): like a push, it is ``skipped``
+    when the agent is paused or the digest is held."""
     now = ctx.clock.now()
     record = _record(
         ctx,
@@ -78,7 +81,8 @@ def start_deployment(
         now=now,
         requested_by=requested_by,
     )
-    return _launch(ctx, agent, push, replace(record, reason=reason, promoted_from=promoted_from))
+    record = replace(record, reason=reason, promoted_from=promoted_from)
+    return _launch(ctx, agent, push, record, automatic=automatic)
 
 
 def _push_to_agent(ctx: Context, push: ImagePush, agent: AgentConfig) -> Deployment:
@@ -104,13 +108,20 @@ def _push_to_agent(ctx: Context, push: ImagePush, agent: AgentConfig) -> Deploym
 
 
 def _launch(
-    ctx: Context, agent: AgentConfig, push: ImagePush, record: Deployment, *, state: AgentState | None = None
+    ctx: Context,
+    agent: AgentConfig,
+    push: ImagePush,
+    record: Deployment,
+    *,
+    state: AgentState | None = None,
+    automatic: bool = False,
 ) -> Deployment:
     if record.source == "rollback":  # pushes of the digest rolled away from must not undo it
         holds.hold_rolled_away(
             ctx, agent.name, to_digest=push.digest, by=record.requested_by, deployment_id=record.id
         )
-    reason = _take_agent(ctx, agent, push, ordered=record.source == "event", state=state)
+    ordered = record.source == "event"
+    reason = _take_agent(ctx, agent, push, ordered=ordered, blockable=ordered or automatic, state=state)
     if reason is not None:
         return _add_skipped(ctx, record, reason)
     pending, ours = write_pending(ctx, record)
@@ -147,16 +158,23 @@ def write_pending(ctx: Context, record: Deployment) -> tuple[Deployment, bool]:
 
 
 def _take_agent(
-    ctx: Context, agent: AgentConfig, push: ImagePush, *, ordered: bool, state: AgentState | None
+    ctx: Context,
+    agent: AgentConfig,
+    push: ImagePush,
+    *,
+    ordered: bool,
+    blockable: bool,
+    state: AgentState | None,
 ) -> str | None:
-    """Check pauses, holds and the order rules against the agent's row (``state``: as just read,
-    if it was) and raise its highest started tag, conditionally, so concurrent pushes for one
-    agent are decided one at a time."""
+    """Check pauses and holds (``blockable``: deployments nobody asked for), the order rules
+    (``ordered``: pushes) against the agent's row (``state``: as just read, if it was) and raise
+    its highest started tag, conditionally, so concurrent pushes for one agent are decided one
+    at a time."""
     read = [state] if state is not None else []  # the row as just read: for the first attempt only
 
     def attempt() -> str | None:
         current = read.pop() if read else ctx.store.get_agent(agent.name)
-        blocked = rollout.push_blocked(current, push.digest) if ordered else None
+        blocked = rollout.push_blocked(current, push.digest) if blockable else None
         if blocked is not None:
             return blocked
         verdict = rules.order_verdict(push, agent, current) if ordered else rules.DEPLOY
@@ -202,11 +220,11 @@ def _add_skipped(ctx: Context, record: Deployment, reason: str | None) -> Deploy
 
 
 def _note(ctx: Context, event: ReceivedEvent, status: Status, reason: str) -> Deployment:
-    """Record an event that deploys nothing (ignored, refused, no rule), once per event id."""
+    """Record an event that deploys nothing (ignored, refused, no rule), once per event id (an
+    event without one: once per content)."""
     now = ctx.clock.now()
-    deployment_id = new_deployment_id(now)
-    if event.event_id:
-        deployment_id = ctx.store.claim(f"event|{event.event_id}|", deployment_id)
+    key = f"event|{event.event_id}|" if event.event_id else f"content|{event.content_sha256}|"
+    deployment_id = ctx.store.claim(key, new_deployment_id(now))
     push = event.push
     record = Deployment.begin(
         deployment_id,

@@ -83,11 +83,15 @@ class ReceivedEvent:
     """What one delivered event means to the deployer."""
 
     kind: Literal["push", "ignored", "invalid"]
+    #: The event's id; empty when it has none (a malformed event).
     event_id: str
     event_type: str
     topic: str
     push: ImagePush | None = None
     reason: str | None = None
+    #: sha256 of the envelope (canonical JSON): what an event without an id is recorded once by,
+    #: so a redelivery of it finds its record and another id-less event gets its own.
+    content_sha256: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

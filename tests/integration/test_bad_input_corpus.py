@@ -89,7 +89,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         table = TableClient.from_connection_string(info.table_connection_string, "deployments")
         tls = ssl.create_default_context(cafile=info.foundry_ca_bundle)
         service = Service(url=info.deployer_url, foundry_origin=info.foundry_origin, table=table, tls=tls)
-        assert call("GET", f"{service.url}/api/health")[0] == 200  # creates the table, too
+        assert call("GET", f"{service.url}/api/health")[0] == 200
         yield service
 
 

@@ -52,6 +52,11 @@ class FakeStore(FakeNotificationStore):
         with self._lock:
             return self.keys.get(key)
 
+    def release(self, key: str, owner: str) -> None:
+        with self._lock:
+            if self.keys.get(key) == owner:
+                del self.keys[key]
+
     def ping(self, timeout_s: float) -> None:
         if self.ping_error is not None:
             raise self.ping_error
