@@ -10,6 +10,7 @@ import os
 import sys
 import uuid
 from collections.abc import Sequence
+from importlib import metadata
 from typing import Any
 from urllib.parse import quote
 
@@ -65,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--url", default=argparse.SUPPRESS, help="the deployer (DEPLOYER_URL)")
     common.add_argument("--key", default=argparse.SUPPRESS, help="function key (DEPLOYER_KEY)")
     parser = Parser(prog="agent-deployer", description=__doc__, epilog=_EPILOG, parents=[common])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = Commands(parser.add_subparsers(required=True, metavar="COMMAND"), common)
     _add_write_commands(commands)
     _add_read_commands(commands)
@@ -81,6 +83,13 @@ def _parser() -> argparse.ArgumentParser:
     push.add_argument("image")
     push.add_argument("--schema", choices=["eventgrid", "cloudevents"], default="eventgrid")
     return parser
+
+
+def _version() -> str:
+    try:
+        return metadata.version("agent-deployer")
+    except metadata.PackageNotFoundError:  # run from a checkout (python -m deployer) without installing
+        return "(not installed)"
 
 
 def _add_write_commands(commands: Commands) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any, Literal
 
 from deployer.domain.imageref import ImageRef
@@ -23,7 +23,7 @@ def image_pushed_event(
         "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/local"
         f"/providers/Microsoft.ContainerRegistry/registries/{name}"
     )
-    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
     data = {
         "id": str(uuid.uuid4()),
         "timestamp": now,

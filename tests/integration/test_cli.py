@@ -1,4 +1,4 @@
-"""The real CLI (``python -m deployer``, a subprocess) against the local stack: exit codes of
+"""The installed CLI (``.venv/bin/agent-deployer``, a subprocess) against the local stack: exit codes of
 ``deploy --wait`` for active, failed and timed out, refusals, and every read command."""
 
 from __future__ import annotations

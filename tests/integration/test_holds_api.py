@@ -1,5 +1,5 @@
 """Holds, pauses and rollback by traffic through the dev host (``/api/agents/{agent}/...``) and
-the real CLI (``python -m deployer``, a subprocess), on Azurite and the Foundry emulator: a
+the installed CLI (``agent-deployer``, a subprocess), on Azurite and the Foundry emulator: a
 paused agent skips pushes, a rollback of a verified agent moves the traffic back without a new
 version and holds the digest it left, and ``unhold`` lets that digest deploy again."""
 
