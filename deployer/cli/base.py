@@ -1,16 +1,14 @@
 """What every ``agent-deployer`` command shares: exit codes, the argument parser, subcommands
-with the common options, the API client from ``--url``/``--key``, and following a
-deployment to its end (``--wait``). Standard library only."""
+with the common options, the API client from ``--url``/``--key``, and what a deployment's
+status means to a pipeline. Standard library only."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-import time
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn
 
-from deployer.cli import text
 from deployer.cli.client import Client
 from deployer.domain.model import OPEN_STATUSES, SERVING_STATUSES
 
@@ -48,30 +46,6 @@ def client(args: argparse.Namespace) -> Client:
     """The deployer's API client: ``--url``/``DEPLOYER_URL`` and ``--key``/``DEPLOYER_KEY``."""
     url = getattr(args, "url", None) or os.environ.get("DEPLOYER_URL") or DEFAULT_URL
     return Client(url, getattr(args, "key", None) or os.environ.get("DEPLOYER_KEY") or None)
-
-
-def follow(
-    client: Client, deployment: dict[str, Any], timeout_s: float | None, interval_s: float, out: TextIO
-) -> tuple[dict[str, Any], bool]:
-    """Poll the deployment until it ends (or ``timeout_s``), showing its progress on ``out``:
-    a line rewritten in place on a terminal, a line per change otherwise."""
-    started, live, shown = time.monotonic(), out.isatty(), ""
-    while True:
-        elapsed = time.monotonic() - started
-        line = text.progress(deployment, elapsed)
-        if live:
-            out.write("\r\x1b[K" + line)
-        elif deployment["status"] != shown:
-            out.write(line + "\n")
-        shown = deployment["status"]
-        out.flush()
-        if deployment["status"] not in OPEN_STATUSES or (timeout_s is not None and elapsed >= timeout_s):
-            break
-        time.sleep(interval_s)
-        deployment = client.get(f"/api/deployments/{deployment['id']}")
-    if live:
-        out.write("\n")
-    return deployment, deployment["status"] in OPEN_STATUSES
 
 
 def exit_code(deployment: dict[str, Any]) -> int:

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 from urllib.parse import quote
 
 from deployer.cli import text
-from deployer.cli.base import EXIT_OK, EXIT_TIMED_OUT, Commands, client, exit_code, follow
+from deployer.cli.base import EXIT_OK, Commands, client
+from deployer.cli.follow import report
 
 
 def add_commands(commands: Commands) -> None:
@@ -46,14 +46,7 @@ def _canary_action(args: argparse.Namespace, action: str) -> int:
 def _promote_to(args: argparse.Namespace) -> int:
     api = client(args)
     path = f"/api/agents/{quote(args.agent, safe='')}/promote"
-    target: dict[str, Any] = api.send("POST", path, {"to": args.to}).body
-    timed_out = False
-    if args.wait:
-        target, timed_out = follow(api, target, args.timeout, args.interval, sys.stderr)
-    _show(args, target)
-    for line in text.error_lines(target):
-        print(line, file=sys.stderr)
-    return EXIT_TIMED_OUT if timed_out else exit_code(target)
+    return report(args, api, api.send("POST", path, {"to": args.to}).body)
 
 
 def _show(args: argparse.Namespace, deployment: dict[str, Any]) -> None:

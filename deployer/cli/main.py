@@ -28,8 +28,8 @@ from deployer.cli.base import (
     exit_code,
 )
 from deployer.cli.base import client as _client
-from deployer.cli.base import follow as _follow
 from deployer.cli.client import ApiError
+from deployer.cli.follow import report
 
 __all__ = [
     "DEFAULT_URL",
@@ -156,14 +156,7 @@ def _start(args: argparse.Namespace, path: str, body: dict[str, Any]) -> int:
     client = _client(args)
     # One key per run: the client's own retries can then never start a second deployment.
     headers = {"Idempotency-Key": args.idempotency_key or str(uuid.uuid4())}
-    deployment = client.send("POST", path, body, headers).body
-    timed_out = False
-    if args.wait:
-        deployment, timed_out = _follow(client, deployment, args.timeout, args.interval, sys.stderr)
-    print(json.dumps(deployment, indent=2) if args.json else text.outcome(deployment))
-    for line in text.error_lines(deployment):
-        print(line, file=sys.stderr)
-    return EXIT_TIMED_OUT if timed_out else exit_code(deployment)
+    return report(args, client, client.send("POST", path, body, headers).body)
 
 
 def _status(args: argparse.Namespace) -> int:

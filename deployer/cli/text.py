@@ -123,7 +123,16 @@ def progress(d: Doc, elapsed_s: float) -> str:
     if d["status"] in ("verifying", "verified", "unhealthy") and d.get("smoke"):
         details.append(_smoke(d["smoke"]) or "")
     shown = f" ({', '.join(details)})" if details else ""
-    return f"{d['agent']} {d['image']}: {d['status']}{shown} after {elapsed_s:.0f}s"
+    return f"{d['agent']} {d['image']}: {d['status']}{shown} after {duration(elapsed_s)}"
+
+
+def duration(seconds: float) -> str:
+    """``45s``, ``1m30s``, ``2h0m5s``."""
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours}h{minutes}m{secs}s"
+    return f"{minutes}m{secs}s" if minutes else f"{secs}s"
 
 
 def holds(agent: str, doc: Doc) -> str:

@@ -53,7 +53,8 @@ def test_deploy_wait_exits_2_when_the_version_times_out(url, emulator_settings):
         "deploy", "cli-slow", image("cli-slow", "slow-1"), "--wait", "--json", env={"DEPLOYER_URL": url}
     )
     assert done.returncode == 2, done.stderr
-    assert json.loads(done.stdout)["status"] == "timed_out"
+    started, ended = (json.loads(line) for line in done.stdout.splitlines())
+    assert started["id"] == ended["id"] and ended["status"] == "timed_out"
 
 
 def test_deploy_wait_exits_2_when_the_wait_runs_out_first(url, emulator_settings):
@@ -87,7 +88,7 @@ def test_rollback_wait_goes_back_and_exits_0(url):
     assert run("--url", url, "deploy", "cli-bot", image("cli-bot", second), "--wait").returncode == 0
     done = run("--url", url, "rollback", "cli-bot", "--wait", "--json")
     assert done.returncode == 0, done.stderr
-    back = json.loads(done.stdout)
+    back = json.loads(done.stdout.splitlines()[-1])
     assert (back["source"], back["tag"], back["status"]) == ("rollback", first, "active")
 
 

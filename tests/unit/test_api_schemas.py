@@ -14,6 +14,7 @@ import pytest
 from deployer.config.parser import parse_config
 from deployer.deploy.agent_controls import HoldList, PauseState
 from deployer.deploy.manual import AgentOverview
+from deployer.domain.agents import CanarySettings
 from deployer.domain.model import AgentState, Deployment
 from deployer.domain.rollout_state import Hold
 from deployer.entrypoints.http import openapi
@@ -89,7 +90,7 @@ def test_a_fully_populated_deployment_has_exactly_the_schemas_properties(schemas
 def test_the_agent_document_matches_its_schema(schemas):
     config = parse_config(conftest.CONFIG, {})
     overview = AgentOverview(
-        config=config.agents[0],
+        config=dataclasses.replace(config.agents[0], canary=CanarySettings()),
         state=populated(AgentState),
         endpoint="https://example.services.ai.azure.com/api/projects/p",
         active=populated(Deployment),

@@ -10,21 +10,11 @@ import pytest
 
 from deployer.cli import main as cli
 from deployer.cli import text
+from deployer.cli.follow import follow
 from tests.unit.builders import deployment
+from tests.unit.cli_fakes import ScriptedClient
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class ScriptedClient:
-    """Answers GET /api/deployments/{id} with the next state of a script."""
-
-    def __init__(self, *states):
-        self.states = list(states)
-        self.gets = 0
-
-    def get(self, path, **query):
-        self.gets += 1
-        return self.states.pop(0) if len(self.states) > 1 else self.states[0]
 
 
 @pytest.mark.parametrize(
@@ -102,7 +92,7 @@ def test_config_check_names_every_problem_of_an_invalid_file(tmp_path, capsys):
 def test_follow_prints_a_line_per_change_and_stops_at_the_end_state():
     client = ScriptedClient(deployment("creating"), deployment("creating"), deployment("active"))
     out = io.StringIO()
-    final, timed_out = cli._follow(client, deployment("pending", version=None), None, 0, out)
+    final, timed_out = follow(client, deployment("pending", version=None), None, 0, out)
     assert (final["status"], timed_out) == ("active", False)
     assert [line.split(": ")[1].split(" after")[0] for line in out.getvalue().splitlines()] == [
         "pending",
@@ -113,7 +103,7 @@ def test_follow_prints_a_line_per_change_and_stops_at_the_end_state():
 
 def test_follow_gives_up_after_the_timeout():
     client = ScriptedClient(deployment("creating"))
-    final, timed_out = cli._follow(client, deployment("creating"), 0.0, 0, io.StringIO())
+    final, timed_out = follow(client, deployment("creating"), 0.0, 0, io.StringIO())
     assert timed_out and final["status"] == "creating" and client.gets == 0
 
 
@@ -185,7 +175,7 @@ def test_follow_waits_through_verifying_and_shows_the_smoke_test():
         deployment("verified", smoke=smoke("passed", 2)),
     )
     out = io.StringIO()
-    final, timed_out = cli._follow(client, deployment("creating"), None, 0, out)
+    final, timed_out = follow(client, deployment("creating"), None, 0, out)
     assert (final["status"], timed_out, cli.exit_code(final)) == ("verified", False, cli.EXIT_OK)
     assert [line.split(": ", 1)[1].split(" after")[0] for line in out.getvalue().splitlines()] == [
         "creating (version 3)",
@@ -196,7 +186,7 @@ def test_follow_waits_through_verifying_and_shows_the_smoke_test():
 
 def test_an_unhealthy_deployment_ends_the_wait_with_exit_1():
     bad = deployment("unhealthy", smoke=smoke("failed", 3, detail="no answer within 1 s"))
-    final, timed_out = cli._follow(ScriptedClient(bad), deployment("verifying"), None, 0, io.StringIO())
+    final, timed_out = follow(ScriptedClient(bad), deployment("verifying"), None, 0, io.StringIO())
     assert (final["status"], timed_out, cli.exit_code(final)) == ("unhealthy", False, cli.EXIT_FAILED)
     assert "smoke test:     smoke test failed, 3 attempts, 12 ms, no answer within 1 s" in text.deployment(
         bad
