@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Any, TextIO
 from urllib.parse import quote
 
-from deployer.cli import text
+from deployer.cli import style, text
 from deployer.cli.base import EXIT_TIMED_OUT, exit_code
 from deployer.cli.client import ApiError, Client
 from deployer.domain.model import OPEN_STATUSES
@@ -39,7 +39,8 @@ def report(args: argparse.Namespace, api: Client, deployment: dict[str, Any]) ->
     if args.json:
         print(json.dumps(deployment), flush=True)
     deployment, timed_out = follow(api, deployment, args.timeout, args.interval, sys.stderr)
-    print(json.dumps(deployment) if args.json else text.outcome(deployment))
+    outcome = style.status(text.outcome(deployment), deployment["status"], style.coloured(sys.stdout))
+    print(json.dumps(deployment) if args.json else outcome)
     for line in text.error_lines(deployment):
         print(line, file=sys.stderr)
     if not timed_out:
@@ -120,7 +121,8 @@ class _Watch:
         self.client, self.out, self.clock, self.sleep = client, out, clock, sleep
         self.started = self.line_at = clock()
         self.deadline = float("inf") if timeout_s is None else self.started + timeout_s
-        self.live = out.isatty()
+        self.live = style.rewritable(out)
+        self.colour = style.coloured(out)
         self.status: str | None = None
         self.shifts_shown = 0
         self.steps: list[int] | None = None
@@ -151,7 +153,8 @@ class _Watch:
         for line in self._canary_steps(deployment):
             self.note(line)
         if self.live:
-            self._write(_CLEAR + self._fit(text.progress(deployment, elapsed)))
+            line = self._fit(text.progress(deployment, elapsed))
+            self._write(_CLEAR + style.status(line, deployment["status"], self.colour))
         elif deployment["status"] != self.status:
             self.note(text.progress(deployment, elapsed))
         elif self.clock() - self.line_at >= HEARTBEAT_S:

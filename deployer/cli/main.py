@@ -52,6 +52,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except ApiError as exc:
+        if getattr(args, "json", False):  # for a pipeline: the problem+json body, or one like it
+            failed = "could not be reached" if exc.status is None else "failed"
+            problem = exc.problem or {
+                "title": f"The deployer {failed}",
+                "status": exc.status,
+                "detail": str(exc),
+            }
+            print(json.dumps(problem))
         print(f"error: {exc}", file=sys.stderr)
         for item in (exc.problem or {}).get("errors") or []:
             print(f"  {item.get('field')}: {item.get('message')}", file=sys.stderr)

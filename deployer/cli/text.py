@@ -216,8 +216,9 @@ def _traffic(rules: Sequence[Doc] | None) -> str | None:
 
 
 def _short_time(value: str | None) -> str | None:
-    """``2026-11-25T06:34:44.123Z`` -> ``2026-11-25 06:34:44``."""
-    return value[:19].replace("T", " ") if value else None
+    """``2026-11-25T06:34:44.123Z`` -> ``2026-11-25T06:34:44Z``: ISO 8601 with its zone, as
+    every time the CLI shows."""
+    return value[:19] + "Z" if value else None
 
 
 def _subscriber(subscriber: Doc) -> str:

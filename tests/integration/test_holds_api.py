@@ -81,13 +81,13 @@ def test_a_verified_agent_rolls_back_by_traffic_and_holds_the_digest_it_left(htt
         "--url", url, "deploy", "verified-bot", f"{REGISTRY}/agents/verified-bot@{left}", "--wait", "--json"
     )
     assert second.returncode == 0, second.stderr
-    newer = json.loads(second.stdout)
+    newer = json.loads(second.stdout.splitlines()[-1])  # JSON Lines: started, then the end state
     assert (newer["status"], newer["smoke"]["status"], newer["rollout"]) == ("verified", "passed", "verified")
     created = http.versions_created("verified-bot")
 
     back = run("--url", url, "rollback", "verified-bot", "--wait", "--json", "--reason", "bad answers")
     assert back.returncode == 0, back.stderr
-    record = json.loads(back.stdout)
+    record = json.loads(back.stdout.splitlines()[-1])
     assert (record["status"], record["rollout"], record["source"]) == ("active", "instant", "rollback")
     assert (record["version"], record["reason"]) == (str(int(newer["version"]) - 1), "bad answers")
     assert http.versions_created("verified-bot") == created  # instant: no new version

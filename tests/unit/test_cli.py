@@ -153,8 +153,8 @@ def test_notification_commands_parse_their_options():
 def test_notifications_show_the_subscriber_by_format_and_host():
     rendered = text.notifications([notification("dead"), notification("pending", host=None)]).splitlines()
     assert rendered[0].split() == ["ID", "STATE", "TYPE", "AGENT", "SUBSCRIBER", "TRIES", "LAST", "WHEN"]
-    assert "cloudevents hooks.example.com" in rendered[1] and "2026-11-25 06:34:45" in rendered[1]
-    assert "w0123 (no longer configured)" in rendered[2] and "2026-11-25 06:39:45" in rendered[2]
+    assert "cloudevents hooks.example.com" in rendered[1] and "2026-11-25T06:34:45Z" in rendered[1]
+    assert "w0123 (no longer configured)" in rendered[2] and "2026-11-25T06:39:45Z" in rendered[2]
     assert text.redelivered(notification("pending")) == (
         "8199999999999abcdef.creating.w0123: pending, queued for cloudevents hooks.example.com"
     )
@@ -221,13 +221,13 @@ def test_holds_and_pause_render_for_people():
     rendered = text.holds("bot", {"items": [held], "paused": True}).splitlines()
     assert rendered[0] == "bot: paused (pushes are skipped)"
     assert rendered[1].split() == ["DIGEST", "REASON", "SINCE", "BY", "DEPLOYMENT"]
-    assert rendered[2].split()[:2] == [held["digest"], "rollback"] and "2026-11-25 06:34:44" in rendered[2]
+    assert rendered[2].split()[:2] == [held["digest"], "rollback"] and "2026-11-25T06:34:44Z" in rendered[2]
     assert text.holds("bot", {"items": [], "paused": False}) == "bot: not paused\nno digests held"
     assert (
         text.released("bot", "sha256:x", {"released": False}) == "bot: sha256:x was not held; nothing changed"
     )
     state = {"agent": "bot", "paused": True, "paused_by": "ana", "paused_at": "2026-11-25T06:34:44.123Z"}
     assert text.pause_state(state) == (
-        "bot: paused by ana since 2026-11-25 06:34:44; pushes are skipped until it is resumed"
+        "bot: paused by ana since 2026-11-25T06:34:44Z; pushes are skipped until it is resumed"
     )
     assert text.pause_state({**state, "paused": False}) == "bot: running; pushes deploy"

@@ -111,6 +111,8 @@ def test_a_promotion_and_unknown_steps_are_said_as_such():
 
 def test_the_live_line_is_rewritten_in_place_and_cut_to_the_terminal_width(monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("TERM", "xterm")
     long = deployment("creating")
     long["image"] = "myregistry.azurecr.io/agents/" + "very-long-repository-name/" * 4 + "bot:1.0.0"
     _, _, _, _ = run_follow(ScriptedClient(long, deployment("active")), long, out=(out := Terminal()))
