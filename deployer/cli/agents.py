@@ -13,16 +13,27 @@ from deployer.cli.base import EXIT_OK, Commands, client
 
 def add_commands(commands: Commands) -> None:
     """Register the holds and pause commands."""
-    commands.add("holds", _holds, "list an agent's held digests and whether it is paused").add_argument(
-        "agent"
+    agent_help = "a configured agent's name"
+    holds = commands.add(
+        "holds", _holds, "list an agent's held digests and whether it is paused", example="holds support-bot"
     )
-    unhold = commands.add("unhold", _unhold, "release a held digest, so pushes of it deploy again")
-    unhold.add_argument("agent")
+    holds.add_argument("agent", help=agent_help)
+    unhold = commands.add(
+        "unhold",
+        _unhold,
+        "release a held digest, so pushes of it deploy again",
+        example="unhold support-bot sha256:4f1c...",
+    )
+    unhold.add_argument("agent", help=agent_help)
     unhold.add_argument("digest", help="sha256:..., as 'holds' lists it")
-    pause = commands.add("pause", _pause, "pause an agent: pushes are skipped until it is resumed")
-    pause.add_argument("agent")
-    resume = commands.add("resume", _resume, "resume a paused agent: pushes deploy again")
-    resume.add_argument("agent")
+    pause = commands.add(
+        "pause", _pause, "pause an agent: pushes are skipped until it is resumed", example="pause support-bot"
+    )
+    pause.add_argument("agent", help=agent_help)
+    resume = commands.add(
+        "resume", _resume, "resume a paused agent: pushes deploy again", example="resume support-bot"
+    )
+    resume.add_argument("agent", help=agent_help)
 
 
 def _agent_path(agent: str) -> str:

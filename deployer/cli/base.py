@@ -31,10 +31,18 @@ class Commands:
         self.group = group
         self._common = common
 
-    def add(self, name: str, run: Any, help_text: str, *, json: bool = True) -> argparse.ArgumentParser:
-        """A subcommand ``name`` that calls ``run(args)`` and returns its exit code."""
+    def add(
+        self, name: str, run: Any, help_text: str, *, example: str, json: bool = True
+    ) -> argparse.ArgumentParser:
+        """A subcommand ``name`` that calls ``run(args)`` and returns its exit code; its help
+        ends with ``example`` (a command line, without the program name)."""
         sub: argparse.ArgumentParser = self.group.add_parser(
-            name, help=help_text, description=help_text, parents=[self._common]
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=f"example:\n  agent-deployer {example}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            parents=[self._common],
         )
         sub.set_defaults(run=run)
         if json:

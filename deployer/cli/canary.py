@@ -16,11 +16,20 @@ from deployer.cli.follow import report
 
 def add_commands(commands: Commands) -> None:
     """Register ``promote``, ``abort`` and ``promote-to``."""
-    promote = commands.add("promote", _promote, "promote a canary now: all traffic to its version")
+    promote = commands.add(
+        "promote", _promote, "promote a canary now: all traffic to its version", example="promote 8204021..."
+    )
     promote.add_argument("deployment", help="the id of a deployment in a canary")
-    abort = commands.add("abort", _abort, "abort a canary: all traffic back to the stable version")
+    abort = commands.add(
+        "abort", _abort, "abort a canary: all traffic back to the stable version", example="abort 8204021..."
+    )
     abort.add_argument("deployment", help="the id of a deployment in a canary")
-    to = commands.add("promote-to", _promote_to, "deploy an agent's verified image to another agent")
+    to = commands.add(
+        "promote-to",
+        _promote_to,
+        "deploy an agent's verified image to another agent",
+        example="promote-to support-bot --to support-bot-prod --wait",
+    )
     to.add_argument("agent", help="the agent whose verified deployment is promoted")
     to.add_argument("--to", required=True, metavar="TARGET", help="the agent to deploy it to")
     to.add_argument("--wait", action="store_true", help="follow the target's deployment to its end")

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from deployer.cli import agents as cli_agents
-from deployer.cli import canary, text
+from deployer.cli import canary, completion, text
 from deployer.cli.base import (
     DEFAULT_URL,
     EXIT_ERROR,
@@ -40,6 +40,8 @@ __all__ = [
     "EXIT_TIMED_OUT",
     "exit_code",
 ]
+_DESCRIPTION = """Deploy, roll back, inspect, hold and pause agents, and redeliver notifications
+through a running deployer's HTTP API; 'config check' works offline."""
 _EPILOG = """exit codes: 0 active or verified (or done), 1 failed or unhealthy (the smoke test
 failed), 2 timed out, 3 refused (the deployer said no, or the deployment was skipped), 4 the
 deployer could not be reached or the command was misused.
@@ -73,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     common = Parser(add_help=False)
     common.add_argument("--url", default=argparse.SUPPRESS, help="the deployer (DEPLOYER_URL)")
     common.add_argument("--key", default=argparse.SUPPRESS, help="function key (DEPLOYER_KEY)")
-    parser = Parser(prog="agent-deployer", description=__doc__, epilog=_EPILOG, parents=[common])
+    parser = Parser(prog="agent-deployer", description=_DESCRIPTION, epilog=_EPILOG, parents=[common])
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = Commands(parser.add_subparsers(required=True, metavar="COMMAND"), common)
     _add_write_commands(commands)
@@ -83,13 +85,25 @@ def _parser() -> argparse.ArgumentParser:
     _add_notification_commands(commands)
     config = commands.group.add_parser("config", help="configuration commands")
     check = config.add_subparsers(required=True, metavar="COMMAND").add_parser(
-        "check", help="validate a config file offline", parents=[common]
+        "check",
+        help="validate a config file offline",
+        description="validate a config file offline",
+        epilog="example:\n  agent-deployer config check deployer.yaml",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
     )
-    check.add_argument("file")
+    check.add_argument("file", help="the deployer.yaml to check")
     check.set_defaults(run=_config_check)
-    push = commands.add("simulate-push", _simulate_push, "post a realistic ACR ImagePushed event", json=False)
-    push.add_argument("image")
+    push = commands.add(
+        "simulate-push",
+        _simulate_push,
+        "post a realistic ACR ImagePushed event",
+        example="simulate-push myregistry.azurecr.io/agents/support-bot:1.2.0",
+        json=False,
+    )
+    push.add_argument("image", help="registry/repository:tag (or @sha256:...) that was pushed")
     push.add_argument("--schema", choices=["eventgrid", "cloudevents"], default="eventgrid")
+    completion.add_command(commands, _parser)
     return parser
 
 
@@ -101,8 +115,13 @@ def _version() -> str:
 
 
 def _add_write_commands(commands: Commands) -> None:
-    deploy = commands.add("deploy", _deploy, "deploy an image to a configured agent")
-    deploy.add_argument("agent")
+    deploy = commands.add(
+        "deploy",
+        _deploy,
+        "deploy an image to a configured agent",
+        example="deploy support-bot myregistry.azurecr.io/agents/support-bot:1.2.0 --wait --timeout 900",
+    )
+    deploy.add_argument("agent", help="a configured agent's name")
     deploy.add_argument("image", help="registry/repository:tag or registry/repository@sha256:...")
     deploy.add_argument(
         "--env",
@@ -114,30 +133,49 @@ def _add_write_commands(commands: Commands) -> None:
     )
     _waiting(deploy)
     rollback = commands.add(
-        "rollback", _rollback, "go back to the agent's previous version (by traffic when it still runs)"
+        "rollback",
+        _rollback,
+        "go back to the agent's previous version (by traffic when it still runs)",
+        example="rollback support-bot --wait",
     )
-    rollback.add_argument("agent")
+    rollback.add_argument("agent", help="a configured agent's name")
     rollback.add_argument("--to", help="a deployment id or version (default: the previous active)")
     _waiting(rollback)
 
 
 def _add_read_commands(commands: Commands) -> None:
-    commands.add("status", _status, "show one deployment and its history").add_argument("id")
-    listing = commands.add("list", _list, "list deployments, newest first")
+    status = commands.add(
+        "status", _status, "show one deployment and its history", example="status 8204021..."
+    )
+    status.add_argument("id", help="a deployment id, as deploy and list print it")
+    listing = commands.add(
+        "list", _list, "list deployments, newest first", example="list --agent support-bot --limit 5"
+    )
     listing.add_argument("--agent")
     listing.add_argument("--status")
     listing.add_argument("--limit", type=int, default=20)
     listing.add_argument("--next", help="the page token a previous list printed")
-    commands.add("agents", _agents, "the configured agents and their active deployments")
-    commands.add("health", _health, "whether the deployer reaches Table Storage and Foundry")
+    commands.add(
+        "agents", _agents, "the configured agents and their active deployments", example="agents --json"
+    )
+    commands.add(
+        "health", _health, "whether the deployer reaches Table Storage and Foundry", example="health"
+    )
 
 
 def _add_notification_commands(commands: Commands) -> None:
-    listing = commands.add("notifications", _notifications, "list webhook and Event Grid notifications")
+    listing = commands.add(
+        "notifications",
+        _notifications,
+        "list webhook and Event Grid notifications",
+        example="notifications --state dead",
+    )
     listing.add_argument("--state", choices=["pending", "delivered", "dead"])
     listing.add_argument("--limit", type=int, default=20)
     listing.add_argument("--next", help="the page token a previous list printed")
-    redeliver = commands.add("redeliver", _redeliver, "send a dead notification again")
+    redeliver = commands.add(
+        "redeliver", _redeliver, "send a dead notification again", example="redeliver 8204021....creating.w0"
+    )
     redeliver.add_argument("id", help="a notification id, as 'notifications --state dead' lists it")
 
 
