@@ -203,6 +203,8 @@ def _get_deployment(req: func.HttpRequest) -> func.HttpResponse:
 
 def _list_deployments(req: func.HttpRequest) -> func.HttpResponse:
     query = parse_list_query(dict(req.params))
+    if query.agent is not None:
+        root().context.config.configured(query.agent)  # unknown-agent, not an empty page
     page = root().context.store.list(
         agent=query.agent, status=query.status, limit=query.limit, after=query.next
     )
