@@ -122,7 +122,10 @@ def _add_write_commands(commands: Commands) -> None:
         example="deploy support-bot myregistry.azurecr.io/agents/support-bot:1.2.0 --wait --timeout 900",
     )
     deploy.add_argument("agent", help="a configured agent's name")
-    deploy.add_argument("image", help="registry/repository:tag or registry/repository@sha256:...")
+    deploy.add_argument(
+        "image",
+        help="registry/repository:tag, registry/repository@sha256:..., or short: :TAG, repository:tag",
+    )
     deploy.add_argument(
         "--env",
         action="append",

@@ -141,7 +141,7 @@ def openapi_document(req: func.HttpRequest) -> func.HttpResponse:
 def _start_deployment(req: func.HttpRequest) -> func.HttpResponse:
     requested_by = _writer(req)
     body = read_json(req.get_body(), req.headers.get("content-type"), required=True)
-    request = parse_deploy(body)
+    request = parse_deploy(body, root().context.config)
     key = _idempotency_key(req, "POST /api/deployments", requested_by, body)
     return _accepted(manual.deploy(root().context, request, requested_by=requested_by, key=key))
 
