@@ -7,7 +7,7 @@ import argparse
 import json
 from urllib.parse import quote
 
-from deployer.cli import text
+from deployer.cli import resolve, text
 from deployer.cli.base import EXIT_OK, Commands, client
 
 
@@ -22,10 +22,12 @@ def add_commands(commands: Commands) -> None:
         "unhold",
         _unhold,
         "release a held digest, so pushes of it deploy again",
-        example="unhold support-bot sha256:4f1c...",
+        example="unhold support-bot 4f1c2a9b7e3d",
     )
     unhold.add_argument("agent", help=agent_help)
-    unhold.add_argument("digest", help="sha256:..., as 'holds' lists it")
+    unhold.add_argument(
+        "digest", help="sha256:..., as 'holds' lists it, or its first 12 or more hex digits (any case)"
+    )
     pause = commands.add(
         "pause", _pause, "pause an agent: pushes are skipped until it is resumed", example="pause support-bot"
     )
@@ -47,9 +49,11 @@ def _holds(args: argparse.Namespace) -> int:
 
 
 def _unhold(args: argparse.Namespace) -> int:
-    path = f"{_agent_path(args.agent)}/holds/{quote(args.digest, safe='')}/release"
-    answer = client(args).send("POST", path).body
-    print(json.dumps(answer, indent=2) if args.json else text.released(args.agent, args.digest, answer))
+    api = client(args)
+    digest = resolve.held_digest(api, args.agent, args.digest)
+    path = f"{_agent_path(args.agent)}/holds/{quote(digest, safe='')}/release"
+    answer = api.send("POST", path).body
+    print(json.dumps(answer, indent=2) if args.json else text.released(args.agent, digest, answer))
     return EXIT_OK
 
 

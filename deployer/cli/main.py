@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from deployer.cli import agents as cli_agents
-from deployer.cli import canary, completion, text
+from deployer.cli import canary, completion, resolve, text
 from deployer.cli.base import (
     DEFAULT_URL,
     EXIT_ERROR,
@@ -66,6 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for item in (exc.problem or {}).get("errors") or []:
             print(f"  {item.get('field')}: {item.get('message')}", file=sys.stderr)
         return EXIT_REFUSED if exc.refused else EXIT_ERROR
+    except resolve.CommandError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.code
     except KeyboardInterrupt:
         return 130
 
@@ -150,7 +153,7 @@ def _add_read_commands(commands: Commands) -> None:
     status = commands.add(
         "status", _status, "show one deployment and its history", example="status 8204021..."
     )
-    status.add_argument("id", help="a deployment id, as deploy and list print it")
+    status.add_argument("id", help="a deployment id, as deploy and list print it, or an agent (its latest)")
     listing = commands.add(
         "list", _list, "list deployments, newest first", example="list --agent support-bot --limit 5"
     )
@@ -209,7 +212,8 @@ def _start(args: argparse.Namespace, path: str, body: dict[str, Any]) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    deployment = _client(args).get(f"/api/deployments/{quote(args.id, safe='')}")
+    api = _client(args)
+    deployment = api.get(f"/api/deployments/{quote(resolve.deployment_id(api, args.id), safe='')}")
     print(json.dumps(deployment, indent=2) if args.json else text.deployment(deployment))
     return EXIT_OK
 
@@ -225,8 +229,16 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _agents(args: argparse.Namespace) -> int:
-    found = _client(args).get("/api/agents")
-    print(json.dumps(found, indent=2) if args.json else text.agents(found["items"]))
+    api = _client(args)
+    found = api.get("/api/agents")
+    if args.json:
+        print(json.dumps(found, indent=2))
+        return EXIT_OK
+    held = {
+        a["name"]: [h["digest"] for h in api.get(f"/api/agents/{quote(a['name'], safe='')}/holds")["items"]]
+        for a in found["items"]
+    }
+    print(text.agents(found["items"], held))
     return EXIT_OK
 
 
@@ -269,18 +281,14 @@ def _config_check(args: argparse.Namespace) -> int:
 
 
 def _simulate_push(args: argparse.Namespace) -> int:
-    from deployer.cli.simulate import image_pushed_event
+    from deployer.cli import simulate
 
-    event = image_pushed_event(args.image, schema=args.schema)
-    cloud = args.schema == "cloudevents"
-    headers = {
-        "aeg-event-type": "Notification",
-        "Content-Type": "application/cloudevents+json" if cloud else "application/json",
-    }
-    path = "/runtime/webhooks/eventgrid?functionName=on_image_pushed"
-    _client(args).send("POST", path, event if cloud else [event], headers)
-    print(f"pushed {args.image} (event {event['id']})")
-    return EXIT_OK
+    event_id, record = simulate.push(_client(args), args.image, args.schema)
+    if record is None:
+        print(f"pushed {args.image} (event {event_id}); the deployer has not recorded it yet")
+        return EXIT_OK
+    print(f"pushed {args.image} (event {event_id}): {text.outcome(record)}")
+    return exit_code(record)
 
 
 def _pair(item: str) -> tuple[str, str]:

@@ -29,8 +29,10 @@ def deployments(items: Sequence[Doc]) -> str:
     return table(headers, rows)
 
 
-def agents(items: Sequence[Doc]) -> str:
-    """``agents``: one row per configured agent with its active deployment."""
+def agents(items: Sequence[Doc], held: Mapping[str, Sequence[str]]) -> str:
+    """``agents``: one row per configured agent with its active deployment, whether it is
+    paused and its held digests (``held``: by agent; shortened to 12 hex digits, as ``unhold``
+    takes them)."""
     rows = []
     for agent in items:
         active = agent.get("active") or {}
@@ -39,12 +41,15 @@ def agents(items: Sequence[Doc]) -> str:
                 agent["name"],
                 agent["repository"],
                 agent["tags"],
+                "paused" if agent.get("paused") else None,
+                ", ".join(d.removeprefix("sha256:")[:12] for d in held.get(agent["name"], ())),
                 active.get("version"),
                 active.get("image"),
                 _short_time(active.get("updated_at")),
             )
         )
-    return table(("AGENT", "REPOSITORY", "TAGS", "VERSION", "ACTIVE IMAGE", "SINCE"), rows)
+    headers = ("AGENT", "REPOSITORY", "TAGS", "PAUSED", "HELD", "VERSION", "ACTIVE IMAGE", "SINCE")
+    return table(headers, rows)
 
 
 def deployment(d: Doc) -> str:

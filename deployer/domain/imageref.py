@@ -53,20 +53,22 @@ def resolve(text: str, *, registry: str | None, repository: str) -> ImageRef:
     host before the first ``/``) one in the agent's registry; a full reference stays as it is."""
     completed = f"{repository}{text}" if text.startswith((":", "@")) else text
     head, slash, _ = completed.partition("/")
-    if not (slash and ("." in head or ":" in head or head == "localhost")):
-        if registry is None:
-            raise ImageRefError(
-                f"{text[:200]!r} names no registry, and the agent takes images from more than one:"
-                " give registry/repository:tag"
-            )
-        completed = f"{registry}/{completed}"
+    named = bool(slash) and ("." in head or ":" in head or head == "localhost")
+    if not named:  # a stand-in registry first, so that what is no image at all is said to be so
+        completed = f"{registry or 'registry.invalid'}/{completed}"
     try:
-        return ImageRef.parse(completed)
+        ref = ImageRef.parse(completed)
     except ImageRefError:
         raise ImageRefError(
             f"{text[:200]!r} is not an image reference: expected registry/repository:tag,"
             " registry/repository@sha256:<64 hex>, repository:tag or :tag"
         ) from None
+    if not named and registry is None:
+        raise ImageRefError(
+            f"{text[:200]!r} names no registry, and the agent takes images from more than one:"
+            " give registry/repository:tag"
+        )
+    return ref
 
 
 def is_valid_tag(tag: str) -> bool:
