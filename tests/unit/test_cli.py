@@ -204,7 +204,9 @@ def test_hold_and_pause_commands_parse_their_arguments():
     assert exited.value.code == cli.EXIT_ERROR
 
 
-@pytest.mark.parametrize("argv", [["holds", "bot"], ["unhold", "bot", "sha256:4f1c2a9b7e3d"], ["pause", "bot"]])
+@pytest.mark.parametrize(
+    "argv", [["holds", "bot"], ["unhold", "bot", "sha256:4f1c2a9b7e3d"], ["pause", "bot"]]
+)
 def test_hold_commands_against_an_unreachable_deployer_exit_4(argv, capsys):
     assert cli.main(["--url", "http://127.0.0.1:9", *argv]) == cli.EXIT_ERROR
     assert "cannot reach" in capsys.readouterr().err
