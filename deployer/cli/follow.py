@@ -13,7 +13,6 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
 from typing import Any, TextIO
 from urllib.parse import quote
 
@@ -84,7 +83,7 @@ def follow(
     return deployment, deployment["status"] in OPEN_STATUSES
 
 
-def canary_step(before: int, after: int, steps: list[int] | None, next_at: float | None) -> str:
+def canary_step(before: int, after: int, steps: list[int] | None, next_at: str | None) -> str:
     """``canary 10% → 50% (step 2/3, next at 12:03:10Z)``: one step of a canary's traffic
     (numbered by the agent's steps when known; a promotion jumps to the last)."""
     if steps and after in steps:
@@ -96,9 +95,10 @@ def canary_step(before: int, after: int, steps: list[int] | None, next_at: float
     return f"canary {before}% → {after}% ({of}{when})"
 
 
-def clock_time(epoch: float) -> str:
-    """``12:03:10Z``: the UTC time of day, for times within the next minutes."""
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%H:%M:%SZ")
+def clock_time(when: str) -> str:
+    """``12:03:10Z``: the time of day of an ISO 8601 UTC time (the API's), for times within
+    the next minutes."""
+    return when[11:19] + "Z"
 
 
 def _backoff() -> Iterator[float]:

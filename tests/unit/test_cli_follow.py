@@ -29,7 +29,7 @@ def run_follow(client, start, timeout_s=None, interval_s=10.0, out=None):
     return final, timed_out, out.getvalue().splitlines(), time
 
 
-def canary(*shifts, status="canary", next_at=1_795_000_000.0):
+def canary(*shifts, status="canary", next_at="2026-11-18T11:06:40.000Z"):
     history = [{"status": "verifying", "at": "t"}]
     history += [{"status": "traffic_shifted", "at": "t", "percentage": p} for p in shifts]
     d = deployment(status, history=history)
@@ -104,9 +104,8 @@ def test_a_promotion_and_unknown_steps_are_said_as_such():
     assert following.canary_step(10, 100, [10, 50, 100], None) == "canary 10% → 100% (step 3/3)"
     assert following.canary_step(10, 100, [10, 100], None) == "canary 10% → 100% (step 2/2)"
     assert following.canary_step(10, 100, None, None) == "canary 10% → 100% (promoted)"
-    assert (
-        following.canary_step(10, 30, None, 1_795_000_000.0) == "canary 10% → 30% (at 30%, next at 11:06:40Z)"
-    )
+    at = "2026-11-18T11:06:40.000Z"
+    assert following.canary_step(10, 30, None, at) == "canary 10% → 30% (at 30%, next at 11:06:40Z)"
 
 
 def test_the_live_line_is_rewritten_in_place_and_cut_to_the_terminal_width(monkeypatch):
