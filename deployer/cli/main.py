@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import uuid
 from collections.abc import Sequence
@@ -15,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from deployer.cli import agents as cli_agents
-from deployer.cli import canary, completion, resolve, text
+from deployer.cli import canary, completion, config_commands, resolve, text
 from deployer.cli.base import (
     DEFAULT_URL,
     EXIT_ERROR,
@@ -86,17 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_agents.add_commands(commands)
     canary.add_commands(commands)
     _add_notification_commands(commands)
-    config = commands.group.add_parser("config", help="configuration commands")
-    check = config.add_subparsers(required=True, metavar="COMMAND").add_parser(
-        "check",
-        help="validate a config file offline",
-        description="validate a config file offline",
-        epilog="example:\n  agent-deployer config check deployer.yaml",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        parents=[common],
-    )
-    check.add_argument("file", help="the deployer.yaml to check")
-    check.set_defaults(run=_config_check)
+    config_commands.add_commands(commands, common)
     push = commands.add(
         "simulate-push",
         _simulate_push,
@@ -265,18 +254,6 @@ def _redeliver(args: argparse.Namespace) -> int:
     path = f"/api/notifications/{quote(args.id, safe='')}/redeliver"
     entry = _client(args).send("POST", path).body
     print(json.dumps(entry, indent=2) if args.json else text.redelivered(entry))
-    return EXIT_OK
-
-
-def _config_check(args: argparse.Namespace) -> int:
-    from deployer.config.parser import ConfigError, load_config
-
-    try:
-        config = load_config(args.file, os.environ)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_FAILED
-    print(f"{args.file}: ok ({len(config.agents)} agents, {len(config.registries)} registries)")
     return EXIT_OK
 
 
