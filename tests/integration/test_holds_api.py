@@ -173,7 +173,11 @@ def test_a_refused_hold_or_pause_request_is_a_problem_and_changes_nothing(
 
 
 def test_the_cli_exits_3_when_the_deployer_refuses_a_hold_command(url):
-    refused = run("--url", url, "unhold", "hold-bot", "sha256:nope")
-    assert refused.returncode == 3 and "is not a digest" in refused.stderr
+    refused = run("--url", url, "unhold", "nobody", "sha256:" + "a" * 64)
+    assert refused.returncode == 3 and "no agent 'nobody' is configured" in refused.stderr
+    unheld = run("--url", url, "unhold", "hold-bot", "AAAAAAAAAAAAA")  # a prefix no held digest has
+    assert unheld.returncode == 3 and "hold-bot: no held digest starts with aaaaaaaaaaaaa" in unheld.stderr
+    malformed = run("--url", url, "unhold", "hold-bot", "sha256:nope")  # refused before asking
+    assert malformed.returncode == 4 and "at least its first 12 hex digits" in malformed.stderr
     unknown = run("--url", url, "pause", "nobody")
     assert unknown.returncode == 3 and "no agent 'nobody' is configured" in unknown.stderr
