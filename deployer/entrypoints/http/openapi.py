@@ -144,7 +144,7 @@ def _pause(*, pause: bool) -> dict[str, Any]:
 
 def _list_deployments() -> dict[str, Any]:
     query = [
-        _query("agent", _STR, "only this agent's deployments"),
+        _query("agent", _STR, "only this agent's deployments (404 unknown-agent if none is configured)"),
         _query("status", {"type": "string", "enum": list(STATUSES)}, "only deployments in this status"),
         *_paging(),
     ]
@@ -152,7 +152,7 @@ def _list_deployments() -> dict[str, Any]:
         "operationId": "listDeployments",
         "summary": "Deployments, newest first, paged",
         "parameters": query,
-        "responses": {"200": _ok("DeploymentPage"), **_problems(400)},
+        "responses": {"200": _ok("DeploymentPage"), **_problems(400, 404)},
     }
 
 

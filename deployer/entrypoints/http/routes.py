@@ -143,7 +143,7 @@ def openapi_document(req: func.HttpRequest) -> func.HttpResponse:
 def _start_deployment(req: func.HttpRequest) -> func.HttpResponse:
     requested_by = _writer(req)
     body = read_json(req.get_body(), req.headers.get("content-type"), required=True)
-    request = parse_deploy(body)
+    request = parse_deploy(body, root().context.config)
     key = _idempotency_key(req, "POST /api/deployments", requested_by, body)
     return _accepted(manual.deploy(root().context, request, requested_by=requested_by, key=key))
 
@@ -205,6 +205,8 @@ def _get_deployment(req: func.HttpRequest) -> func.HttpResponse:
 
 def _list_deployments(req: func.HttpRequest) -> func.HttpResponse:
     query = parse_list_query(dict(req.params))
+    if query.agent is not None:
+        root().context.config.configured(query.agent)  # unknown-agent, not an empty page
     store = root().context.store
     paging.require_row(query.next, lambda after: store.get(after) is not None)
     page = store.list(agent=query.agent, status=query.status, limit=query.limit, after=query.next)
