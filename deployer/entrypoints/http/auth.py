@@ -49,7 +49,7 @@ def authorize_write(principal: Principal | None, role: str) -> str | None:
     ``DEPLOYER_WRITE_ROLE`` app setting, ``Settings.write_role``)."""
     if principal is None:
         return None
-    if role not in principal.roles:
+    if not may_write(principal, role):
         raise Refused(
             "forbidden",
             f"{principal.name} does not have the app role {role!r}: assign it to the user, group or "
@@ -57,6 +57,12 @@ def authorize_write(principal: Principal | None, role: str) -> str | None:
             required_role=role,
         )
     return principal.name
+
+
+def may_write(principal: Principal | None, role: str) -> bool:
+    """Whether the write routes accept this caller: anyone without App Service Authentication
+    (function keys only), else a principal with ``role``."""
+    return principal is None or role in principal.roles
 
 
 def _name(document: Mapping[str, Any], claims: list[tuple[str, str]]) -> str:

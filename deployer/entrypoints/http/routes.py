@@ -16,7 +16,7 @@ from deployer.deploy import agent_controls, canary_control, manual, promotion
 from deployer.deploy.idempotency import IdempotencyKey
 from deployer.domain.errors import Conflict, PlatformError, Refused
 from deployer.entrypoints.http import canary_requests, notifications, openapi
-from deployer.entrypoints.http.auth import PRINCIPAL_HEADER, authorize_write, principal_from
+from deployer.entrypoints.http.auth import PRINCIPAL_HEADER, authorize_write, may_write, principal_from
 from deployer.entrypoints.http.health import check_health, unavailable
 from deployer.entrypoints.http.hold_requests import parse_hold_ref
 from deployer.entrypoints.http.problems import MEDIA_TYPE, RETRY_AFTER_S, Problem, problem_for
@@ -121,6 +121,12 @@ def redeliver_notification(req: func.HttpRequest) -> func.HttpResponse:
     return _guarded(req, _redeliver_notification)
 
 
+@blueprint.route(route="caller", methods=["GET"])
+def get_caller(req: func.HttpRequest) -> func.HttpResponse:
+    """Who is calling and whether the write routes would accept them (the dashboard's actions)."""
+    return _guarded(req, _caller)
+
+
 @blueprint.route(route="health", methods=["GET"])
 def health(req: func.HttpRequest) -> func.HttpResponse:
     """200 when Table Storage and every Foundry endpoint answer, 503 otherwise."""
@@ -220,6 +226,19 @@ def _redeliver_notification(req: func.HttpRequest) -> func.HttpResponse:
     ctx = root().context
     redelivered = redelivery.redeliver(ctx, entry_id, requested_by=requested_by)
     return _json(notifications.view(ctx, redelivered).to_json(), 202)
+
+
+def _caller(req: func.HttpRequest) -> func.HttpResponse:
+    principal = principal_from(req.headers.get(PRINCIPAL_HEADER))
+    role = root().settings.write_role
+    return _json(
+        {
+            "name": principal.name if principal else None,
+            "signed_in": principal is not None,
+            "can_write": may_write(principal, role),
+            "write_role": role,
+        }
+    )
 
 
 def _writer(req: func.HttpRequest) -> str | None:
