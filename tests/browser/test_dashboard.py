@@ -30,6 +30,10 @@ def test_the_page_loads_without_console_errors_and_keeps_the_key_in_the_tab_only
     names = dashboard.run("return [...document.querySelectorAll('[data-agent] h3')].map(h => h.textContent)")
     stored = dashboard.run("return [sessionStorage.length, localStorage.length, location.href]")
 
+    go(dashboard, "notifications")
+    empty = "return document.getElementById('notification-rows').textContent"
+    dashboard.wait_for(lambda: dashboard.run(empty) == "No dead notifications.", "the notifications")
+
     assert names == ["web-bot", "canary-bot"]
     assert dashboard.console_errors() == []
     assert stored[:2] == [1, 0] and client.info.function_key not in stored[2]
@@ -85,6 +89,8 @@ def test_text_from_the_api_is_shown_as_text(dashboard, client):
 
 def test_pausing_asks_first_and_shows_the_result(dashboard, client):
     go(dashboard, "agents")
+    settled = "return document.querySelector(\"[data-agent='web-bot'] .last [data-status='active']\")"
+    dashboard.wait_for(lambda: dashboard.run(settled), "web-bot's last deployment to be active")
     pause = "[data-agent='web-bot'] button[data-focus='pause']"
     dashboard.click(pause)
     dashboard.wait_for(

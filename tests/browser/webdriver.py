@@ -86,7 +86,14 @@ class Browser:
         return str(found[_ELEMENT])
 
     def click(self, css: str) -> None:
-        self.command("POST", f"/element/{self.find(css)}/click", {})
+        """Click the element ``css`` finds (found again if the page rebuilt it meanwhile)."""
+        for attempt in range(3):
+            try:
+                self.command("POST", f"/element/{self.find(css)}/click", {})
+                return
+            except WebDriverError as exc:
+                if "stale element reference" not in str(exc) or attempt == 2:
+                    raise
 
     def type(self, css: str, text: str) -> None:
         """Send keys to the element (``ENTER`` presses Enter)."""
