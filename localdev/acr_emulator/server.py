@@ -106,9 +106,11 @@ def start_registry(
     *, host: str = "127.0.0.1", port: int = 0, tls: LocalTLS, settings: dict[str, Any] | None = None
 ) -> RegistryServer:
     """Start the stand-in on ``host:port`` (0 picks a free port), serving in a daemon thread.
-    ``settings`` (``--settings`` of the command line, as for the other stand-ins) must be empty:
-    the registry stand-in has none."""
+
+    The registry stand-in has no settings; ``settings`` is accepted so the shared command line can
+    start it, and anything given there is refused.
+    """
     if settings:
-        raise ValueError(f"the registry stand-in takes no settings (got {', '.join(sorted(settings))})")
+        raise ValueError(f"the registry stand-in has no settings: {sorted(settings)}")
     httpd = TLSServer((host, port), _Handler, RegistryState(), tls)
     return RegistryServer(httpd, "acr-emulator")
