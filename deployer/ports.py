@@ -118,6 +118,13 @@ class AgentPlatform(Protocol):
     def set_traffic(self, endpoint: str, agent: str, traffic: Traffic) -> None:
         """Replace the agent's version-selector rules (a merge-patch of the agent's endpoint)."""
 
+    def get_protocols(self, endpoint: str, agent: str) -> frozenset[str] | None:
+        """The protocols the agent's endpoint serves (``protocol_configuration``); ``None`` when
+        it sets none (the platform then serves responses only) or there is no such agent."""
+
+    def set_protocols(self, endpoint: str, agent: str, protocols: frozenset[str]) -> None:
+        """Make the agent's endpoint serve ``protocols`` (a merge-patch: others stay)."""
+
     def invoke(self, endpoint: str, agent: str, request: InvokeRequest) -> InvokeReply:
         """Call the agent's endpoint for one version; failures to answer are in the reply."""
 

@@ -133,6 +133,7 @@ def _observe(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, 
         ctx.store.schedule(replace(lease, due=now + delay, attempt=lease.attempt + 1))
         return
     if seen.status == "active":
+        traffic.serve_protocols(ctx, agent, d)  # before the smoke test or the first user calls
         if d.rollout in SMOKE_TESTED:
             verify.begin(ctx, agent, d, lease, now)
         else:

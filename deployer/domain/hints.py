@@ -3,6 +3,9 @@ troubleshooting table, keyed by error code. Pure."""
 
 from __future__ import annotations
 
+#: The platform error code of a project endpoint whose project does not exist.
+PROJECT_NOT_FOUND = "ProjectNotFound"
+
 HINTS: dict[str, str] = {
     "image_pull_failed": (
         "Verify the image URI is correct and the project managed identity has Container Registry "
@@ -17,6 +20,11 @@ HINTS: dict[str, str] = {
         "The version's agent identity needs Azure AI User on the Foundry project, and the deployer's "
         "identity must be allowed to assign it: give the deployer Azure AI Project Manager (or Owner / "
         "User Access Administrator) on the project, and check project_resource_id; then deploy again."
+    ),
+    PROJECT_NOT_FOUND: (
+        "The project endpoint names a project that does not exist: copy the endpoint from the "
+        "project's overview in the Foundry portal (https://<resource>.services.ai.azure.com/api/"
+        "projects/<project>) into FOUNDRY_PROJECT_ENDPOINT or the agent's project_endpoint."
     ),
     "timed_out": (
         "The version did not leave 'creating' within the agent's timeout_s. Provisioning usually "

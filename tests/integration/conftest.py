@@ -84,11 +84,12 @@ class Http:
             except ValueError:
                 return exc.code, text.decode(errors="replace")
 
-    def deliver(self, events: Any, *, cloud: bool = False) -> int:
+    def deliver(self, events: Any, *, cloud: bool = False, host: str | None = None) -> int:
+        """Post ``events`` to the Event Grid webhook of the stack's dev host (or ``host``)."""
         headers = {"aeg-event-type": "Notification"}
         if cloud:
             headers["Content-Type"] = "application/cloudevents+json"
-        url = f"{self.info.deployer_url}/runtime/webhooks/eventgrid?functionName=on_image_pushed"
+        url = f"{host or self.info.deployer_url}/runtime/webhooks/eventgrid?functionName=on_image_pushed"
         return self.request("POST", url, events, headers)[0]
 
     def api(self, path: str) -> Any:

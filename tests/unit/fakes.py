@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 
 from deployer.domain.errors import Conflict, PlatformError, RoleAssignmentError
+from deployer.domain.hints import PROJECT_NOT_FOUND
 from deployer.domain.model import AgentState, Deployment
 from deployer.domain.platform import InvokeReply, InvokeRequest, Page, Scheduled, VersionInfo, VersionSpec
 from deployer.domain.roles import RoleAssignment
@@ -135,8 +136,9 @@ class FakePlatform:
     versions: dict[str, list[FakeVersion]] = field(default_factory=dict)
     create_error: PlatformError | None = None
     get_error: PlatformError | None = None
-    #: Endpoints whose ``ping`` fails.
+    #: Endpoints whose ``ping`` fails, and endpoints whose project does not exist (every call fails).
     unreachable: set[str] = field(default_factory=set)
+    missing_projects: set[str] = field(default_factory=set)
     #: Version selectors by agent, and smoke-test replies by (agent, version) (default: READY).
     traffic: dict[str, tuple] = field(default_factory=dict)
     replies: dict[tuple[str, str], InvokeReply] = field(default_factory=dict)
@@ -144,9 +146,12 @@ class FakePlatform:
     #: The project's model deployments and connections (``None``: any name exists).
     model_deployments: set[str] | None = None
     connections: set[str] | None = None
+    #: The protocols each agent's endpoint is set to serve (absent: unset, responses only).
+    protocols: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def create_version(self, endpoint: str, agent: str, spec: VersionSpec) -> VersionInfo:
         self.calls.append(("create_version", agent, spec.image))
+        self._project(endpoint)
         if self.create_error:
             raise self.create_error
         existing = self.versions.setdefault(agent, [])
@@ -169,6 +174,7 @@ class FakePlatform:
 
     def list_versions(self, endpoint: str, agent: str) -> list[VersionInfo]:
         self.calls.append(("list_versions", agent, ""))
+        self._project(endpoint)
         return [v.info for v in self.versions.get(agent, []) if v.info.status != "deleted"]
 
     def delete_version(self, endpoint: str, agent: str, version: str) -> None:
@@ -177,6 +183,7 @@ class FakePlatform:
 
     def ping(self, endpoint: str, timeout_s: float) -> None:
         self.calls.append(("ping", endpoint, ""))
+        self._project(endpoint)
         if endpoint in self.unreachable:
             raise PlatformError(
                 code="ServiceUnreachable", message="no answer", status_code=None, retryable=True
@@ -184,11 +191,20 @@ class FakePlatform:
 
     def get_traffic(self, endpoint: str, agent: str) -> tuple:
         self.calls.append(("get_traffic", agent, ""))
+        self._project(endpoint)
         return self.traffic.get(agent, ())
 
     def set_traffic(self, endpoint: str, agent: str, traffic: tuple) -> None:
         self.calls.append(("set_traffic", agent, ",".join(f"{r.version}:{r.percentage}" for r in traffic)))
         self.traffic[agent] = tuple(traffic)
+
+    def get_protocols(self, endpoint: str, agent: str) -> frozenset[str] | None:
+        self.calls.append(("get_protocols", agent, ""))
+        return self.protocols.get(agent)
+
+    def set_protocols(self, endpoint: str, agent: str, protocols: frozenset[str]) -> None:
+        self.calls.append(("set_protocols", agent, ",".join(sorted(protocols))))
+        self.protocols[agent] = self.protocols.get(agent, frozenset()) | protocols
 
     def invoke(self, endpoint: str, agent: str, request: InvokeRequest) -> InvokeReply:
         self.calls.append(("invoke", agent, request.version))
@@ -202,6 +218,15 @@ class FakePlatform:
     def has_connection(self, endpoint: str, name: str) -> bool:
         self.calls.append(("has_connection", name, ""))
         return self.connections is None or name in self.connections
+
+    def _project(self, endpoint: str) -> None:
+        if endpoint in self.missing_projects:
+            raise PlatformError(
+                code=PROJECT_NOT_FOUND,
+                message=f"the Foundry project at {endpoint} does not exist",
+                status_code=404,
+                retryable=False,
+            )
 
     def set_status(self, agent: str, version: str, status: str, *, code: str | None = None) -> None:
         for v in self.versions[agent]:

@@ -43,8 +43,23 @@ def test_one_unreachable_endpoint_makes_it_unavailable_and_says_which(ctx):
             "status": "unreachable",
             "duration_ms": failed[0]["duration_ms"],
             "error": "ServiceUnreachable",
+            "hint": None,
         }
     ]
+
+
+def test_an_endpoint_whose_project_does_not_exist_is_not_found_and_says_what_to_correct(ctx):
+    app = with_two_endpoints(ctx)
+    app.platform.missing_projects.add(OTHER)
+    report = check_health(app, table="deployments")
+    [failed] = [c.to_json() for c in report.checks if not c.ok]
+    assert not report.ok
+    assert (failed["target"], failed["status"], failed["error"]) == (
+        OTHER,
+        "not_found",
+        "ProjectNotFound (HTTP 404)",
+    )
+    assert "FOUNDRY_PROJECT_ENDPOINT" in failed["hint"]
 
 
 def test_an_unreachable_table_reports_only_the_kind_of_error(ctx):
@@ -70,6 +85,7 @@ def test_a_deployer_that_cannot_start_is_unavailable():
                 "status": "unreachable",
                 "duration_ms": 0,
                 "error": "ValueError",
+                "hint": None,
             }
         ],
     }

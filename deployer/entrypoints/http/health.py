@@ -2,7 +2,8 @@
 
 Each check is one cheap call with a short timeout and no retries, run side by side, so the
 answer comes within about one timeout however many endpoints there are. Failures are reported
-by kind only: exception messages can carry URLs with keys or tokens.
+by kind only: exception messages can carry URLs with keys or tokens. An endpoint that answers
+that its project does not exist is ``not_found``, with what to correct.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from deployer.context import Context
 from deployer.domain.errors import PlatformError
+from deployer.domain.hints import HINTS, PROJECT_NOT_FOUND
 
 CHECK_TIMEOUT_S = 3.0
 
@@ -28,14 +30,18 @@ class Check:
     ok: bool
     duration_ms: int
     error: str | None = None
+    #: The target answered, but what it names does not exist (a wrong project).
+    not_found: bool = False
+    hint: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "target": self.target,
-            "status": "ok" if self.ok else "unreachable",
+            "status": "ok" if self.ok else "not_found" if self.not_found else "unreachable",
             "duration_ms": self.duration_ms,
             "error": self.error,
+            "hint": self.hint,
         }
 
 
@@ -83,11 +89,22 @@ def _foundry_probe(ctx: Context, endpoint: str, timeout_s: float) -> Callable[[]
 def _run(name: str, target: str, probe: Callable[[], None]) -> Check:
     started = time.monotonic()
     error: str | None = None
+    missing = False
     try:
         probe()
     except PlatformError as exc:
         error = f"{exc.code} (HTTP {exc.status_code})" if exc.status_code else exc.code
+        missing = exc.code == PROJECT_NOT_FOUND
     except Exception as exc:  # any failure means unreachable; its kind is the answer
         error = type(exc).__name__
     took = int((time.monotonic() - started) * 1000)
-    return Check(name=name, target=target, ok=error is None, duration_ms=took, error=error)
+    hint = HINTS[PROJECT_NOT_FOUND] if missing else None
+    return Check(
+        name=name,
+        target=target,
+        ok=error is None,
+        duration_ms=took,
+        error=error,
+        not_found=missing,
+        hint=hint,
+    )
