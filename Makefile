@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint infra-check bench setup clean
+.PHONY: run test lint infra-check bench setup clean browser
 
 setup: $(STAMP) node_modules/.package-lock.json
 
@@ -32,8 +32,13 @@ lint: setup
 	$(VENV)/bin/mypy --python-version 3.13 -p deployer.cli -p deployer.domain -p deployer.config
 	$(VENV)/bin/lint-imports
 
-test: lint infra-check
+test: lint infra-check browser
 	$(VENV)/bin/pytest -q
+
+# Headless Chromium and its driver for tests/browser (Debian's packages; needs root, once).
+browser:
+	test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || \
+		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; }
 
 bench: setup
 	$(PY) -m bench

@@ -55,6 +55,7 @@ def _serve(stack: Stack, stopping: threading.Event) -> int:
     path = stack.write_info()
     print(f"local stack ready ({path}):\n{path.read_text()}", flush=True)
     print(f"CLI: export DEPLOYER_URL={stack.info.deployer_url} DEPLOYER_KEY={stack.info.function_key}")
+    print(f"dashboard: {stack.info.deployer_url}/api/ui (it asks once for the function key, DEPLOYER_KEY)")
     if os.environ.get("RUN_DEMO_PUSH", "1") != "0":
         _demo(stack.info, stopping)
     print("serving; Ctrl-C to stop", flush=True)

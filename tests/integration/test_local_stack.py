@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -59,7 +60,8 @@ def status_of(url: str, headers: dict[str, str], body: bytes | None = None) -> i
 
 @pytest.fixture
 def launched(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
-    """``python -m localdev.run`` on free ports, without the demo, until it says it serves."""
+    """``python -m localdev.run`` on free ports, without the demo, until it says it serves (what it
+    printed until then is in ``printed.txt`` beside ``stack.json``)."""
     env = {
         **os.environ,
         "LOCAL_STACK_DIR": str(tmp_path),
@@ -71,9 +73,12 @@ def launched(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
         [sys.executable, "-m", "localdev.run"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
     )
     assert process.stdout is not None
+    printed = []
     for line in process.stdout:
+        printed.append(line)
         if line.startswith("serving;"):
             break
+    (tmp_path / "printed.txt").write_text("".join(printed))
     try:
         yield process, tmp_path / "stack.json"
     finally:
@@ -148,3 +153,16 @@ def test_a_dead_part_stops_the_stack_names_it_and_exits_1(
     while any(alive(pid) for pid in children) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(alive(pid) for pid in children)
+
+
+def test_the_launcher_prints_the_dashboard_which_loads_without_a_key_and_reads_the_api_with_one(
+    launched: tuple[subprocess.Popen[str], Path],
+) -> None:
+    info = json.loads(launched[1].read_text())
+    printed = (launched[1].parent / "printed.txt").read_text()
+    [url] = re.findall(r"^dashboard: (\S+)", printed, re.MULTILINE)
+
+    assert url == f"{info['deployer_url']}/api/ui"
+    assert status_of(url, {}) == status_of(f"{url}/app.js", {}) == 200
+    assert status_of(f"{info['deployer_url']}/api/caller", {}) == 401
+    assert status_of(f"{info['deployer_url']}/api/caller", {"x-functions-key": info["function_key"]}) == 200

@@ -16,7 +16,7 @@ from deployer.deploy import agent_controls, canary_control, manual, promotion
 from deployer.deploy.idempotency import IdempotencyKey
 from deployer.domain.errors import Conflict, PlatformError, Refused, StoreUnavailable
 from deployer.entrypoints.http import canary_requests, notifications, openapi, paging
-from deployer.entrypoints.http.auth import PRINCIPAL_HEADER, authorize_write
+from deployer.entrypoints.http.auth import PRINCIPAL_HEADER, authorize_write, may_write, signed_in
 from deployer.entrypoints.http.health import SubscriberRules, check_health, unavailable
 from deployer.entrypoints.http.hold_requests import parse_hold_ref
 from deployer.entrypoints.http.problems import MEDIA_TYPE, RETRY_AFTER_S, Problem, problem_for
@@ -120,6 +120,12 @@ def list_notifications(req: func.HttpRequest) -> func.HttpResponse:
 def redeliver_notification(req: func.HttpRequest) -> func.HttpResponse:
     """Send a dead notification again: 202 and the entry, now pending."""
     return _guarded(req, _redeliver_notification)
+
+
+@blueprint.route(route="caller", methods=["GET"])
+def get_caller(req: func.HttpRequest) -> func.HttpResponse:
+    """Who is calling and whether the write routes would accept them (the dashboard's actions)."""
+    return _guarded(req, _caller)
 
 
 @blueprint.route(route="health", methods=["GET"])
@@ -226,6 +232,20 @@ def _redeliver_notification(req: func.HttpRequest) -> func.HttpResponse:
     ctx = root().context
     redelivered = redelivery.redeliver(ctx, entry_id, requested_by=requested_by)
     return _json(notifications.view(ctx, redelivered).to_json(), 202)
+
+
+def _caller(req: func.HttpRequest) -> func.HttpResponse:
+    settings = root().settings
+    header = req.headers.get(PRINCIPAL_HEADER)
+    principal = signed_in(header, auth_enabled=settings.auth_enabled)
+    return _json(
+        {
+            "name": principal.name if principal else None,
+            "signed_in": principal is not None,
+            "can_write": may_write(header, role=settings.write_role, auth_enabled=settings.auth_enabled),
+            "write_role": settings.write_role,
+        }
+    )
 
 
 def _writer(req: func.HttpRequest) -> str:
