@@ -76,8 +76,19 @@ def _demo(info: StackInfo, stopping: threading.Event) -> None:
     from deployer.cli.main import main as cli
 
     url = info.deployer_url
-    # The Event Grid webhook takes the system key, not the function key.
-    cli(["--url", url, "--key", info.eventgrid_key, "simulate-push", DEMO_IMAGE])
+    # The Event Grid webhook takes the system key; the API, which says what was decided, the function key.
+    cli(
+        [
+            "--url",
+            url,
+            "--key",
+            info.function_key,
+            "simulate-push",
+            DEMO_IMAGE,
+            "--eventgrid-key",
+            info.eventgrid_key,
+        ]
+    )
     seen: list[str] = []
     deadline = time.monotonic() + 60
     while not stopping.is_set() and time.monotonic() < deadline:

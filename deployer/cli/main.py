@@ -27,7 +27,7 @@ from deployer.cli.base import (
     exit_code,
 )
 from deployer.cli.base import client as _client
-from deployer.cli.client import ApiError
+from deployer.cli.client import ApiError, Client
 from deployer.cli.follow import report
 
 __all__ = [
@@ -99,6 +99,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     push.add_argument("image", help="registry/repository:tag (or @sha256:...) that was pushed")
     push.add_argument("--schema", choices=["eventgrid", "cloudevents"], default="eventgrid")
+    push.add_argument(
+        "--eventgrid-key",
+        help="the host's eventgrid_extension system key for the webhook (default: --key); "
+        "--key still reads what the deployer decided",
+    )
     completion.add_command(commands, _parser)
     return parser
 
@@ -265,7 +270,9 @@ def _redeliver(args: argparse.Namespace) -> int:
 def _simulate_push(args: argparse.Namespace) -> int:
     from deployer.cli import simulate
 
-    event_id, record = simulate.push(_client(args), args.image, args.schema)
+    api = _client(args)
+    webhook = Client(api.url, args.eventgrid_key) if args.eventgrid_key else api
+    event_id, record = simulate.push(api, args.image, args.schema, webhook=webhook)
     if record is None:
         print(f"pushed {args.image} (event {event_id}); the deployer has not recorded it yet")
         return EXIT_OK

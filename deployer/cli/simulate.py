@@ -19,9 +19,12 @@ Schema = Literal["eventgrid", "cloudevents"]
 _LOOKS, _LOOK_EVERY_S = 10, 0.5
 
 
-def push(api: Client, image: str, schema: Schema) -> tuple[str, dict[str, Any] | None]:
-    """Post an ImagePushed event for ``image`` to the deployer's Event Grid endpoint: its id
-    and the deployer's record of it (what it decided), once that shows (``None`` if not soon)."""
+def push(
+    api: Client, image: str, schema: Schema, *, webhook: Client | None = None
+) -> tuple[str, dict[str, Any] | None]:
+    """Post an ImagePushed event for ``image`` to the deployer's Event Grid endpoint (through
+    ``webhook``, which holds the system key, or ``api``): its id and the deployer's record of it
+    (what it decided), once that shows (``None`` if not soon)."""
     try:
         event = image_pushed_event(image, schema=schema)
     except ImageRefError as exc:
@@ -32,7 +35,7 @@ def push(api: Client, image: str, schema: Schema) -> tuple[str, dict[str, Any] |
         "Content-Type": "application/cloudevents+json" if cloud else "application/json",
     }
     path = "/runtime/webhooks/eventgrid?functionName=on_image_pushed"
-    api.send("POST", path, event if cloud else [event], headers)
+    (webhook or api).send("POST", path, event if cloud else [event], headers)
     for look in range(_LOOKS):
         items = api.get("/api/deployments", limit=50)["items"]
         found = next((d for d in items if d["event_id"] == event["id"]), None)

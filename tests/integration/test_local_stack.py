@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -58,16 +59,16 @@ def status_of(url: str, headers: dict[str, str], body: bytes | None = None) -> i
         return exc.code
 
 
-@pytest.fixture
-def launched(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
-    """``python -m localdev.run`` on free ports, without the demo, until it says it serves (what it
-    printed until then is in ``printed.txt`` beside ``stack.json``)."""
+@contextmanager
+def launch(tmp_path: Path, *, demo: bool) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+    """``python -m localdev.run`` on free ports until it says it serves (what it printed until
+    then, the demo included, is in ``printed.txt`` beside ``stack.json``)."""
     env = {
         **os.environ,
         "LOCAL_STACK_DIR": str(tmp_path),
         "AZURITE_TABLE_PORT": "0",
         "DEPLOYER_PORT": "0",
-        "RUN_DEMO_PUSH": "0",
+        "RUN_DEMO_PUSH": "1" if demo else "0",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "localdev.run"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
@@ -85,6 +86,23 @@ def launched(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+def launched(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+    """The launched stack, without the demo."""
+    with launch(tmp_path, demo=False) as running:
+        yield running
+
+
+def test_make_run_shows_the_demo_push_reaching_active(tmp_path: Path) -> None:
+    with launch(tmp_path, demo=True) as (process, _):
+        printed = (tmp_path / "printed.txt").read_text()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+
+    assert "demo: creating -> active" in printed, printed
+    assert "error:" not in printed, printed
 
 
 def test_a_fixed_port_in_use_stops_the_start_naming_the_variable(tmp_path: Path) -> None:
