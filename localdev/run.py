@@ -40,6 +40,7 @@ def main() -> int:
         deployer_port=int(env.get("DEPLOYER_PORT") or 7071),
         foundry_settings={"projects": [PROJECT]},
         check_keys=True,
+        persist=env.get("LOCAL_PERSIST") == "1",
     )
     try:
         with stack:

@@ -5,7 +5,9 @@ each as a child process on free loopback ports.
 Used by ``make run`` (``python -m localdev.run``) and by the integration tests. It refuses to
 start when a fixed port is taken; the dev host checks a function key and the Event Grid system
 key made for each run; stopping the stack stops every process it started and removes
-``stack.json``.
+``stack.json``. Azurite keeps its data in memory (gone when the stack stops) unless the stack
+persists (``LOCAL_PERSIST=1`` for ``make run``): then in ``<state dir>/azurite``, saved every 5 s
+and when it is stopped (SIGINT: Azurite saves on SIGINT, not on SIGTERM).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import signal
 import socket
 import subprocess
 import sys
@@ -93,16 +96,19 @@ class Stack:
         foundry_settings: dict[str, Any] | None = None,
         arm_settings: dict[str, Any] | None = None,
         check_keys: bool | None = None,
+        persist: bool = False,
     ) -> None:
         """``foundry_settings``/``arm_settings`` are added to the stand-ins' baseline settings: by
         default the Foundry emulator keeps ``APP_COMPAT_FOUNDRY`` (and any project exists); the ARM
         emulator knows the config's project scopes. ``check_keys``: the dev host checks its keys
         (by default it checks none, as ``func start``; the keys are made and reported either way).
-        ``LOCAL_STACK_FAITHFUL=1`` turns every kept behaviour to the platform's (``stack_config``)."""
+        ``LOCAL_STACK_FAITHFUL=1`` turns every kept behaviour to the platform's (``stack_config``).
+        ``persist``: Azurite keeps the table on disk under ``state_dir``, across stops and starts."""
         self.state_dir = state_dir or ROOT / ".local"
         self.config_path = config_path
         self.extra_env = env or {}
         self.run_timers = run_timers
+        self.persist = persist
         self.fixed_ports = {"table": table_port or 0, "emulator": emulator_port, "deployer": deployer_port}
         self.ports = {**self.fixed_ports, "table": table_port or free_port()}
         self.foundry_settings = {**foundry_compat_settings(), **(foundry_settings or {})}
@@ -210,6 +216,8 @@ class Stack:
             return
         if kill:
             process.kill()
+        elif name == "azurite":
+            process.send_signal(signal.SIGINT)  # Azurite saves its files on SIGINT only
         else:
             process.terminate()
         try:
@@ -253,14 +261,21 @@ class Stack:
             "127.0.0.1",
             "--tablePort",
             str(self.ports["table"]),
-            "--inMemoryPersistence",
+            *self._azurite_storage(),
             "--skipApiVersionCheck",
             "--loose",
             "--disableTelemetry",
         ]
-        log = (logs / "azurite.log").open("w")
+        log = (logs / "azurite.log").open("a")
         self.processes["azurite"] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, text=True)
         _wait_for_port(self.ports["table"], self.processes["azurite"], "Azurite")
+
+    def _azurite_storage(self) -> tuple[str, ...]:
+        if not self.persist:
+            return ("--inMemoryPersistence",)
+        location = self.state_dir / "azurite"
+        location.mkdir(parents=True, exist_ok=True)
+        return ("--location", str(location))
 
     @staticmethod
     def _python_module(module: str, tls_dir: Path, settings: dict[str, Any], port: int = 0) -> list[str]:

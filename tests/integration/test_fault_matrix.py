@@ -17,20 +17,17 @@ then finishes its own story: the waits overlap instead of adding up.
 from __future__ import annotations
 
 import itertools
-import signal
-import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from deployer.domain.subscribers import Webhook
-from localdev.stack import ROOT, Stack, _wait_for_port
+from localdev.stack import Stack
 from tests.integration.fault_lab import Lab, running_lab
 from tests.integration.invariants import (
     Receiver,
@@ -49,32 +46,11 @@ Begun = dict[str, tuple[Site, Future[Any]]]
 
 
 class DiskStack(Stack):
-    """A stack whose Azurite keeps its data on disk (``--location``), so it can be stopped and
-    started again without losing the table, as a storage account does; the default
-    ``--inMemoryPersistence`` would lose it. Azurite saves its files on SIGINT (and every 5 s),
-    not on SIGTERM, so it is stopped with SIGINT."""
-
-    def _start_azurite(self, logs: Path) -> None:
-        command = [
-            str(ROOT / "node_modules" / ".bin" / "azurite-table"),
-            "--tableHost",
-            "127.0.0.1",
-            "--tablePort",
-            str(self.ports["table"]),
-            "--location",
-            str(self.state_dir / "azurite"),
-            "--skipApiVersionCheck",
-            "--loose",
-            "--disableTelemetry",
-        ]
-        log = (logs / "azurite.log").open("a")
-        self.processes["azurite"] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, text=True)
-        _wait_for_port(self.ports["table"], self.processes["azurite"], "Azurite")
+    """A stack whose Azurite keeps its data on disk (``persist``), so it can be stopped and
+    started again without losing the table, as a storage account does."""
 
     def stop_azurite(self) -> None:
-        azurite = self.processes.pop("azurite")
-        azurite.send_signal(signal.SIGINT)
-        azurite.wait(timeout=30)
+        self.stop_process("azurite")
 
     def restart_azurite(self) -> None:
         self._start_azurite(self.state_dir / "logs")
@@ -89,9 +65,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 @pytest.fixture(scope="module")
 def disk_stack(tmp_path_factory: pytest.TempPathFactory, lab: Lab) -> Iterator[DiskStack]:
     state = tmp_path_factory.mktemp("fault-matrix-disk")
-    (state / "azurite").mkdir()
-    stack = DiskStack(config_path=lab.config_dir / "base.yaml", state_dir=state, run_timers=False)
-    with stack:
+    config = lab.config_dir / "base.yaml"
+    with DiskStack(config_path=config, state_dir=state, run_timers=False, persist=True) as stack:
         yield stack
 
 

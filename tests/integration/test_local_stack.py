@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from localdev.run import DEMO_IMAGE
 from localdev.stack import ROOT, Stack
 from localdev.stack_config import PortInUse
 
@@ -60,11 +61,14 @@ def status_of(url: str, headers: dict[str, str], body: bytes | None = None) -> i
 
 
 @contextmanager
-def launch(tmp_path: Path, *, demo: bool) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+def launch(
+    tmp_path: Path, *, demo: bool, env: dict[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[str], Path]]:
     """``python -m localdev.run`` on free ports until it says it serves (what it printed until
-    then, the demo included, is in ``printed.txt`` beside ``stack.json``)."""
+    then, the demo included, is in ``printed.txt`` beside ``stack.json``); ``env`` adds settings."""
     env = {
         **os.environ,
+        **(env or {}),
         "LOCAL_STACK_DIR": str(tmp_path),
         "AZURITE_TABLE_PORT": "0",
         "DEPLOYER_PORT": "0",
@@ -103,6 +107,37 @@ def test_make_run_shows_the_demo_push_reaching_active(tmp_path: Path) -> None:
 
     assert "demo: creating -> active" in printed, printed
     assert "error:" not in printed, printed
+
+
+def records_after_a_restart(tmp_path: Path, persist: str) -> list[dict[str, object]]:
+    """The demo push's agent's records as a second ``make run`` on the same ``.local`` sees them."""
+    with launch(tmp_path, demo=True, env={"LOCAL_PERSIST": persist}) as (process, _):
+        assert "demo: creating -> active" in (tmp_path / "printed.txt").read_text()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    with launch(tmp_path, demo=False, env={"LOCAL_PERSIST": persist}) as (process, info_file):
+        info = json.loads(info_file.read_text())
+        request = urllib.request.Request(
+            f"{info['deployer_url']}/api/deployments?agent=support-bot",
+            headers={"x-functions-key": info["function_key"]},
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            items: list[dict[str, object]] = json.load(answer)["items"]
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    return items
+
+
+def test_with_local_persist_the_table_outlives_a_restart_under_the_state_dir(tmp_path: Path) -> None:
+    records = records_after_a_restart(tmp_path, "1")
+
+    assert [(r["image"], r["status"]) for r in records] == [(DEMO_IMAGE, "active")]
+    assert any((tmp_path / "azurite").iterdir())
+
+
+def test_without_local_persist_a_restart_starts_from_an_empty_table(tmp_path: Path) -> None:
+    assert records_after_a_restart(tmp_path, "0") == []
+    assert not (tmp_path / "azurite").exists()
 
 
 def test_a_fixed_port_in_use_stops_the_start_naming_the_variable(tmp_path: Path) -> None:
