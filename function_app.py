@@ -5,8 +5,8 @@ import os
 import azure.functions as func
 
 from deployer.bootstrap import check_at_startup, quiet_sdk_logging
-from deployer.config.settings import DEFAULT_NOTIFY_SCHEDULE, DEFAULT_POLL_SCHEDULE
-from deployer.entrypoints import dashboard, eventgrid, notifications, polling
+from deployer.config.settings import DEFAULT_HISTORY_SCHEDULE, DEFAULT_NOTIFY_SCHEDULE, DEFAULT_POLL_SCHEDULE
+from deployer.entrypoints import dashboard, eventgrid, history, notifications, polling
 from deployer.entrypoints.http import fallback, routes
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
@@ -32,6 +32,12 @@ def poll_deployments(timer: func.TimerRequest) -> None:
 @app.timer_trigger(arg_name="timer", schedule=DEFAULT_NOTIFY_SCHEDULE, use_monitor=False)
 def deliver_notifications(timer: func.TimerRequest) -> None:
     notifications.deliver_notifications(timer)
+
+
+@app.function_name("prune_history")
+@app.timer_trigger(arg_name="timer", schedule=DEFAULT_HISTORY_SCHEDULE, use_monitor=False)
+def prune_history(timer: func.TimerRequest) -> None:
+    history.prune_history(timer)
 
 
 app.register_functions(routes.blueprint)

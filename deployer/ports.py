@@ -5,7 +5,7 @@ fakes. Every conditional write raises :class:`deployer.domain.errors.Conflict` w
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Protocol
 
 from deployer.domain.model import AgentState, Deployment, Status
@@ -42,6 +42,12 @@ class NotificationStore(Protocol):
 
     def dequeue_notification(self, queued: QueuedNotification) -> None:
         """Remove a queued entry if its ETag still matches; nothing if it changed or is gone."""
+
+    def notifications_before(self, cutoff: float, *, state: str, limit: int) -> list[NotificationEntry]:
+        """At most ``limit`` entries in ``state`` of deployments created before ``cutoff``."""
+
+    def forget_notifications(self, entries: Sequence[NotificationEntry]) -> int:
+        """Delete the entries whose ETag still matches (in entity-group transactions); how many."""
 
 
 class WebhookTransport(Protocol):
@@ -104,6 +110,22 @@ class DeploymentStore(NotificationStore, Protocol):
         """Open-work entries due at ``now``: reads only the open-work index."""
 
     def unschedule(self, deployment_id: str) -> None: ...
+
+    def created_before(
+        self, cutoff: float, *, statuses: Collection[Status] = (), limit: int
+    ) -> list[Deployment]:
+        """At most ``limit`` records created before ``cutoff`` (epoch s), only those in
+        ``statuses`` when some are given."""
+
+    def owned_keys(self, owners: Collection[str]) -> list[str]:
+        """The keys :meth:`claim` recorded for one of ``owners``."""
+
+    def forget_keys(self, keys: Sequence[str]) -> int:
+        """Delete these keys, whoever holds them (in entity-group transactions); how many."""
+
+    def forget(self, deployments: Sequence[Deployment]) -> list[str]:
+        """Delete the records whose ETag still matches (in entity-group transactions: a record
+        changed since it was read stays); the ids deleted."""
 
     def list(
         self,

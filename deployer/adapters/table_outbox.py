@@ -14,6 +14,7 @@ ETag, and deleted once an entry is delivered or dead, so a sender reads only wha
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import replace
 from typing import Any
@@ -23,6 +24,8 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.data.tables import TableClient
 
 from deployer.adapters.table_errors import replace_if_unchanged, row_missing, translate_missing_table
+from deployer.adapters.table_forget import delete_rows
+from deployer.domain.model import created_before
 from deployer.domain.notifications import NotificationEntry, QueuedNotification
 
 NOTIFICATIONS, QUEUE = "n", "q"
@@ -129,6 +132,21 @@ class TableNotificationStore:
             pass  # leased again by another sender: theirs now
         except ResourceNotFoundError as exc:
             row_missing(exc)
+
+    def notifications_before(self, cutoff: float, *, state: str, limit: int) -> list[NotificationEntry]:
+        # Entry ids start with their deployment's id, an inverted time (see created_before).
+        query = "PartitionKey eq @pk and RowKey gt @bound and state eq @state"
+        params = {"pk": NOTIFICATIONS, "bound": created_before(cutoff), "state": state}
+        found: list[NotificationEntry] = []
+        for entity in self._table.query_entities(query, parameters=params, results_per_page=limit):
+            self.entities_read += 1
+            found.append(_from_entity(entity))
+            if len(found) >= limit:
+                break
+        return found
+
+    def forget_notifications(self, entries: Sequence[NotificationEntry]) -> int:
+        return len(delete_rows(self._table, [(NOTIFICATIONS, e.id, e.etag) for e in entries]))
 
 
 def _to_entity(entry: NotificationEntry) -> dict[str, Any]:

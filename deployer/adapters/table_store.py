@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import suppress
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -31,10 +31,11 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
 from deployer.adapters.table_errors import replace_if_unchanged, row_missing, translate_missing_table
+from deployer.adapters.table_forget import delete_rows
 from deployer.adapters.table_open_work import TableOpenWork
 from deployer.adapters.table_outbox import TableNotificationStore
 from deployer.domain.errors import Conflict
-from deployer.domain.model import AgentState, Deployment, DeploymentError, Status, Transition
+from deployer.domain.model import AgentState, Deployment, DeploymentError, Status, Transition, created_before
 from deployer.domain.platform import Page, Scheduled
 from deployer.domain.roles import RoleGrant
 from deployer.domain.rollout_state import CanaryState, Hold, SmokeResult, traffic_from_json
@@ -189,6 +190,48 @@ class TableDeploymentStore(TableOpenWork, TableNotificationStore):
                 raise Conflict(state.name) from None
             return _replace_etag(state, meta)
         return replace(state, etag=replace_if_unchanged(self._table, entity, state.etag))
+
+    def created_before(
+        self, cutoff: float, *, statuses: Collection[Status] = (), limit: int
+    ) -> list[Deployment]:
+        # Ids are inverted times: the records created before the cutoff are the RowKeys after it.
+        clauses, params = (
+            ["PartitionKey eq @pk", "RowKey gt @bound"],
+            {"pk": RECORDS, "bound": created_before(cutoff)},
+        )
+        names = [f"status eq @s{i}" for i in range(len(statuses))]
+        params.update({f"s{i}": status for i, status in enumerate(statuses)})
+        if names:
+            clauses.append(f"( {' or '.join(names)} )")  # the SDK finds @names between spaces
+        found: list[Deployment] = []
+        for entity in self._table.query_entities(
+            " and ".join(clauses), parameters=params, results_per_page=limit
+        ):
+            self.entities_read += 1
+            found.append(_from_entity(entity))
+            if len(found) >= limit:
+                break
+        return found
+
+    def owned_keys(self, owners: Collection[str]) -> list[str]:
+        if not owners:
+            return []
+        query = "PartitionKey eq @pk and owner ge @low and owner le @high"
+        params = {"pk": KEYS, "low": min(owners), "high": max(owners)}
+        found = []
+        for entity in self._table.query_entities(query, parameters=params, select=["owner", "key"]):
+            self.entities_read += 1
+            if entity.get("owner") in owners:
+                found.append(str(entity["key"]))
+        return found
+
+    def forget_keys(self, keys: Sequence[str]) -> int:
+        rows = sorted({(KEYS, hashlib.sha256(key.encode()).hexdigest(), None) for key in keys})
+        return len(delete_rows(self._table, rows))
+
+    def forget(self, deployments: Sequence[Deployment]) -> list[str]:
+        deleted = delete_rows(self._table, [(RECORDS, d.id, d.etag) for d in deployments])
+        return [row for _, row, _ in deleted]
 
     def list(
         self,

@@ -159,6 +159,10 @@ def keep(value: object) -> int:
     return whole(value, 1, None, "must be a whole number of at least 1")
 
 
+def days(value: object) -> int:
+    return whole(value, 1, None, "must be a whole number of days, at least 1")
+
+
 def force_after(value: object) -> float | None:
     if value is None:
         return None

@@ -77,6 +77,22 @@ class Document(Model):
     event_grid_topic: Annotated[Topic, _mapping("must be a mapping with endpoint")] | None = None
     grant_runtime_role: Annotated[Any, _schema({"type": "boolean"}, "the default of every agent")] = None
     project_resource_id: Annotated[Any, _schema({"type": "string"}, "the default of every agent")] = None
+    history_retention_days: Annotated[
+        Any,
+        BeforeValidator(checks.days),
+        _schema(
+            {"type": "integer", "minimum": 1},
+            "days finished deployment records, their idempotency keys and dead notifications are kept",
+        ),
+    ] = 90
+    ignored_retention_days: Annotated[
+        Any,
+        BeforeValidator(checks.days),
+        _schema(
+            {"type": "integer", "minimum": 1},
+            "days records of ignored and refused events, and delivered notifications, are kept",
+        ),
+    ] = 7
 
     @model_validator(mode="after")
     def _across(self) -> Document:
@@ -103,6 +119,8 @@ class Document(Model):
             agents=tuple(a.value() for a in self.agents),
             webhooks=tuple(h.value() for h in self.webhooks or ()),
             event_grid_topic=self.event_grid_topic.value() if self.event_grid_topic else None,
+            history_retention_days=self.history_retention_days,
+            ignored_retention_days=self.ignored_retention_days,
         )
 
 

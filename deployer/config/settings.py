@@ -12,6 +12,8 @@ from dataclasses import dataclass
 DEFAULT_POLL_SCHEDULE = "*/5 * * * * *"
 #: The notification sender's timer: an entry is first tried within this long of its transition.
 DEFAULT_NOTIFY_SCHEDULE = "*/5 * * * * *"
+#: History retention's timer (``deployer.deploy.history``): hourly, at 23 minutes past.
+DEFAULT_HISTORY_SCHEDULE = "0 23 * * * *"
 #: Azure Resource Manager, where role assignments are made (another cloud's, or an emulator's, by setting).
 DEFAULT_ARM_ENDPOINT = "https://management.azure.com"
 #: The app role mutating HTTP routes require where App Service Authentication is in front.

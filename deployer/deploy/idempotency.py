@@ -18,6 +18,8 @@ from deployer.domain.errors import Refused
 from deployer.domain.model import Deployment
 from deployer.ports import DeploymentStore
 
+_LOCK, _RESULT = "idem|", "idem-result|"
+
 
 @dataclass(frozen=True, kw_only=True)
 class IdempotencyKey:
@@ -29,11 +31,11 @@ class IdempotencyKey:
 
     @property
     def lock(self) -> str:
-        return f"idem|{self.scope}|{self.key}"
+        return f"{_LOCK}{self.scope}|{self.key}"
 
     @property
     def result(self) -> str:
-        return f"idem-result|{self.scope}|{self.key}"
+        return f"{_RESULT}{self.scope}|{self.key}"
 
 
 def earlier(store: DeploymentStore, key: IdempotencyKey) -> Deployment | None:
@@ -76,3 +78,8 @@ def release(store: DeploymentStore, key: IdempotencyKey, token: str, deployment_
     if deployment_id is not None:
         store.release(key.result, deployment_id)
     store.release(key.lock, token)
+
+
+def lock_of(key: str) -> str | None:
+    """The lock key of ``key`` when it is a result key (both go once the result's deployment does)."""
+    return _LOCK + key.removeprefix(_RESULT) if key.startswith(_RESULT) else None

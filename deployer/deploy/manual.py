@@ -22,15 +22,12 @@ from deployer.deploy import idempotency
 from deployer.deploy import rollback as traffic_rollback
 from deployer.deploy.idempotency import IdempotencyKey
 from deployer.deploy.requests import DeployRequest, RollbackRequest
+from deployer.deploy.rollback import PAGE, SCAN_PAGES
 from deployer.deploy.start import start_deployment
 from deployer.domain.agents import AgentConfig
 from deployer.domain.errors import PlatformError, Refused
 from deployer.domain.imageref import ImageRef
 from deployer.domain.model import AgentState, Deployment, ImagePush, Source, new_deployment_id
-
-_ROLLBACK_SCAN_PAGES = 10
-_PAGE = 100
-
 
 log = logging.getLogger(__name__)
 
@@ -253,18 +250,9 @@ def _check_registry(ctx: Context, agent: AgentConfig, ref: ImageRef) -> None:
 
 
 def _previous_active(ctx: Context, agent: AgentConfig) -> Deployment:
-    """The newest superseded deployment that served (``active`` or ``verified``): the one serving
-    before the current one (only a newer deployment supersedes, so creation order is activation
-    order)."""
-    after = None
-    for _ in range(_ROLLBACK_SCAN_PAGES):
-        page = ctx.store.list(agent=agent.name, status="superseded", limit=_PAGE, after=after)
-        found = next((d for d in page.items if d.was_serving), None)
-        if found is not None:
-            return found
-        if page.next is None:
-            break
-        after = page.next
+    found = traffic_rollback.previous_serving(ctx, agent.name)
+    if found is not None:
+        return found
     raise Refused(
         "nothing-to-roll-back-to",
         f"agent {agent.name} has no earlier active deployment; name one with "
@@ -291,8 +279,8 @@ def _named_target(ctx: Context, agent: AgentConfig, to: str) -> Deployment:
 
 def _by_version(ctx: Context, agent: AgentConfig, version: str) -> Deployment | None:
     after = None
-    for _ in range(_ROLLBACK_SCAN_PAGES):
-        page = ctx.store.list(agent=agent.name, limit=_PAGE, after=after)
+    for _ in range(SCAN_PAGES):
+        page = ctx.store.list(agent=agent.name, limit=PAGE, after=after)
         found = next((d for d in page.items if d.version == version), None)
         if found is not None or page.next is None:
             return found

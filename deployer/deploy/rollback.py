@@ -22,6 +22,23 @@ from deployer.domain.model import Deployment, new_deployment_id
 from deployer.rollout import holds, settle, traffic
 
 log = logging.getLogger(__name__)
+#: A rollback looks this many pages of this many records back for the deployment to go back to.
+SCAN_PAGES = 10
+PAGE = 100
+
+
+def previous_serving(ctx: Context, agent: str) -> Deployment | None:
+    """The newest superseded deployment that served (``active`` or ``verified``): the one serving
+    before the current one, where a rollback goes (only a newer deployment supersedes, so
+    creation order is activation order)."""
+    after = None
+    for _ in range(SCAN_PAGES):
+        page = ctx.store.list(agent=agent, status="superseded", limit=PAGE, after=after)
+        found = next((d for d in page.items if d.was_serving), None)
+        if found is not None or page.next is None:
+            return found
+        after = page.next
+    return None
 
 
 def rollback_by_traffic(

@@ -118,6 +118,10 @@ class DeployerConfig:
     agents: tuple[AgentConfig, ...]
     webhooks: tuple[Webhook, ...] = ()
     event_grid_topic: EventGridTopic | None = None
+    #: Days finished records (and their idempotency keys) and dead notifications are kept.
+    history_retention_days: int = 90
+    #: Days records of ignored and refused events, and delivered notifications, are kept.
+    ignored_retention_days: int = 7
 
     @property
     def subscribers(self) -> tuple[Subscriber, ...]:

@@ -51,6 +51,11 @@ def new_deployment_id(now: float) -> str:
     return f"{inverted:013d}{secrets.token_hex(3)}"
 
 
+def created_before(t: float) -> str:
+    """The bound after which (as strings) come the ids of deployments created before ``t``."""
+    return f"{_MAX_INVERTED_MS - int(t * 1000):013d}"
+
+
 def deployment_time(deployment_id: str) -> float:
     """When the deployment with this id was created (seconds since the epoch)."""
     return (_MAX_INVERTED_MS - int(deployment_id[:13])) / 1000

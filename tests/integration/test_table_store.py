@@ -4,6 +4,7 @@ the deployment may only move earlier."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -11,9 +12,10 @@ from dataclasses import replace
 import pytest
 from azure.data.tables import TableServiceClient
 
+from deployer.adapters.table_forget import TRANSACTION_ROWS
 from deployer.adapters.table_store import TableDeploymentStore
 from deployer.domain.errors import Conflict
-from deployer.domain.model import Deployment, Status
+from deployer.domain.model import Deployment, Status, new_deployment_id
 from deployer.domain.platform import Scheduled
 from localdev.stack import Stack
 
@@ -61,3 +63,43 @@ def test_schedule_by_inserts_or_moves_earlier_never_later(store: TableDeployment
     store.schedule(Scheduled(deployment_id="a", due=500.0, attempt=3))  # the owner may put it off
     store.schedule_by(Scheduled(deployment_id="a", due=102.0))  # earlier: moved, attempt kept
     assert [(e.due, e.attempt) for e in store.due(1000.0, 10)] == [(102.0, 3)]
+
+
+def aged(days: float, status: Status = "superseded") -> Deployment:
+    """A record created ``days`` ago (its id says when)."""
+    return record(new_deployment_id(time.time() - days * 86_400), status)
+
+
+def test_created_before_reads_only_records_older_than_the_cutoff(store: TableDeploymentStore) -> None:
+    old, ignored, new = (store.add(aged(100)), store.add(aged(10, "ignored")), store.add(aged(1)))
+
+    assert [d.id for d in store.created_before(time.time() - 50 * 86_400, limit=10)] == [old.id]
+    week = time.time() - 7 * 86_400
+    assert [d.id for d in store.created_before(week, statuses=("ignored", "refused"), limit=10)] == [
+        ignored.id
+    ]
+    assert {d.id for d in store.created_before(week, limit=10)} == {old.id, ignored.id} and new.id
+
+
+def test_forget_deletes_in_transactions_and_keeps_a_record_changed_since_it_was_read(
+    store: TableDeploymentStore,
+) -> None:
+    read = [store.add(aged(100 + n / 1000)) for n in range(TRANSACTION_ROWS + 20)]
+    changed = store.update(read[5].moved_to("superseded", AT, reason="noted meanwhile"))
+
+    gone = store.forget(read)
+
+    assert set(gone) == {d.id for d in read} - {changed.id}
+    assert [d.id for d in store.created_before(time.time(), limit=500)] == [changed.id]
+
+
+def test_keys_are_found_by_owner_and_forgotten_whoever_holds_them(store: TableDeploymentStore) -> None:
+    store.claim("event|e1|bot", "0000000000001aaaaaa")
+    store.claim("push|bot|sha256:1|1.0", "0000000000001aaaaaa")
+    store.claim("event|e2|bot", "0000000000002bbbbbb")
+
+    keys = store.owned_keys({"0000000000001aaaaaa"})
+
+    assert sorted(keys) == ["event|e1|bot", "push|bot|sha256:1|1.0"]
+    assert store.forget_keys([*keys, "event|never|bot"]) == 3  # one never held: nothing to delete
+    assert store.claimed("event|e1|bot") is None and store.claimed("event|e2|bot") == "0000000000002bbbbbb"

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Sequence
 from dataclasses import replace
 
 from deployer.domain.errors import Conflict
+from deployer.domain.model import created_before
 from deployer.domain.notifications import Attempt, NotificationEntry, QueuedNotification
 
 
@@ -76,6 +78,23 @@ class FakeNotificationStore:
             current = self.queue.get(queued.entry_id)
             if current is not None and current.etag == queued.etag:
                 del self.queue[queued.entry_id]
+
+    def notifications_before(self, cutoff: float, *, state: str, limit: int) -> list[NotificationEntry]:
+        with self._outbox_lock:
+            bound = created_before(cutoff)
+            found = [e for k, e in sorted(self.notifications.items()) if k > bound and e.state == state]
+            return found[:limit]
+
+    def forget_notifications(self, entries: Sequence[NotificationEntry]) -> int:
+        with self._outbox_lock:
+            gone = [
+                e.id
+                for e in entries
+                if e.id in self.notifications and self.notifications[e.id].etag == e.etag
+            ]
+            for entry_id in gone:
+                del self.notifications[entry_id]
+            return len(gone)
 
 
 class FakeTransport:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import itertools
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 
 from deployer.domain.errors import Conflict, PlatformError, RoleAssignmentError
 from deployer.domain.hints import PROJECT_NOT_FOUND
-from deployer.domain.model import AgentState, Deployment
+from deployer.domain.model import AgentState, Deployment, created_before
 from deployer.domain.platform import InvokeReply, InvokeRequest, Page, Scheduled, VersionInfo, VersionSpec
 from deployer.domain.roles import RoleAssignment
 from tests.unit.fake_outbox import FakeNotificationStore
@@ -130,6 +130,33 @@ class FakeStore(FakeNotificationStore):
     def unschedule(self, deployment_id: str) -> None:
         with self._lock:
             self.open.pop(deployment_id, None)
+
+    def created_before(
+        self, cutoff: float, *, statuses: Collection[str] = (), limit: int
+    ) -> list[Deployment]:
+        with self._lock:
+            bound = created_before(cutoff)
+            found = [
+                d
+                for k, d in sorted(self.records.items())
+                if k > bound and (not statuses or d.status in statuses)
+            ]
+            return found[:limit]
+
+    def owned_keys(self, owners: Collection[str]) -> list[str]:
+        with self._lock:
+            return [key for key, owner in self.keys.items() if owner in owners]
+
+    def forget_keys(self, keys: Sequence[str]) -> int:
+        with self._lock:
+            return sum(self.keys.pop(key, None) is not None for key in set(keys))
+
+    def forget(self, deployments: Sequence[Deployment]) -> list[str]:
+        with self._lock:
+            gone = [d.id for d in deployments if d.id in self.records and self.records[d.id].etag == d.etag]
+            for deployment_id in gone:
+                del self.records[deployment_id]
+            return gone
 
     def list(self, *, agent=None, status=None, limit=50, after=None) -> Page:
         with self._lock:

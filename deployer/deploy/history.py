@@ -1,0 +1,127 @@
+"""History retention: finished records, their idempotency keys and old notifications are deleted
+once they are older than the configuration says, a bounded batch at a time (the
+``prune_history`` timer), so the table holds weeks of history, not every event ever received.
+
+``history_retention_days`` (default 90): finished deployment records, their keys, and dead
+notifications. ``ignored_retention_days`` (default 7): records of ignored and refused events,
+and delivered notifications. Age is counted from the record's creation (its id).
+
+Never deleted, whatever their age: a deployment still open or serving; the ones the agent's row
+names (its active deployment, its canary, the deployment behind each hold); the newest
+superseded deployment that served, where a rollback goes; one that served and whose version
+retention has not deleted (a rollback may name that version); one whose version deletion is
+still being retried; a pending notification. Each delete is conditional on the ETag read, in
+entity-group transactions of one partition: a record that changed meanwhile stays for the next
+pass. Keys go before their records, so a crash between the two leaves a record without keys
+(Event Grid redelivers for a day only), never a key naming a missing record.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from deployer.context import Context
+from deployer.deploy import idempotency
+from deployer.deploy.rollback import previous_serving
+from deployer.domain.model import Deployment, Status
+from deployer.domain.notifications import NotificationEntry
+
+log = logging.getLogger(__name__)
+DAY_S = 86_400.0
+#: Records and notifications deleted by one pass at most; records read by one pass at most.
+BATCH = 100
+SCAN = 500
+SHORT_LIVED: tuple[Status, ...] = ("ignored", "refused")
+FINISHED: frozenset[str] = frozenset(
+    {"failed", "timed_out", "skipped", "superseded", "ignored", "refused", "unhealthy", "rolled_back"}
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pruned:
+    """What retention deleted; ``more``: the last pass stopped at its bound."""
+
+    records: int = 0
+    keys: int = 0
+    notifications: int = 0
+    passes: int = 0
+    more: bool = False
+
+    def __add__(self, other: Pruned) -> Pruned:
+        return Pruned(
+            records=self.records + other.records,
+            keys=self.keys + other.keys,
+            notifications=self.notifications + other.notifications,
+            passes=self.passes + other.passes,
+            more=other.more,
+        )
+
+
+def prune(ctx: Context, *, budget_s: float) -> Pruned:
+    """Passes of :func:`prune_once` while each finds a full batch, starting none after ``budget_s``."""
+    started = ctx.clock.now()
+    total = prune_once(ctx)
+    while total.more and ctx.clock.now() - started < budget_s:
+        total += prune_once(ctx)
+    return total
+
+
+def prune_once(ctx: Context) -> Pruned:
+    """Delete at most :data:`BATCH` records (with their keys) and notifications past retention."""
+    now = ctx.clock.now()
+    history = now - ctx.config.history_retention_days * DAY_S
+    ignored = now - ctx.config.ignored_retention_days * DAY_S
+    found = {d.id: d for d in ctx.store.created_before(history, limit=SCAN)}
+    found.update({d.id: d for d in ctx.store.created_before(ignored, statuses=SHORT_LIVED, limit=SCAN)})
+    kept = relied_on(ctx, found.values())
+    doomed = [d for d in found.values() if d.id not in kept][:BATCH]
+    keys = ctx.store.owned_keys({d.id for d in doomed})
+    keys += [lock for key in keys if (lock := idempotency.lock_of(key))]
+    forgotten_keys = ctx.store.forget_keys(keys) if keys else 0
+    forgotten = ctx.store.forget(doomed) if doomed else []
+    notes = _old_notifications(ctx, delivered_before=ignored, dead_before=history)
+    forgotten_notes = ctx.store.forget_notifications(notes) if notes else 0
+    if forgotten or forgotten_notes:
+        log.info(
+            "history: deleted %d records, %d keys, %d notifications past retention",
+            len(forgotten),
+            forgotten_keys,
+            forgotten_notes,
+        )
+    return Pruned(
+        records=len(forgotten),
+        keys=forgotten_keys,
+        notifications=forgotten_notes,
+        passes=1,
+        more=len(doomed) == BATCH or len(notes) == BATCH,
+    )
+
+
+def relied_on(ctx: Context, records: Iterable[Deployment]) -> set[str]:
+    """The ids among (or named by the agents of) ``records`` that retention must keep."""
+    kept = {d.id for d in records if not _finished(d)}
+    for agent in sorted({d.agent for d in records if d.agent and d.id not in kept}):
+        state = ctx.store.get_agent(agent)
+        kept |= {i for i in (state.active_id, state.canary_id, *(h.deployment_id for h in state.holds)) if i}
+        previous = previous_serving(ctx, agent)
+        if previous is not None:
+            kept.add(previous.id)
+    return kept
+
+
+def _finished(d: Deployment) -> bool:
+    """Over, and nothing left that a rollback or version retention may still need."""
+    version_kept = d.version is not None and not d.version_deleted_at
+    rollback_target = d.was_serving and version_kept and d.rollout != "instant"
+    return d.status in FINISHED and not rollback_target and not (version_kept and d.version_delete_next_at)
+
+
+def _old_notifications(
+    ctx: Context, *, delivered_before: float, dead_before: float
+) -> list[NotificationEntry]:
+    notes = ctx.store.notifications_before(delivered_before, state="delivered", limit=BATCH)
+    if len(notes) < BATCH:
+        notes += ctx.store.notifications_before(dead_before, state="dead", limit=BATCH - len(notes))
+    return notes
