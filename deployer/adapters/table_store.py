@@ -10,17 +10,17 @@ One table, six partitions, each made for the query that reads it:
 | ``a`` | agent name | the agent's active deployment, highest started tag, pause and holds | point reads |
 | ``n`` / ``q`` | notification entry id | outbox entries / their delivery queue | ``notify/table_outbox.py`` |
 
-The open-work index is in ``table_open_work.py``. Every change is conditional: inserts fail if
-the row exists, replaces carry the ETag read. Two records that must change together (a
-deployment taking over, the one it replaces retiring) are replaced in one entity-group
-transaction (:meth:`TableDeploymentStore.update_together`): both are in partition ``d``, so no
-reader sees one change without the other.
+The open-work index is in ``table_open_work.py``, the entities of records and agent rows in
+``table_rows.py``, the bulk deletes of history retention in ``table_forget.py``. Every change
+is conditional: inserts fail if the row exists, replaces carry the ETag read. Two records that
+must change together (a deployment taking over, the one it replaces retiring) are replaced in
+one entity-group transaction (:meth:`TableDeploymentStore.update_together`): both are in
+partition ``d``, so no reader sees one change without the other.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Collection, Sequence
 from contextlib import suppress
 from dataclasses import replace
@@ -34,50 +34,26 @@ from deployer.adapters.table_errors import replace_if_unchanged, row_missing, tr
 from deployer.adapters.table_forget import delete_rows
 from deployer.adapters.table_open_work import TableOpenWork
 from deployer.adapters.table_outbox import TableNotificationStore
+from deployer.adapters.table_rows import (
+    AGENTS,
+    RECORDS,
+    agent_entity,
+    agent_from_entity,
+    from_entity,
+    to_entity,
+)
 from deployer.domain.errors import Conflict
-from deployer.domain.model import AgentState, Deployment, DeploymentError, Status, Transition, created_before
+from deployer.domain.model import (
+    AgentState,
+    Deployment,
+    Status,
+    created_before,
+)
 from deployer.domain.platform import Page, Scheduled
-from deployer.domain.roles import RoleGrant
-from deployer.domain.rollout_state import CanaryState, Hold, SmokeResult, traffic_from_json
 
 _T = TypeVar("_T", Deployment, AgentState, Scheduled)
-RECORDS, KEYS, AGENTS = "d", "k", "a"
+KEYS = "k"
 _MATCH = MatchConditions.IfNotModified
-_PLAIN = (
-    "agent",
-    "image",
-    "status",
-    "source",
-    "created_at",
-    "updated_at",
-    "registry",
-    "repository",
-    "tag",
-    "digest",
-    "event_id",
-    "reason",
-    "version",
-    "project_endpoint",
-    "requested_by",
-    "time_to_active_s",
-    "version_deleted_at",
-    "version_delete_refused_at",
-    "version_delete_next_at",
-    "reconcile_after",
-    "rollout",
-    "promoted_to",
-    "promoted_from",
-)
-_AGENT_PLAIN = (
-    "active_id",
-    "active_image",
-    "active_digest",
-    "active_tag",
-    "high_tag",
-    "paused_by",
-    "paused_at",
-    "canary_id",
-)
 
 
 @translate_missing_table
@@ -140,7 +116,7 @@ class TableDeploymentStore(TableOpenWork, TableNotificationStore):
 
     def add(self, deployment: Deployment) -> Deployment:
         try:
-            meta = self._table.create_entity(_to_entity(deployment))
+            meta = self._table.create_entity(to_entity(deployment))
         except ResourceExistsError:
             raise Conflict(deployment.id) from None
         return _replace_etag(deployment, meta)
@@ -152,16 +128,16 @@ class TableDeploymentStore(TableOpenWork, TableNotificationStore):
             row_missing(exc)
             return None
         self.entities_read += 1
-        return _from_entity(entity)
+        return from_entity(entity)
 
     def update(self, deployment: Deployment) -> Deployment:
         return replace(
-            deployment, etag=replace_if_unchanged(self._table, _to_entity(deployment), deployment.etag)
+            deployment, etag=replace_if_unchanged(self._table, to_entity(deployment), deployment.etag)
         )
 
     def update_together(self, deployments: Sequence[Deployment]) -> list[Deployment]:
         operations = [
-            ("update", _to_entity(d), {"mode": UpdateMode.REPLACE, "etag": d.etag, "match_condition": _MATCH})
+            ("update", to_entity(d), {"mode": UpdateMode.REPLACE, "etag": d.etag, "match_condition": _MATCH})
             for d in deployments
         ]
         try:
@@ -179,10 +155,10 @@ class TableDeploymentStore(TableOpenWork, TableNotificationStore):
             row_missing(exc)
             return AgentState(name=name)
         self.entities_read += 1
-        return _agent_from_entity(name, entity)
+        return agent_from_entity(name, entity)
 
     def save_agent(self, state: AgentState) -> AgentState:
-        entity = _agent_entity(state)
+        entity = agent_entity(state)
         if state.etag is None:
             try:
                 meta = self._table.create_entity(entity)
@@ -208,7 +184,7 @@ class TableDeploymentStore(TableOpenWork, TableNotificationStore):
             " and ".join(clauses), parameters=params, results_per_page=limit
         ):
             self.entities_read += 1
-            found.append(_from_entity(entity))
+            found.append(from_entity(entity))
             if len(found) >= limit:
                 break
         return found
@@ -255,66 +231,11 @@ class TableDeploymentStore(TableOpenWork, TableNotificationStore):
         items: list[Deployment] = []
         for entity in pager:
             self.entities_read += 1
-            items.append(_from_entity(entity))
+            items.append(from_entity(entity))
             if len(items) > limit:
                 break
         more = len(items) > limit
         return Page(items=items[:limit], next=items[limit - 1].id if more else None)
-
-
-def _agent_entity(state: AgentState) -> dict[str, Any]:
-    entity: dict[str, Any] = {"PartitionKey": AGENTS, "RowKey": state.name}
-    entity.update({name: getattr(state, name) for name in _AGENT_PLAIN})
-    entity["paused"] = state.paused
-    entity["holds"] = json.dumps([hold.to_json() for hold in state.holds]) if state.holds else None
-    return entity
-
-
-def _agent_from_entity(name: str, entity: Any) -> AgentState:
-    holds = tuple(Hold.from_json(h) for h in json.loads(entity.get("holds") or "[]"))
-    return AgentState(
-        name=name,
-        paused=bool(entity.get("paused") or False),
-        holds=holds,
-        etag=entity.metadata["etag"],
-        **{key: entity.get(key) for key in _AGENT_PLAIN},
-    )
-
-
-def _to_entity(d: Deployment) -> dict[str, Any]:
-    entity: dict[str, Any] = {"PartitionKey": RECORDS, "RowKey": d.id}
-    entity.update({name: getattr(d, name) for name in _PLAIN if getattr(d, name) is not None})
-    entity["error"] = json.dumps(d.error.to_json()) if d.error else None
-    entity["history"] = json.dumps([t.to_json() for t in d.history])
-    entity["pending_events"] = json.dumps(list(d.pending_events))
-    entity["runtime_role"] = json.dumps(d.runtime_role.to_json()) if d.runtime_role else None
-    if d.traffic_before is not None:
-        entity["traffic_before"] = json.dumps([rule.to_json() for rule in d.traffic_before])
-    if d.smoke is not None:
-        entity["smoke"] = json.dumps(d.smoke.to_json())
-    if d.canary is not None:
-        entity["canary"] = json.dumps(d.canary.to_json())
-    return entity
-
-
-def _from_entity(entity: Any) -> Deployment:
-    error = json.loads(entity["error"]) if entity.get("error") else None
-    role = json.loads(entity["runtime_role"]) if entity.get("runtime_role") else None
-    traffic = entity.get("traffic_before")
-    smoke = entity.get("smoke")
-    canary = entity.get("canary")
-    return Deployment(
-        canary=CanaryState.from_json(json.loads(canary)) if canary else None,
-        id=entity["RowKey"],
-        traffic_before=traffic_from_json(json.loads(traffic)) if traffic else None,
-        smoke=SmokeResult.from_json(json.loads(smoke)) if smoke else None,
-        error=DeploymentError(**error) if error else None,
-        history=tuple(Transition(**t) for t in json.loads(entity.get("history") or "[]")),
-        pending_events=tuple(json.loads(entity.get("pending_events") or "[]")),
-        runtime_role=RoleGrant.from_json(role) if role else None,
-        etag=entity.metadata["etag"],
-        **{name: entity.get(name) for name in _PLAIN},
-    )
 
 
 def _replace_etag(value: _T, meta: Any) -> _T:

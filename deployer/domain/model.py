@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal, get_args
 
 from deployer.domain.roles import RoleGrant
@@ -250,22 +250,11 @@ class Deployment:
             "id": self.id,
             "agent": self.agent,
             "image": self.image,
-            "registry": self.registry,
-            "repository": self.repository,
-            "tag": self.tag,
-            "digest": self.digest,
             "source": self.source,
-            "event_id": self.event_id,
             "status": self.status,
-            "reason": self.reason,
-            "version": self.version,
+            **{name: getattr(self, name) for name in SHOWN_TEXT_FIELDS},
             "error": self.error.to_json() if self.error else None,
-            "project_endpoint": self.project_endpoint,
-            "requested_by": self.requested_by,
             "time_to_active_s": self.time_to_active_s,
-            "version_deleted_at": self.version_deleted_at,
-            "version_delete_refused_at": self.version_delete_refused_at,
-            "version_delete_next_at": self.version_delete_next_at,
             "runtime_role": self.runtime_role.to_json() if self.runtime_role else None,
             "rollout": self.rollout or "immediate",
             "traffic_before": None
@@ -273,12 +262,20 @@ class Deployment:
             else [rule.to_json() for rule in self.traffic_before],
             "smoke": self.smoke.to_json() if self.smoke else None,
             "canary": self.canary.document() if self.canary else None,
-            "promoted_to": self.promoted_to,
-            "promoted_from": self.promoted_from,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "history": [entry.to_json() for entry in self.history],
         }
+
+
+#: The record's optional text fields (``str | None``): stored as they are, and shown in the
+#: deployment document but for the ones only the deployer reads (``reconcile_after``).
+TEXT_FIELDS: tuple[str, ...] = tuple(
+    f.name
+    for f in fields(Deployment)
+    if f.type == "str | None" and f.compare  # not the ETag
+)
+SHOWN_TEXT_FIELDS: tuple[str, ...] = tuple(name for name in TEXT_FIELDS if name != "reconcile_after")
 
 
 @dataclass(frozen=True, kw_only=True)

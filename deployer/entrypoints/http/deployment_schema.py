@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
-from deployer.domain.model import Rollout, Source
+from deployer.domain.model import SHOWN_TEXT_FIELDS, Rollout, Source
 from deployer.domain.roles import GrantStatus
 from deployer.domain.rollout_state import SmokeStatus
 from deployer.entrypoints.http.requests import STATUSES
@@ -17,23 +17,6 @@ from deployer.entrypoints.http.schema_parts import (
     STR,
     nullable,
     obj,
-)
-
-_OPTIONAL = (
-    "registry",
-    "repository",
-    "tag",
-    "digest",
-    "event_id",
-    "reason",
-    "version",
-    "project_endpoint",
-    "requested_by",
-    "version_deleted_at",
-    "version_delete_refused_at",
-    "version_delete_next_at",
-    "promoted_to",
-    "promoted_from",
 )
 
 
@@ -51,7 +34,7 @@ def deployment() -> dict[str, Any]:
             "image": STR,
             "status": {"type": "string", "enum": list(STATUSES)},
             "source": {"type": "string", "enum": list(get_args(Source))},
-            **{name: NULLABLE_STR for name in _OPTIONAL},
+            **{name: NULLABLE_STR for name in SHOWN_TEXT_FIELDS},
             "error": nullable(error),
             "time_to_active_s": NULLABLE_NUMBER,
             "runtime_role": nullable(_runtime_role()),
