@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 
-from bench import burst, cold_start, detection, poll_cost, push_overhead
+from bench import burst, cold_start, detection, history, poll_cost, push_overhead
 from bench.common import BENCH_DIR, Bench, Result, Row, start_stack
 
 COMMAND = "make bench (.venv/bin/python -m bench)"
@@ -52,9 +52,18 @@ def main() -> int:
             step("poll_cost_provisioning", lambda: poll_cost.finish_provisioning(b, provisioning))
         stack.stop_process("poller")
         step("poll_cost_tick", lambda: poll_cost.tick(b))
+        step("history", lambda: history.run(b))
     finally:
         stack.stop()
-    order = ["push_overhead", "burst", "detection", "poll_cost_provisioning", "poll_cost_tick", "cold_start"]
+    order = [
+        "push_overhead",
+        "burst",
+        "detection",
+        "poll_cost_provisioning",
+        "poll_cost_tick",
+        "cold_start",
+        "history",
+    ]
     rows = [row for name in order if name in results for row in results[name].rows]
     rows.sort(key=lambda r: r.benchmark[:2])  # by benchmark number; memory (6) last
     meta = {

@@ -33,6 +33,8 @@ DAY_S = 86_400.0
 #: Records and notifications deleted by one pass at most; records read by one pass at most.
 BATCH = 100
 SCAN = 500
+#: The newest superseded record of an agent nearly always served: a short page finds it.
+_ROLLBACK_PAGE = 10
 SHORT_LIVED: tuple[Status, ...] = ("ignored", "refused")
 FINISHED: frozenset[str] = frozenset(
     {"failed", "timed_out", "skipped", "superseded", "ignored", "refused", "unhealthy", "rolled_back"}
@@ -60,22 +62,25 @@ class Pruned:
 
 
 def prune(ctx: Context, *, budget_s: float) -> Pruned:
-    """Passes of :func:`prune_once` while each finds a full batch, starting none after ``budget_s``."""
-    started = ctx.clock.now()
-    total = prune_once(ctx)
+    """Passes of :func:`prune_once` while each finds a full batch, starting none after ``budget_s``.
+    What each agent relies on is read once per run: a record past retention cannot become
+    relied on meanwhile (what a rollback or a hold adds names new records)."""
+    started, agents = ctx.clock.now(), dict[str, set[str]]()
+    total = prune_once(ctx, agents)
     while total.more and ctx.clock.now() - started < budget_s:
-        total += prune_once(ctx)
+        total += prune_once(ctx, agents)
     return total
 
 
-def prune_once(ctx: Context) -> Pruned:
-    """Delete at most :data:`BATCH` records (with their keys) and notifications past retention."""
+def prune_once(ctx: Context, agents: dict[str, set[str]] | None = None) -> Pruned:
+    """Delete at most :data:`BATCH` records (with their keys) and notifications past retention;
+    ``agents``: what each agent relies on, as read by an earlier pass of this run."""
     now = ctx.clock.now()
     history = now - ctx.config.history_retention_days * DAY_S
     ignored = now - ctx.config.ignored_retention_days * DAY_S
     found = {d.id: d for d in ctx.store.created_before(history, limit=SCAN)}
     found.update({d.id: d for d in ctx.store.created_before(ignored, statuses=SHORT_LIVED, limit=SCAN)})
-    kept = relied_on(ctx, found.values())
+    kept = relied_on(ctx, found.values(), {} if agents is None else agents)
     doomed = [d for d in found.values() if d.id not in kept][:BATCH]
     keys = ctx.store.owned_keys({d.id for d in doomed})
     keys += [lock for key in keys if (lock := idempotency.lock_of(key))]
@@ -99,16 +104,21 @@ def prune_once(ctx: Context) -> Pruned:
     )
 
 
-def relied_on(ctx: Context, records: Iterable[Deployment]) -> set[str]:
-    """The ids among (or named by the agents of) ``records`` that retention must keep."""
+def relied_on(ctx: Context, records: Iterable[Deployment], agents: dict[str, set[str]]) -> set[str]:
+    """The ids among ``records`` that retention must keep; ``agents`` caches what each agent's
+    row and rollback rely on (read here for the agents not in it yet)."""
     kept = {d.id for d in records if not _finished(d)}
-    for agent in sorted({d.agent for d in records if d.agent and d.id not in kept}):
+    for agent in sorted({d.agent for d in records if d.agent and d.id not in kept} - agents.keys()):
         state = ctx.store.get_agent(agent)
-        kept |= {i for i in (state.active_id, state.canary_id, *(h.deployment_id for h in state.holds)) if i}
-        previous = previous_serving(ctx, agent)
-        if previous is not None:
-            kept.add(previous.id)
-    return kept
+        previous = previous_serving(ctx, agent, page=_ROLLBACK_PAGE)
+        named = (
+            state.active_id,
+            state.canary_id,
+            *(h.deployment_id for h in state.holds),
+            previous and previous.id,
+        )
+        agents[agent] = {i for i in named if i}
+    return kept.union(*agents.values())
 
 
 def _finished(d: Deployment) -> bool:

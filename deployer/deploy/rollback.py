@@ -27,17 +27,17 @@ SCAN_PAGES = 10
 PAGE = 100
 
 
-def previous_serving(ctx: Context, agent: str) -> Deployment | None:
+def previous_serving(ctx: Context, agent: str, *, page: int = PAGE) -> Deployment | None:
     """The newest superseded deployment that served (``active`` or ``verified``): the one serving
     before the current one, where a rollback goes (only a newer deployment supersedes, so
     creation order is activation order)."""
     after = None
     for _ in range(SCAN_PAGES):
-        page = ctx.store.list(agent=agent, status="superseded", limit=PAGE, after=after)
-        found = next((d for d in page.items if d.was_serving), None)
-        if found is not None or page.next is None:
-            return found
-        after = page.next
+        found = ctx.store.list(agent=agent, status="superseded", limit=page, after=after)
+        serving = next((d for d in found.items if d.was_serving), None)
+        if serving is not None or found.next is None:
+            return serving
+        after = found.next
     return None
 
 
