@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any, get_args
 
-from pydantic import BaseModel, BeforeValidator, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError, WithJsonSchema, model_validator
 
 from deployer.config import checks
 from deployer.config.agent import Agent
@@ -50,6 +50,13 @@ def _list(message: str) -> BeforeValidator:
     return BeforeValidator(check)
 
 
+Days = Annotated[Any, BeforeValidator(checks.days)]
+
+
+def _days(kept: str) -> WithJsonSchema:
+    return _schema({"type": "integer", "minimum": 1}, f"days {kept} are kept")
+
+
 def _hooks(value: object) -> object:
     if value is not None and not isinstance(value, list):
         raise fail(f"must be a list of mappings with {_HOOKS}")
@@ -78,20 +85,10 @@ class Document(Model):
     grant_runtime_role: Annotated[Any, _schema({"type": "boolean"}, "the default of every agent")] = None
     project_resource_id: Annotated[Any, _schema({"type": "string"}, "the default of every agent")] = None
     history_retention_days: Annotated[
-        Any,
-        BeforeValidator(checks.days),
-        _schema(
-            {"type": "integer", "minimum": 1},
-            "days finished deployment records, their idempotency keys and dead notifications are kept",
-        ),
+        Days, _days("finished deployment records, their idempotency keys and dead notifications")
     ] = 90
     ignored_retention_days: Annotated[
-        Any,
-        BeforeValidator(checks.days),
-        _schema(
-            {"type": "integer", "minimum": 1},
-            "days records of ignored and refused events, and delivered notifications, are kept",
-        ),
+        Days, _days("records of ignored and refused events, and delivered notifications")
     ] = 7
 
     @model_validator(mode="after")

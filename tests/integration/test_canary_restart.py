@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from pathlib import Path
 
 import pytest
-import yaml
 
 from deployer.cli.simulate import image_pushed_event
-from tests.integration.rollout_helpers import PROJECT_ID, READY, REGISTRY
+from tests.integration.extra_hosts import canary_host_env
+from tests.integration.rollout_helpers import REGISTRY
 
 pytestmark = pytest.mark.integration
 AGENT = "restart-bird"
@@ -21,26 +20,7 @@ AGENT = "restart-bird"
 @pytest.fixture
 def canary_host(stack, http, tmp_path: Path):
     """Settings for a dev host of its own: a canary agent, a fresh table and Foundry project."""
-    config = {
-        "registries": [REGISTRY],
-        "project_resource_id": PROJECT_ID,
-        "agents": [
-            {
-                "name": AGENT,
-                "repository": f"agents/{AGENT}",
-                "smoke_test": READY,
-                "rollout": {"strategy": "canary", "steps": [10, 50, 100], "step_interval_s": 3},
-            }
-        ],
-    }
-    path = tmp_path / "canary.yaml"
-    path.write_text(yaml.safe_dump(config))
-    env = {
-        "DEPLOYER_CONFIG": str(path),
-        "DEPLOYER_TABLE_NAME": f"c{uuid.uuid4().hex[:12]}",
-        "FOUNDRY_PROJECT_ENDPOINT": f"{stack.info.foundry_origin}/api/projects/c{uuid.uuid4().hex[:8]}",
-        "POLL_SCHEDULE": "*/1 * * * * *",
-    }
+    env = canary_host_env(stack, tmp_path, AGENT)
     names: list[str] = []
 
     def start() -> str:

@@ -7,15 +7,14 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
-import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import yaml
 
+from tests.integration.extra_hosts import canary_host_env
 from tests.integration.helpers import CLI, run
-from tests.integration.rollout_helpers import PROJECT_ID, READY, REGISTRY
+from tests.integration.rollout_helpers import REGISTRY
 
 pytestmark = pytest.mark.integration
 AGENT = "wait-bird"
@@ -25,26 +24,7 @@ AGENT = "wait-bird"
 def own_host(stack, tmp_path: Path):
     """A dev host with a canary agent, a fresh table and Foundry project; ``restart(kill=True)``
     kills it and starts another on the same port."""
-    config = {
-        "registries": [REGISTRY],
-        "project_resource_id": PROJECT_ID,
-        "agents": [
-            {
-                "name": AGENT,
-                "repository": f"agents/{AGENT}",
-                "smoke_test": READY,
-                "rollout": {"strategy": "canary", "steps": [10, 50, 100], "step_interval_s": 3},
-            }
-        ],
-    }
-    path = tmp_path / "wait.yaml"
-    path.write_text(yaml.safe_dump(config))
-    env = {
-        "DEPLOYER_CONFIG": str(path),
-        "DEPLOYER_TABLE_NAME": f"w{uuid.uuid4().hex[:12]}",
-        "FOUNDRY_PROJECT_ENDPOINT": f"{stack.info.foundry_origin}/api/projects/c{uuid.uuid4().hex[:8]}",
-        "POLL_SCHEDULE": "*/1 * * * * *",
-    }
+    env = canary_host_env(stack, tmp_path, AGENT)
     names: list[str] = []
 
     def start(port: int = 0) -> str:

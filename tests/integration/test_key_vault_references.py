@@ -12,18 +12,11 @@ from pathlib import Path
 import pytest
 
 from localdev.stack import Stack
-from tests.integration.extra_hosts import config_file, extra_host
+from tests.integration.extra_hosts import config_file, extra_host, one_webhook_config
 
 REFERENCE = "@Microsoft.KeyVault(VaultName=myvault;SecretName=webhook-secret)"
-CONFIG = (
-    "registries: [myregistry.azurecr.io]\n"
-    "grant_runtime_role: false\n"
-    "agents:\n"
-    "  - name: kv-bot\n"
-    "    repository: agents/kv-bot\n"
-    "webhooks:\n"
-    "  - url: https://hooks.example.com/deployments\n"
-    "    secret: ${WEBHOOK_SECRET}\n"
+CONFIG = one_webhook_config(
+    "kv-bot", {"url": "https://hooks.example.com/deployments", "secret": "${WEBHOOK_SECRET}"}
 )
 
 

@@ -9,7 +9,6 @@ import json
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,19 +16,10 @@ from typing import Any
 import pytest
 
 from localdev.stack import ROOT, Stack
-from tests.integration.extra_hosts import config_file, extra_host
+from tests.integration.extra_hosts import config_file, extra_host, one_webhook_config, own_table_and_project
 
 HOST = "deployer-refused-webhook"
-CONFIG = (
-    "registries: [myregistry.azurecr.io]\n"
-    "grant_runtime_role: false\n"
-    "agents:\n"
-    "  - name: dns-bot\n"
-    "    repository: agents/dns-bot\n"
-    "webhooks:\n"
-    "  - url: https://localhost:9/secret-path\n"
-    "    format: slack\n"
-)
+CONFIG = one_webhook_config("dns-bot", {"url": "https://localhost:9/secret-path", "format": "slack"})
 
 
 @pytest.fixture(scope="module")
@@ -39,13 +29,7 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def url(stack: Stack, config: Path) -> Iterator[str]:
-    assert stack.info is not None
-    env = {
-        "DEPLOYER_CONFIG": str(config),
-        "DEPLOYER_TABLE_NAME": f"w{uuid.uuid4().hex[:12]}",
-        "FOUNDRY_PROJECT_ENDPOINT": f"{stack.info.foundry_origin}/api/projects/p{uuid.uuid4().hex[:8]}",
-        "WEBHOOKS_ALLOW_LOOPBACK": "false",
-    }
+    env = {"DEPLOYER_CONFIG": str(config), **own_table_and_project(stack), "WEBHOOKS_ALLOW_LOOPBACK": "false"}
     yield from extra_host(stack, HOST, env)
 
 

@@ -40,6 +40,17 @@ def tick(ctx, seconds=5.0):
     return poll_once(ctx, concurrency=4, budget_s=20)
 
 
+def releases(ctx, count, agent="support-bot"):
+    """``agent`` at 1.0.0 … 1.<count - 1>.0, each made active in turn 30 s apart; the records as
+    stored after the last."""
+    records = []
+    for n in range(count):
+        records.append(push(ctx, f"1.{n}.0", n, agent=agent))
+        ctx.platform.set_status(agent, str(n + 1), "active")
+        tick(ctx, 30)
+    return [ctx.store.records[r.id] for r in records]
+
+
 def serving(ctx, agent="vbot"):
     return [(r.version, r.percentage) for r in ctx.platform.traffic.get(agent, ())]
 

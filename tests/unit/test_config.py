@@ -32,6 +32,15 @@ def test_a_valid_file_parses_with_defaults():
     config = parse_config({"registries": ["MyRegistry.azurecr.io"], "agents": [agent()]}, {})
     assert config.registries == ("myregistry.azurecr.io",)
     assert config.agents[0].cpu == "1" and config.agents[0].protocols == {"responses": "1.0.0"}
+    assert (config.history_retention_days, config.ignored_retention_days) == (90, 7)
+
+
+def test_history_retention_is_whole_days_of_at_least_one():
+    raw = {"registries": ["r.azurecr.io"], "agents": [agent()], "history_retention_days": 30}
+    assert parse_config(raw, {}).history_retention_days == 30
+    found = problems_of({**raw, "history_retention_days": 0, "ignored_retention_days": "a week"})
+    assert "history_retention_days: must be a whole number of days, at least 1" in found
+    assert "ignored_retention_days: must be a whole number of days, at least 1" in found
 
 
 @pytest.mark.parametrize(

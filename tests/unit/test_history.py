@@ -8,19 +8,13 @@ from deployer.deploy.history import BATCH, DAY_S, prune, prune_once
 from deployer.deploy.start import handle_event
 from deployer.domain.model import AgentState
 from deployer.domain.rollout_state import Hold
-from tests.unit.builders import digest_for, pushed
-from tests.unit.test_tracking import deploy, tick
+from tests.unit.builders import digest_for, push, pushed, releases, tick
 
 
 def four_releases(ctx):
     """support-bot (keep_versions: 2) at 1.0.0 … 1.3.0, each active in turn: versions 1 and 2
     deleted by version retention, 1.2.0 superseded (the rollback target), 1.3.0 active."""
-    records = []
-    for n in range(4):
-        records.append(deploy(ctx, f"1.{n}.0", n))
-        ctx.platform.set_status("support-bot", str(n + 1), "active")
-        tick(ctx, 30)
-    return [ctx.store.records[r.id] for r in records]
+    return releases(ctx, 4)
 
 
 def owned(ctx, deployment_id):
@@ -57,8 +51,8 @@ def test_ignored_and_refused_events_go_after_a_week_while_finished_deployments_s
 
 
 def test_an_open_deployment_is_never_deleted_however_old(ctx):
-    record = deploy(ctx, "1.0.0")
-    tick(ctx)
+    record = push(ctx, "1.0.0", 0, agent="support-bot")
+    tick(ctx, 2)
     assert ctx.store.records[record.id].status == "creating"
 
     ctx.clock.advance(400 * DAY_S)

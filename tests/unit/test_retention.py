@@ -5,18 +5,13 @@ from dataclasses import replace
 from deployer.deploy.poll import poll_once
 from deployer.domain.clock import parse_iso
 from deployer.domain.transitions import DELETE_RETRY_MIN_S
-from tests.unit.test_tracking import deploy, tick
+from tests.unit.builders import releases
 
 
 def three_deployments(ctx):
     """support-bot (keep_versions: 2) with versions 1, 2, 3; version 1 has live sessions."""
     ctx.platform.busy.add(("support-bot", "1"))
-    records = []
-    for n in range(3):
-        records.append(deploy(ctx, f"1.{n}.0", n))
-        ctx.platform.set_status("support-bot", str(n + 1), "active")
-        tick(ctx, 30)
-    return [ctx.store.records[r.id] for r in records]
+    return releases(ctx, 3)
 
 
 def test_a_busy_version_never_holds_up_the_deployment_that_triggered_retention(ctx):
