@@ -78,15 +78,28 @@ def _name(document: Mapping[str, Any], claims: list[tuple[str, str]]) -> str:
     return "unknown caller"
 
 
-def may_write(header: str | None, *, role: str, auth_enabled: bool) -> bool:
-    """Whether the write routes accept this caller (:func:`authorize_write` would not refuse)."""
-    try:
-        authorize_write(header, role=role, auth_enabled=auth_enabled)
-    except Refused:
-        return False
-    return True
+@dataclass(frozen=True, kw_only=True)
+class Caller:
+    """One request's caller (its ``x-ms-client-principal`` header) and the rule of the write
+    routes: what ``/api/caller`` shows and what the write routes check come from here alone."""
 
+    header: str | None
+    #: The app role writes need behind App Service Authentication (``DEPLOYER_WRITE_ROLE``).
+    role: str
+    auth_enabled: bool
 
-def signed_in(header: str | None, *, auth_enabled: bool) -> Principal | None:
-    """The signed-in caller, trusted only behind App Service Authentication."""
-    return principal_from(header) if auth_enabled else None
+    def writer(self) -> str:
+        """The caller to record as ``requested_by``; refused when it may not write."""
+        return authorize_write(self.header, role=self.role, auth_enabled=self.auth_enabled)
+
+    def may_write(self) -> bool:
+        """Whether the write routes accept this caller (:meth:`writer` would not refuse)."""
+        try:
+            self.writer()
+        except Refused:
+            return False
+        return True
+
+    def signed_in(self) -> Principal | None:
+        """The signed-in caller, trusted only behind App Service Authentication."""
+        return principal_from(self.header) if self.auth_enabled else None

@@ -16,7 +16,7 @@ from deployer.deploy import agent_controls, canary_control, manual, promotion
 from deployer.deploy.idempotency import IdempotencyKey
 from deployer.domain.errors import Conflict, PlatformError, Refused, StoreUnavailable
 from deployer.entrypoints.http import canary_requests, notifications, openapi, paging
-from deployer.entrypoints.http.auth import PRINCIPAL_HEADER, authorize_write, may_write, signed_in
+from deployer.entrypoints.http.auth import PRINCIPAL_HEADER, Caller
 from deployer.entrypoints.http.health import SubscriberRules, check_health, unavailable
 from deployer.entrypoints.http.hold_requests import parse_hold_ref
 from deployer.entrypoints.http.problems import MEDIA_TYPE, RETRY_AFTER_S, Problem, problem_for
@@ -125,7 +125,7 @@ def redeliver_notification(req: func.HttpRequest) -> func.HttpResponse:
 @blueprint.route(route="caller", methods=["GET"])
 def get_caller(req: func.HttpRequest) -> func.HttpResponse:
     """Who is calling and whether the write routes would accept them (the dashboard's actions)."""
-    return _guarded(req, _caller)
+    return _guarded(req, _show_caller)
 
 
 @blueprint.route(route="health", methods=["GET"])
@@ -147,7 +147,7 @@ def openapi_document(req: func.HttpRequest) -> func.HttpResponse:
 
 
 def _start_deployment(req: func.HttpRequest) -> func.HttpResponse:
-    requested_by = _writer(req)
+    requested_by = caller(req).writer()
     body = read_json(req.get_body(), req.headers.get("content-type"), required=True)
     request = parse_deploy(body, root().context.config)
     key = _idempotency_key(req, "POST /api/deployments", requested_by, body)
@@ -155,7 +155,7 @@ def _start_deployment(req: func.HttpRequest) -> func.HttpResponse:
 
 
 def _rollback_agent(req: func.HttpRequest) -> func.HttpResponse:
-    requested_by = _writer(req)
+    requested_by = caller(req).writer()
     agent = parse_agent_name(req.route_params.get("agent", ""))
     body = read_json(req.get_body(), req.headers.get("content-type"), required=False)
     request = parse_rollback(agent, body)
@@ -169,32 +169,32 @@ def _list_holds(req: func.HttpRequest) -> func.HttpResponse:
 
 
 def _release_hold(req: func.HttpRequest) -> func.HttpResponse:
-    requested_by = _writer(req)
+    requested_by = caller(req).writer()
     ref = parse_hold_ref(req.route_params.get("agent", ""), req.route_params.get("digest", ""))
     released = agent_controls.release(root().context, ref.agent, ref.digest, requested_by=requested_by)
     return _json({"released": released})
 
 
 def _pause_agent(req: func.HttpRequest) -> func.HttpResponse:
-    requested_by = _writer(req)
+    requested_by = caller(req).writer()
     agent = parse_agent_name(req.route_params.get("agent", ""))
     return _json(agent_controls.pause(root().context, agent, by=requested_by).to_json())
 
 
 def _resume_agent(req: func.HttpRequest) -> func.HttpResponse:
-    _writer(req)
+    caller(req).writer()  # refuses a caller that may not write; resume records nobody
     agent = parse_agent_name(req.route_params.get("agent", ""))
     return _json(agent_controls.resume(root().context, agent).to_json())
 
 
 def _canary_action(req: func.HttpRequest, action: Callable[..., Any]) -> func.HttpResponse:
-    requested_by = _writer(req)
+    requested_by = caller(req).writer()
     deployment_id = parse_deployment_id(req.route_params.get("id", ""))
     return _json(action(root().context, deployment_id, by=requested_by).to_json())
 
 
 def _promote_agent(req: func.HttpRequest) -> func.HttpResponse:
-    requested_by = _writer(req)
+    requested_by = caller(req).writer()
     body = read_json(req.get_body(), req.headers.get("content-type"), required=True)
     request = canary_requests.parse_promote(req.route_params.get("agent", ""), body)
     target = promotion.promote_to_agent(root().context, request.agent, request.to, requested_by=requested_by)
@@ -227,32 +227,31 @@ def _list_notifications(req: func.HttpRequest) -> func.HttpResponse:
 
 
 def _redeliver_notification(req: func.HttpRequest) -> func.HttpResponse:
-    requested_by = _writer(req)
+    requested_by = caller(req).writer()
     entry_id = parse_notification_id(req.route_params.get("id", ""))
     ctx = root().context
     redelivered = redelivery.redeliver(ctx, entry_id, requested_by=requested_by)
     return _json(notifications.view(ctx, redelivered).to_json(), 202)
 
 
-def _caller(req: func.HttpRequest) -> func.HttpResponse:
-    settings = root().settings
-    header = req.headers.get(PRINCIPAL_HEADER)
-    principal = signed_in(header, auth_enabled=settings.auth_enabled)
+def _show_caller(req: func.HttpRequest) -> func.HttpResponse:
+    who = caller(req)
+    principal = who.signed_in()
     return _json(
         {
             "name": principal.name if principal else None,
             "signed_in": principal is not None,
-            "can_write": may_write(header, role=settings.write_role, auth_enabled=settings.auth_enabled),
-            "write_role": settings.write_role,
+            "can_write": who.may_write(),
+            "write_role": who.role,
         }
     )
 
 
-def _writer(req: func.HttpRequest) -> str:
-    """The caller allowed to change things (see :func:`authorize_write`)."""
+def caller(req: func.HttpRequest) -> Caller:
+    """The request's caller, judged by the app's settings (App Service Authentication, write role)."""
     settings = root().settings
-    return authorize_write(
-        req.headers.get(PRINCIPAL_HEADER), role=settings.write_role, auth_enabled=settings.auth_enabled
+    return Caller(
+        header=req.headers.get(PRINCIPAL_HEADER), role=settings.write_role, auth_enabled=settings.auth_enabled
     )
 
 
