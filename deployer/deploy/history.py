@@ -63,8 +63,9 @@ class Pruned:
 
 def prune(ctx: Context, *, budget_s: float) -> Pruned:
     """Passes of :func:`prune_once` while each finds a full batch, starting none after ``budget_s``.
-    What each agent relies on is read once per run: a record past retention cannot become
-    relied on meanwhile (what a rollback or a hold adds names new records)."""
+    What each agent's row and rollback rely on is read once per run (seconds): what a rollback,
+    a hold or a canary adds meanwhile names new records, and a deployment superseded meanwhile
+    still has its version, which keeps it."""
     started, agents = ctx.clock.now(), dict[str, set[str]]()
     total = prune_once(ctx, agents)
     while total.more and ctx.clock.now() - started < budget_s:
