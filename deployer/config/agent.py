@@ -240,4 +240,4 @@ def approval_policy(approval: Approval | None) -> ApprovalPolicy | None:
     """The policy ``approval`` sets (``None``: none, or ``required: false``)."""
     if approval is None or not approval.required:
         return None
-    return ApprovalPolicy(approvers=approval.approvers, expires_after_s=approval.expires_after_s)
+    return ApprovalPolicy(approvers=approval.approvers or (), expires_after_s=approval.expires_after_s)

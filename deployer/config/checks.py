@@ -226,8 +226,8 @@ def steps(value: object) -> tuple[int | str, ...]:
     """Percentages, with :data:`APPROVE_STEP` where ``{approve: true}`` stands before a step."""
     if not isinstance(value, list) or not value:
         raise fail("must be a list of percentages from 1 to 100, e.g. [10, 50, 100]")
-    items = [APPROVE_STEP if p == {"approve": True} else p for p in value]
-    percentages = [p for p in value if p != {"approve": True}]
+    items = [APPROVE_STEP if _approve(p) else p for p in value]
+    percentages = [p for p in value if not _approve(p)]
     if not percentages or not all(_is_whole(p) and 1 <= p <= 100 for p in percentages):
         raise fail("must be a list of percentages from 1 to 100 and {approve: true}, e.g. [10, 50, 100]")
     if any(b <= a for a, b in pairwise(percentages)) or percentages[-1] != 100:
@@ -235,6 +235,10 @@ def steps(value: object) -> tuple[int | str, ...]:
     if items[-1] == APPROVE_STEP or any(a == b == APPROVE_STEP for a, b in pairwise(items)):
         raise fail("{approve: true} must stand before a step (the percentage it lets through)")
     return tuple(items)
+
+
+def _approve(item: object) -> bool:
+    return isinstance(item, dict) and list(item) == ["approve"] and item["approve"] is True
 
 
 def interval(value: object) -> float:
