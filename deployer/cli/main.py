@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from deployer.cli import agents as cli_agents
-from deployer.cli import canary, completion, config_commands, resolve, text
+from deployer.cli import approvals, canary, completion, config_commands, resolve, text
 from deployer.cli.base import (
     DEFAULT_URL,
     EXIT_ERROR,
@@ -88,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_read_commands(commands)
     cli_agents.add_commands(commands)
     canary.add_commands(commands)
+    approvals.add_commands(commands)
     _add_notification_commands(commands)
     config_commands.add_commands(commands, common)
     push = commands.add(

@@ -172,7 +172,8 @@ def outcome(d: Doc) -> str:
     """The closing line of ``deploy`` and ``rollback``."""
     version = f" version {d['version']}" if d.get("version") else ""
     took = f" in {d['time_to_active_s']:.1f}s" if d.get("time_to_active_s") is not None else ""
-    reason = f" ({d['reason']})" if d.get("reason") and d["status"] in ("skipped", "refused") else ""
+    explained = d["status"] in ("skipped", "refused", "rejected", "superseded")
+    reason = f" ({d['reason']})" if d.get("reason") and explained else ""
     return f"{d['agent']}{version}: {d['status']}{reason}{took}  [{d['id']}]"
 
 
