@@ -144,9 +144,8 @@ def test_a_deployment_awaiting_approval_links_to_the_dashboard_in_slack_and_team
 
     context = slack_message["blocks"][-1]["elements"][0]["text"]
     card = teams_message["attachments"][0]["content"]
-    assert context.startswith(
-        "<https://deployer.example.net/a&amp;b&lt;c&gt;/api/ui#deployment/8199999999999abcdef|Open in the dashboard>"
-    )
+    escaped = "https://deployer.example.net/a&amp;b&lt;c&gt;"
+    assert context.startswith(f"<{escaped}/api/ui#deployment/8199999999999abcdef|Open in the dashboard>")
     assert card["actions"][0] == {
         "type": "Action.OpenUrl",
         "title": "Open in the dashboard",
