@@ -7,7 +7,7 @@ import argparse
 from urllib.parse import quote
 
 from deployer.cli import resolve
-from deployer.cli.base import EXIT_REFUSED, Commands, client
+from deployer.cli.base import EXIT_REFUSED, Commands, client, follow_options
 from deployer.cli.client import Client
 from deployer.cli.follow import report
 
@@ -23,9 +23,7 @@ def add_commands(commands: Commands) -> None:
         example="approve support-bot-prod --wait",
     )
     approve.add_argument("deployment", help=_WHICH)
-    approve.add_argument("--wait", action="store_true", help="follow the deployment to its end")
-    approve.add_argument("--timeout", type=float, help="with --wait: give up after S seconds (exit 2)")
-    approve.add_argument("--interval", type=float, default=1.0, help=argparse.SUPPRESS)
+    follow_options(approve)
     reject = commands.add(
         "reject",
         _reject,

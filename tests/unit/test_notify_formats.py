@@ -30,17 +30,20 @@ SLACK = Webhook(url="https://hooks.slack.com/services/T0/B0/SECRET", format="sla
 TEAMS = Webhook(url="https://example.webhook.office.com/webhookb2/SECRET", format="teams")
 
 
-def failed_entry():
-    d = Deployment(
+def begun(status):
+    return Deployment(
         id="8199999999999abcdef",
         agent="support-bot",
         image="myregistry.azurecr.io/agents/support-bot:1.2.0",
-        status="pending",
+        status=status,
         source="event",
         created_at="2026-01-01T00:00:00.000Z",
         updated_at="2026-01-01T00:00:00.000Z",
     )
-    d = d.moved_to("creating", "2026-01-01T00:00:01.000Z", version="7")
+
+
+def failed_entry():
+    d = begun("pending").moved_to("creating", "2026-01-01T00:00:01.000Z", version="7")
     error = DeploymentError(code="AcrImageNotFound", message="image not found", hint="Publish the image.")
     d = d.moved_to("failed", "2026-01-01T00:00:09.000Z", error=error)
     [entry] = [e for e in plan(d, [HOOK], now=T0) if e.event_type == "deployment.failed"]
@@ -119,16 +122,7 @@ def test_teams_message_is_an_adaptive_card_attachment():
 
 
 def awaiting_entry():
-    d = Deployment(
-        id="8199999999999abcdef",
-        agent="support-bot",
-        image="myregistry.azurecr.io/agents/support-bot:1.2.0",
-        status="awaiting_approval",
-        source="event",
-        created_at="2026-01-01T00:00:00.000Z",
-        updated_at="2026-01-01T00:00:00.000Z",
-    )
-    d = d.moved_to(
+    d = begun("awaiting_approval").moved_to(
         "awaiting_approval", "2026-01-01T00:00:00.000Z", approval=Approval(expires_at=1_767_312_000.0)
     )
     [entry] = plan(d, [HOOK], now=T0)
