@@ -16,7 +16,7 @@ from deployer.domain.agents import AgentConfig
 from deployer.domain.approval import Approval, ApprovalPolicy
 from deployer.domain.clock import iso
 from deployer.domain.errors import Conflict
-from deployer.domain.model import Deployment
+from deployer.domain.model import AgentState, Deployment
 from deployer.domain.platform import Scheduled
 from deployer.domain.transitions import newer
 from deployer.notify import outbox
@@ -33,36 +33,46 @@ def policy_for(agent: AgentConfig, record: Deployment) -> ApprovalPolicy | None:
 
 def wait(ctx: Context, record: Deployment, policy: ApprovalPolicy) -> Deployment:
     """Write ``record`` ``awaiting_approval`` (its open-work row, due when the request expires,
-    first), notify, and supersede the agent's older deployment still waiting. A redelivery finds
-    the record written and returns it."""
+    first), notify, and supersede the agent's other deployment still waiting, the older of the
+    two. A redelivery finds the record written and finishes the supersede if a crash stopped it."""
     now = ctx.clock.now()
     request = Approval.request(policy, now=now)
     ctx.store.schedule_by(Scheduled(deployment_id=record.id, due=request.expires_at))
     try:
         waiting = ctx.store.add(record.moved_to("awaiting_approval", iso(now), approval=request))
+        log.info(
+            "deployment %s: %s awaits approval until %s", record.id, record.agent, iso(request.expires_at)
+        )
     except Conflict:
         found = ctx.store.get(record.id)
         assert found is not None
-        return found
-    log.info("deployment %s: %s awaits approval until %s", record.id, record.agent, iso(request.expires_at))
-    waiting = outbox.flush(ctx, waiting)
-    _supersede_older(ctx, waiting)
+        waiting = found
+    if waiting.status != "awaiting_approval":
+        return waiting
+    _supersede_older(ctx, outbox.flush(ctx, waiting))
     return ctx.store.get(waiting.id) or waiting
 
 
 def _supersede_older(ctx: Context, d: Deployment) -> None:
-    """Mark ``d`` the agent's newest deployment waiting, and supersede the other one (older)."""
-    before = ctx.store.get_agent(d.agent).awaiting_id
+    """Make ``d`` the agent's newest deployment waiting (the agent row's ``awaiting_id``, changed
+    conditionally), and supersede the one the row named as the row was when it was changed: of
+    concurrent pushes each supersedes the one before it, never the same one twice."""
+    seen: list[str | None] = []
 
-    def newest(state):  # type: ignore[no-untyped-def]
+    def newest(state: AgentState) -> AgentState | None:
+        seen[:] = [state.awaiting_id]
         current = state.awaiting_id
         return replace(state, awaiting_id=d.id) if current is None or newer(d.id, current) else None
 
-    with suppress(Conflict):
+    with suppress(Conflict):  # five lost races: the older one still expires in its time
         change_agent(ctx, d.agent, newest)
-    other = before if before and before != d.id else None
-    if other is not None:
-        _supersede(ctx, other if newer(d.id, other) else d.id, by=d.id if newer(d.id, other) else other)
+    other = seen[0] if seen else None
+    if other is None or other == d.id:
+        return
+    if newer(d.id, other):
+        _supersede(ctx, other, by=d.id)
+    else:  # a newer one waits already (deliveries out of order): this one is the older
+        _supersede(ctx, d.id, by=other)
 
 
 def _supersede(ctx: Context, deployment_id: str, *, by: str) -> None:

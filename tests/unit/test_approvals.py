@@ -146,6 +146,19 @@ def test_a_newer_push_supersedes_the_older_one_still_waiting(ctx):
         approval_decisions.approve(ctx, older.id, KEY)
 
 
+def test_a_push_delivered_after_a_newer_one_is_the_one_superseded(ctx):
+    start = ctx.clock.now()
+    first = push(ctx, "v1", 1)
+    ctx.clock.t = start + 2
+    newest = push(ctx, "v3", 3)
+    ctx.clock.t = start + 1  # v2 was pushed before v3, its event arrives after
+    late = push(ctx, "v2", 2)
+
+    statuses = {r.id: ctx.store.records[r.id].status for r in (first, newest, late)}
+    assert statuses == {first.id: "superseded", newest.id: "awaiting_approval", late.id: "superseded"}
+    assert ctx.store.get_agent("vbot").awaiting_id == newest.id
+
+
 def test_a_redelivered_push_finds_its_waiting_record_and_supersedes_nothing(ctx):
     first = push(ctx, "v1", 1, event_id="evt-1")
     again = push(ctx, "v1", 1, event_id="evt-1")
