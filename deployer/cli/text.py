@@ -127,6 +127,10 @@ def progress(d: Doc, elapsed_s: float) -> str:
     details = [f"version {d['version']}"] if d.get("version") else []
     if d["status"] in ("verifying", "verified", "unhealthy") and d.get("smoke"):
         details.append(_smoke(d["smoke"]) or "")
+    if d["status"] == "awaiting_approval":
+        details.append(
+            f"until {(d.get('approval') or {}).get('expires_at')}: agent-deployer approve {d['id']}"
+        )
     shown = f" ({', '.join(details)})" if details else ""
     return f"{d['agent']} {d['image']}: {d['status']}{shown} after {duration(elapsed_s)}"
 

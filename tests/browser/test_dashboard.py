@@ -142,6 +142,7 @@ def test_approving_from_the_page_with_the_keyboard_starts_the_deployment(dashboa
     )
     [waiting] = client.api("GET", "deployments?agent=gate-bot&status=awaiting_approval")["items"]
     assert waiting["version"] is None
+    dashboard.screenshot(SCREENSHOTS / "approval-1280x800.png")
 
     dashboard.run("document.querySelector(arguments[0]).focus()", approve)
     dashboard.keys(ENTER)  # the question, Cancel focused: Tab to Confirm, Enter

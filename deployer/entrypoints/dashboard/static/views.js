@@ -23,7 +23,7 @@ const LOOKS = {
   unhealthy: ["✗", "bad"], failed: ["✗", "bad"], timed_out: ["⏱", "bad"], refused: ["⊘", "bad"],
   rolled_back: ["↩", "bad"], skipped: ["–", "quiet"], superseded: ["–", "quiet"], ignored: ["–", "quiet"],
   dead: ["✗", "bad"], delivered: ["✓", "good"], paused: ["⏸", "bad"],
-  awaiting_approval: ["✋", "busy"], approved: ["✓", "good"], rejected: ["✗", "bad"],
+  awaiting_approval: ["⚑", "busy"], approved: ["✓", "good"], rejected: ["✗", "bad"],
 };
 
 export function badge(status, label = status) {
@@ -62,7 +62,7 @@ export function waitingApproval(d) {
 export function approvalBlock(d, can, act) {
   const approval = waitingApproval(d);
   if (!approval) return null;
-  const what = approval.step === null ? `${version(d)} of ${d.image}` : `the canary's next step (${d.image})`;
+  const what = approval.step === null ? `${d.image}, nothing created yet` : `the canary's next step (${d.image})`;
   return el("div", { className: "approval", data: { approval: d.id } },
     el("p", {}, badge("awaiting_approval", "Awaiting approval"), ` ${what}; expires `, when(approval.expires_at),
       approval.approvers.length ? ` · approvers: ${approval.approvers.join(", ")}` : ""),
