@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from deployer.domain.approval import Approval
 from deployer.domain.model import TEXT_FIELDS, AgentState, Deployment, DeploymentError, Transition
 from deployer.domain.roles import RoleGrant
 from deployer.domain.rollout_state import CanaryState, Hold, SmokeResult, traffic_from_json
@@ -25,6 +26,7 @@ _AGENT_PLAIN = (
     "paused_by",
     "paused_at",
     "canary_id",
+    "awaiting_id",
 )
 
 
@@ -60,6 +62,8 @@ def to_entity(d: Deployment) -> dict[str, Any]:
         entity["smoke"] = json.dumps(d.smoke.to_json())
     if d.canary is not None:
         entity["canary"] = json.dumps(d.canary.to_json())
+    if d.approval is not None:
+        entity["approval"] = json.dumps(d.approval.to_json())
     return entity
 
 
@@ -69,7 +73,9 @@ def from_entity(entity: Any) -> Deployment:
     traffic = entity.get("traffic_before")
     smoke = entity.get("smoke")
     canary = entity.get("canary")
+    approval = entity.get("approval")
     return Deployment(
+        approval=Approval.from_json(json.loads(approval)) if approval else None,
         canary=CanaryState.from_json(json.loads(canary)) if canary else None,
         id=entity["RowKey"],
         traffic_before=traffic_from_json(json.loads(traffic)) if traffic else None,

@@ -7,10 +7,10 @@ notifications. ``ignored_retention_days`` (default 7): records of ignored and re
 and delivered notifications. Age is counted from the record's creation (its id).
 
 Never deleted, whatever their age: a deployment still open or serving; the ones the agent's row
-names (its active deployment, its canary, the deployment behind each hold); the newest
-superseded deployment that served, where a rollback goes; one that served and whose version
-retention has not deleted (a rollback may name that version); one whose version deletion is
-still being retried; a pending notification. Each delete is conditional on the ETag read, in
+names (its active deployment, its canary, the one awaiting approval, the deployment behind each
+hold); the newest superseded deployment that served, where a rollback goes; one that served and
+whose version retention has not deleted (a rollback may name that version); one whose version
+deletion is still being retried; a pending notification. Each delete is conditional on the ETag read, in
 entity-group transactions of one partition: a record that changed meanwhile stays for the next
 pass. Keys go before their records, so a crash between the two leaves a record without keys
 (Event Grid redelivers for a day only), never a key naming a missing record.
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from deployer.context import Context
 from deployer.deploy import idempotency
 from deployer.deploy.rollback import previous_serving
-from deployer.domain.model import Deployment, Status
+from deployer.domain.model import FINISHED_STATUSES, Deployment, Status
 from deployer.domain.notifications import NotificationEntry
 
 log = logging.getLogger(__name__)
@@ -36,9 +36,6 @@ SCAN = 500
 #: The newest superseded record of an agent nearly always served: a short page finds it.
 _ROLLBACK_PAGE = 10
 SHORT_LIVED: tuple[Status, ...] = ("ignored", "refused")
-FINISHED: frozenset[str] = frozenset(
-    {"failed", "timed_out", "skipped", "superseded", "ignored", "refused", "unhealthy", "rolled_back"}
-)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,6 +112,7 @@ def relied_on(ctx: Context, records: Iterable[Deployment], agents: dict[str, set
         named = (
             state.active_id,
             state.canary_id,
+            state.awaiting_id,
             *(h.deployment_id for h in state.holds),
             previous and previous.id,
         )
@@ -126,7 +124,8 @@ def _finished(d: Deployment) -> bool:
     """Over, and nothing left that a rollback or version retention may still need."""
     version_kept = d.version is not None and not d.version_deleted_at
     rollback_target = d.was_serving and version_kept and d.rollout != "instant"
-    return d.status in FINISHED and not rollback_target and not (version_kept and d.version_delete_next_at)
+    deleting = version_kept and d.version_delete_next_at is not None
+    return d.status in FINISHED_STATUSES and not rollback_target and not deleting
 
 
 def _old_notifications(

@@ -3,10 +3,9 @@ deleted, and the bounded batches."""
 
 from dataclasses import replace
 
-from deployer.deploy import history
 from deployer.deploy.history import BATCH, DAY_S, prune, prune_once
 from deployer.deploy.start import handle_event
-from deployer.domain.model import AgentState
+from deployer.domain.model import FINISHED_STATUSES, OPEN_STATUSES, SERVING_STATUSES, AgentState
 from deployer.domain.rollout_state import Hold
 from tests.unit.builders import digest_for, push, pushed, releases, tick
 
@@ -62,15 +61,16 @@ def test_an_open_deployment_is_never_deleted_however_old(ctx):
 
 
 def test_the_deployments_an_agent_row_names_stay(ctx):
-    first, second, *_ = four_releases(ctx)
+    first, second, third, *_ = releases(ctx, 5)  # versions 1 to 3 deleted: only the row keeps them
     state = ctx.store.get_agent("support-bot")
     held = Hold(digest=digest_for(0), reason="rolled_back", at=first.created_at, deployment_id=first.id)
-    ctx.store.save_agent(replace(state, holds=(held,), canary_id=second.id))
+    ctx.store.save_agent(replace(state, holds=(held,), canary_id=second.id, awaiting_id=third.id))
 
     ctx.clock.advance(100 * DAY_S)
     prune(ctx, budget_s=10)
 
-    assert {first.id, second.id} <= set(ctx.store.records)
+    assert {first.id, second.id, third.id} <= set(ctx.store.records)
+    assert not [d for d in ctx.store.records.values() if d.agent == "support-bot-canary"]  # the rest went
 
 
 def test_a_served_deployment_whose_version_still_exists_stays_for_a_rollback_by_version(ctx):
@@ -150,9 +150,9 @@ def _entry(ctx, state):
     return entry
 
 
-def test_the_finished_statuses_are_statuses():
-    from typing import get_args
-
-    from deployer.domain.model import Status
-
-    assert set(get_args(Status)) >= history.FINISHED
+def test_the_statuses_retention_may_delete_are_the_ones_that_are_over():
+    assert FINISHED_STATUSES.isdisjoint(OPEN_STATUSES | SERVING_STATUSES)
+    assert {"awaiting_approval", "canary", "rolled_back", "rejected"} & FINISHED_STATUSES == {
+        "rolled_back",
+        "rejected",
+    }

@@ -12,11 +12,12 @@ from typing import Any
 import azure.functions as func
 
 from deployer.bootstrap import root
-from deployer.deploy import agent_controls, canary_control, manual, promotion
+from deployer.deploy import agent_controls, approval_decisions, canary_control, manual, promotion
 from deployer.deploy.idempotency import IdempotencyKey
 from deployer.domain.errors import Conflict, PlatformError, Refused, StoreUnavailable
 from deployer.entrypoints.http import canary_requests, notifications, openapi, paging
-from deployer.entrypoints.http.auth import PRINCIPAL_HEADER, Caller
+from deployer.entrypoints.http.approval_requests import approver, parse_reject
+from deployer.entrypoints.http.auth import PRINCIPAL_HEADER, RequestCaller
 from deployer.entrypoints.http.health import SubscriberRules, check_health, unavailable
 from deployer.entrypoints.http.hold_requests import parse_hold_ref
 from deployer.entrypoints.http.problems import MEDIA_TYPE, RETRY_AFTER_S, Problem, problem_for
@@ -84,6 +85,18 @@ def promote_canary(req: func.HttpRequest) -> func.HttpResponse:
 def abort_canary(req: func.HttpRequest) -> func.HttpResponse:
     """Roll a deployment's canary back to the stable version at once (rolled_back)."""
     return _guarded(req, lambda r: _canary_action(r, canary_control.abort))
+
+
+@blueprint.route(route="deployments/{id}/approve", methods=["POST"])
+def approve_deployment(req: func.HttpRequest) -> func.HttpResponse:
+    """Approve a deployment awaiting approval (or its canary's step): it goes ahead."""
+    return _guarded(req, lambda r: _decide(r, approve=True))
+
+
+@blueprint.route(route="deployments/{id}/reject", methods=["POST"])
+def reject_deployment(req: func.HttpRequest) -> func.HttpResponse:
+    """Reject a deployment awaiting approval (body: reason): it ends rejected."""
+    return _guarded(req, lambda r: _decide(r, approve=False))
 
 
 @blueprint.route(route="agents/{agent}/promote", methods=["POST"])
@@ -193,6 +206,16 @@ def _canary_action(req: func.HttpRequest, action: Callable[..., Any]) -> func.Ht
     return _json(action(root().context, deployment_id, by=requested_by).to_json())
 
 
+def _decide(req: func.HttpRequest, *, approve: bool) -> func.HttpResponse:
+    who = caller(req)
+    decider = approver(who.header, role=who.role, auth_enabled=who.auth_enabled)
+    deployment_id = parse_deployment_id(req.route_params.get("id", ""))
+    if approve:
+        return _json(approval_decisions.approve(root().context, deployment_id, decider).to_json())
+    reason = parse_reject(read_json(req.get_body(), req.headers.get("content-type"), required=True))
+    return _json(approval_decisions.reject(root().context, deployment_id, decider, reason).to_json())
+
+
 def _promote_agent(req: func.HttpRequest) -> func.HttpResponse:
     requested_by = caller(req).writer()
     body = read_json(req.get_body(), req.headers.get("content-type"), required=True)
@@ -247,10 +270,10 @@ def _show_caller(req: func.HttpRequest) -> func.HttpResponse:
     )
 
 
-def caller(req: func.HttpRequest) -> Caller:
+def caller(req: func.HttpRequest) -> RequestCaller:
     """The request's caller, judged by the app's settings (App Service Authentication, write role)."""
     settings = root().settings
-    return Caller(
+    return RequestCaller(
         header=req.headers.get(PRINCIPAL_HEADER), role=settings.write_role, auth_enabled=settings.auth_enabled
     )
 
