@@ -61,6 +61,7 @@ class Root:
     def context(self) -> Context:
         from deployer.adapters.arm_roles import AzureRoleAssignments
         from deployer.adapters.foundry import FoundryPlatform
+        from deployer.adapters.registry import AcrRegistry
 
         return Context(
             config=self.config,
@@ -69,6 +70,7 @@ class Root:
             clock=SystemClock(),
             default_endpoint=self.settings.project_endpoint,
             roles=AzureRoleAssignments(self._credential, endpoint=self.settings.arm_endpoint),
+            registry=AcrRegistry(self._credential, endpoint_base=self.settings.registry_endpoint),
         )
 
     @cached_property

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from deployer.config.parser import AgentConfig, DeployerConfig
-from deployer.ports import AgentPlatform, Clock, DeploymentStore, RoleAssignments
+from deployer.ports import AgentPlatform, Clock, DeploymentStore, ImageRegistry, RoleAssignments
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -19,6 +19,9 @@ class Context:
     default_endpoint: str | None
     #: Role assignments through ARM (the runtime role of agent identities); ``None``: grants fail.
     roles: RoleAssignments | None = None
+    #: The registries images are checked in before a version is created (``registry_check``);
+    #: ``None`` only where a test exercises other steps: the app always has one.
+    registry: ImageRegistry | None = None
 
     def endpoint_for(self, agent: AgentConfig) -> str:
         endpoint = agent.project_endpoint or self.default_endpoint

@@ -1,5 +1,5 @@
-"""The ports the services use: storage of deployments and the Foundry platform. Adapters live in
-``table_store.py`` and ``foundry.py``; tests use hand-written fakes."""
+"""The ports the services use: storage of deployments, the Foundry platform and the container
+registry. Adapters live in ``deployer/adapters``; tests use hand-written fakes."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from deployer.domain.images import ImageFacts
 from deployer.domain.model import AgentState, Deployment
 from deployer.domain.roles import RoleAssignment
 from deployer.domain.rollout_state import Traffic
@@ -128,8 +129,8 @@ class InvokeReply:
 
 
 class PlatformError(Exception):
-    """Foundry refused or failed a call. ``retryable`` is true for throttling and 5xx errors
-    that persisted through the SDK's own retries."""
+    """Foundry (or the container registry) refused or failed a call. ``retryable`` is true for
+    throttling, 5xx errors and an unreachable service, once the SDK's own retries are spent."""
 
     def __init__(self, *, code: str, message: str, status_code: int | None, retryable: bool) -> None:
         super().__init__(f"{code}: {message}")
@@ -167,6 +168,16 @@ class AgentPlatform(Protocol):
 
     def ping(self, endpoint: str, timeout_s: float) -> None:
         """One cheap call within ``timeout_s``, no retries; :class:`PlatformError` if it fails."""
+
+
+class ImageRegistry(Protocol):
+    """The container registries images are deployed from (the ACR data plane)."""
+
+    def inspect(self, registry: str, repository: str, reference: str) -> ImageFacts | None:
+        """The image ``reference`` (a tag or ``sha256:`` digest) names in ``repository`` of the
+        registry whose login server is ``registry``: its digest, media type and, for a multi-arch
+        index, its platforms. ``None`` when the registry has no such repository, tag or manifest;
+        :class:`PlatformError` when it refuses or cannot be reached (retryable when it may pass)."""
 
 
 class RoleAssignmentError(Exception):

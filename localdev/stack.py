@@ -109,6 +109,7 @@ class Stack:
             "DEPLOYER_CONFIG": str(self.config_path),
             "FOUNDRY_PROJECT_ENDPOINT": f"{origin}/api/projects/{PROJECT}",
             "ARM_ENDPOINT": arm,
+            "DEPLOYER_REGISTRY_ENDPOINT": registry,
             "DEPLOYER_TABLE_CONNECTION_STRING": conn,
             "DEPLOYER_STATIC_TOKEN": LOCAL_TOKEN,
             "REQUESTS_CA_BUNDLE": str(tls.ca_bundle),

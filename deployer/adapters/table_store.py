@@ -25,6 +25,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.data.tables import TableClient, UpdateMode
 
 from deployer.adapters.table_outbox import TableNotificationStore
+from deployer.domain.images import ImageCheck
 from deployer.domain.model import AgentState, Deployment, DeploymentError, Transition
 from deployer.domain.roles import RoleGrant
 from deployer.domain.rollout_state import CanaryState, Hold, SmokeResult, traffic_from_json
@@ -263,6 +264,8 @@ def _to_entity(d: Deployment) -> dict[str, Any]:
         entity["smoke"] = json.dumps(d.smoke.to_json())
     if d.canary is not None:
         entity["canary"] = json.dumps(d.canary.to_json())
+    if d.image_check is not None:
+        entity["image_check"] = json.dumps(d.image_check.to_json())
     return entity
 
 
@@ -272,7 +275,9 @@ def _from_entity(entity: Any) -> Deployment:
     traffic = entity.get("traffic_before")
     smoke = entity.get("smoke")
     canary = entity.get("canary")
+    checked = entity.get("image_check")
     return Deployment(
+        image_check=ImageCheck.from_json(json.loads(checked)) if checked else None,
         canary=CanaryState.from_json(json.loads(canary)) if canary else None,
         id=entity["RowKey"],
         traffic_before=traffic_from_json(json.loads(traffic)) if traffic else None,

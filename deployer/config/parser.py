@@ -34,7 +34,7 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SETTING_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 PROTOCOLS = frozenset({"responses", "invocations"})
 #: Keys an agent inherits from the top level when it does not set them.
-_RUNTIME_ROLE_KEYS = ("grant_runtime_role", "project_resource_id")
+_INHERITED_KEYS = ("grant_runtime_role", "project_resource_id", "registry_check")
 _AGENT_KEYS = frozenset(
     {
         "name",
@@ -55,10 +55,10 @@ _AGENT_KEYS = frozenset(
         "on_smoke_failure",
         "preflight",
         "promote_to",
-        *_RUNTIME_ROLE_KEYS,
+        *_INHERITED_KEYS,
     }
 )
-_TOP_KEYS = frozenset({"registries", "agents", "webhooks", "event_grid_topic", *_RUNTIME_ROLE_KEYS})
+_TOP_KEYS = frozenset({"registries", "agents", "webhooks", "event_grid_topic", *_INHERITED_KEYS})
 
 
 class ConfigError(ValueError):
@@ -99,6 +99,9 @@ class AgentConfig:
     canary: CanarySettings | None = None
     #: Where a verified image is deployed next (another agent, maybe in another project).
     promote_to: PromoteTo | None = None
+    #: Look the image up in its registry before creating a version: a missing image, or a
+    #: multi-arch index without linux/amd64, fails the deployment with no version created.
+    registry_check: bool = True
 
     def matches_repository(self, registry: str, repository: str) -> bool:
         return self.repository == repository and self.registry in (None, registry)
@@ -138,7 +141,7 @@ def parse_config(
     assert isinstance(raw, Mapping)
     problems += [f"{key}: unknown field" for key in raw if key not in _TOP_KEYS]
     registries = _registries(raw.get("registries"), problems)
-    agents = _agents(_inherit(raw, _RUNTIME_ROLE_KEYS), problems)
+    agents = _agents(_inherit(raw, _INHERITED_KEYS), problems)
     check_promotions(agents, problems)
     webhooks, topic = _subscribers(raw, settings, frozenset(a.name for a in agents), resolver, problems)
     if problems:
@@ -341,6 +344,10 @@ def _options(raw: Mapping[str, Any], at: str, problems: list[str]) -> dict[str, 
     if pin not in ("tag", "digest"):
         problems.append(f"{at}.pin: must be 'tag' or 'digest'")
     options["pin"] = pin
+    check = raw.get("registry_check", True)
+    if not isinstance(check, bool):
+        problems.append(f"{at}.registry_check: must be true or false")
+    options["registry_check"] = check is not False
     timeout = raw.get("timeout_s", 900)
     if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
         problems.append(f"{at}.timeout_s: must be a positive number of seconds")

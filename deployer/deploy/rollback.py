@@ -11,6 +11,7 @@ first, so no push redeploys it meanwhile.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from deployer.config.parser import AgentConfig
 from deployer.context import Context
@@ -41,7 +42,10 @@ def rollback_by_traffic(
     now = ctx.clock.now()
     new_id = deployment_id or new_deployment_id(now)
     record = _record(target, endpoint, new_id, now, requested_by=requested_by, reason=reason)
-    holds.hold_rolled_away(ctx, agent.name, to_digest=target.digest, by=requested_by, deployment_id=record.id)
+    held = holds.hold_rolled_away(
+        ctx, agent.name, to_digest=target.digest, by=requested_by, deployment_id=record.id
+    )
+    record = replace(record, reason=f"{record.reason}; {held}")
     pending, ours = write_pending(ctx, record)
     return finish(ctx, agent, pending) if ours else pending
 

@@ -13,7 +13,7 @@ from dataclasses import replace
 from deployer.adapters.foundry import DEPLOYMENT_ID_KEY
 from deployer.config.parser import AgentConfig
 from deployer.context import Context
-from deployer.deploy import preflight
+from deployer.deploy import image_check, preflight
 from deployer.domain import rollout, rules
 from deployer.domain.clock import iso
 from deployer.domain.hints import hint_for
@@ -107,9 +107,10 @@ def _launch(
     ctx: Context, agent: AgentConfig, push: ImagePush, record: Deployment, *, state: AgentState | None = None
 ) -> Deployment:
     if record.source == "rollback":  # pushes of the digest rolled away from must not undo it
-        holds.hold_rolled_away(
+        held = holds.hold_rolled_away(
             ctx, agent.name, to_digest=push.digest, by=record.requested_by, deployment_id=record.id
         )
+        record = replace(record, reason=f"{record.reason}; {held}" if record.reason else held)
     reason = _take_agent(ctx, agent, push, ordered=record.source == "event", state=state)
     if reason is not None:
         return _add_skipped(ctx, record, reason)
@@ -157,10 +158,14 @@ def _take_agent(
 
 def create_version_for(ctx: Context, agent: AgentConfig, record: Deployment) -> Deployment:
     """Create the version for a pending record and move it to ``creating`` (or ``failed``).
-    Preflight first (when configured: a missing model deployment or connection fails it with no
-    version); ``rollout: verified``: the agent's traffic is pinned to the serving version."""
+    Preflight first: the image in its registry (``image_check``), then, when configured, the
+    model deployments and connections; what is missing fails it with no version.
+    ``rollout: verified``: the agent's traffic is pinned to the serving version."""
     endpoint = ctx.endpoint_for(agent)
     try:
+        record, refused = image_check.check(ctx, agent, record)
+        if refused is not None:
+            return _fail(ctx, record, refused)
         missing = preflight.check(ctx, agent, endpoint)
         if missing is not None:
             return _fail(ctx, record, missing)
