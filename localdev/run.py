@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 from types import FrameType
 
-from localdev.stack import ROOT, Stack
+from localdev.stack import ROOT, Stack, StackInfo
 
 DEMO_IMAGE = "myregistry.azurecr.io/agents/support-bot:1.0.0"
 
@@ -37,18 +37,22 @@ def main() -> int:
     with stack:
         path = stack.write_info()
         print(f"local stack ready ({path.relative_to(ROOT)}):\n{path.read_text()}", flush=True)
-        if os.environ.get("RUN_DEMO_PUSH", "1") != "0":
-            _demo(stack.info.deployer_url if stack.info else "", stopping)
+        if os.environ.get("RUN_DEMO_PUSH", "1") != "0" and stack.info is not None:
+            _demo(stack.info, stopping)
         print("serving; Ctrl-C to stop", flush=True)
         stopping.wait()
         print("stopping the local stack", flush=True)
     return 0
 
 
-def _demo(url: str, stopping: threading.Event) -> None:
+def _demo(info: StackInfo, stopping: threading.Event) -> None:
+    """Push the demo image to the registry stand-in and post its event, as ``docker push`` and
+    ACR would, then follow the deployment."""
     from deployer.cli.main import main as cli
 
-    cli(["--url", url, "simulate-push", DEMO_IMAGE])
+    url = info.deployer_url
+    os.environ.setdefault("SSL_CERT_FILE", info.foundry_ca_bundle)  # the stand-in's local CA
+    cli(["--url", url, "simulate-push", DEMO_IMAGE, "--registry-endpoint", info.registry_endpoint])
     seen: list[str] = []
     deadline = time.monotonic() + 60
     while not stopping.is_set() and time.monotonic() < deadline:

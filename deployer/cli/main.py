@@ -77,9 +77,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("file")
     check.set_defaults(run=_config_check)
-    push = commands.add("simulate-push", _simulate_push, "post a realistic ACR ImagePushed event", json=False)
+    push = commands.add(
+        "simulate-push",
+        _simulate_push,
+        "push an image to the local registry stand-in, then post its ACR ImagePushed event",
+        json=False,
+    )
     push.add_argument("image")
     push.add_argument("--schema", choices=["eventgrid", "cloudevents"], default="eventgrid")
+    push.add_argument(
+        "--registry-endpoint",
+        default=os.environ.get("DEPLOYER_REGISTRY_ENDPOINT"),
+        help="the registry stand-in's origin (DEPLOYER_REGISTRY_ENDPOINT; .local/stack.json's "
+        "registry_endpoint); without it only the event is posted",
+    )
     return parser
 
 
@@ -218,9 +229,15 @@ def _config_check(args: argparse.Namespace) -> int:
 
 
 def _simulate_push(args: argparse.Namespace) -> int:
-    from deployer.cli.simulate import image_pushed_event
+    from deployer.cli.simulate import image_pushed_event, push_to_stand_in
 
-    event = image_pushed_event(args.image, schema=args.schema)
+    digest = None
+    if args.registry_endpoint:
+        try:
+            digest = push_to_stand_in(args.registry_endpoint, args.image)
+        except (OSError, ValueError) as exc:
+            raise ApiError(f"cannot push {args.image} to {args.registry_endpoint}: {exc}") from None
+    event = image_pushed_event(args.image, schema=args.schema, digest=digest)
     cloud = args.schema == "cloudevents"
     headers = {
         "aeg-event-type": "Notification",
@@ -228,7 +245,8 @@ def _simulate_push(args: argparse.Namespace) -> int:
     }
     path = "/runtime/webhooks/eventgrid?functionName=on_image_pushed"
     _client(args).send("POST", path, event if cloud else [event], headers)
-    print(f"pushed {args.image} (event {event['id']})")
+    where = f" to {args.registry_endpoint}" if args.registry_endpoint else " (event only)"
+    print(f"pushed {args.image}{where} (event {event['id']})")
     return EXIT_OK
 
 

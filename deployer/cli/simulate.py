@@ -1,9 +1,12 @@
 """Realistic ACR ``ImagePushed`` events, shaped as Microsoft documents them, for
-``agent-deployer simulate-push`` and for tests."""
+``agent-deployer simulate-push`` and for tests; and the push itself into the local registry
+stand-in, which comes before the event as ``docker push`` does."""
 
 from __future__ import annotations
 
 import hashlib
+import json
+import urllib.request
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -65,3 +68,19 @@ def image_pushed_event(
         "dataVersion": "1.0",
         "metadataVersion": "1",
     }
+
+
+def push_to_stand_in(registry_endpoint: str, image: str, *, timeout_s: float = 30.0) -> str:
+    """Put ``image`` (``registry/repository:tag``) in the local registry stand-in at
+    ``registry_endpoint`` through its admin API (``PUT /_emulator/images``); the digest it got.
+    TLS trust from the system (``SSL_CERT_FILE`` for the local CA)."""
+    body = json.dumps({"images": [{"image": image}]}).encode()
+    request = urllib.request.Request(  # noqa: S310 - an https URL the user gave
+        f"{registry_endpoint.rstrip('/')}/_emulator/images",
+        data=body,
+        method="PUT",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=timeout_s) as answer:  # noqa: S310
+        [seeded] = json.load(answer)["images"]
+    return str(seeded["digest"])

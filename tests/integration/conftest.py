@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from localdev.stack import Stack, StackInfo
+from tests.integration.registry_seed import seed, seed_pushed
 
 HERE = Path(__file__).parent
 FIXTURES = HERE.parent / "fixtures"
@@ -49,12 +50,28 @@ class Http:
             except ValueError:
                 return exc.code, text.decode(errors="replace")
 
-    def deliver(self, events: Any, *, cloud: bool = False) -> int:
+    def deliver(self, events: Any, *, cloud: bool = False, push: bool = True) -> int:
+        """Deliver ``events`` to the dev host; ``push``: their images are put in the registry
+        first, as a real push does (``False``: events of images the registry does not hold)."""
+        if push:
+            seed_pushed(self.info.registry_endpoint, self.info.foundry_ca_bundle, _listed(events))
         headers = {"aeg-event-type": "Notification"}
         if cloud:
             headers["Content-Type"] = "application/cloudevents+json"
         url = f"{self.info.deployer_url}/runtime/webhooks/eventgrid?functionName=on_image_pushed"
         return self.request("POST", url, events, headers)[0]
+
+    def seed(self, image: str, *, digest: str | None = None, platforms: list[str] | None = None) -> str:
+        """Put ``image`` in the registry stand-in; its digest."""
+        where = (self.info.registry_endpoint, self.info.foundry_ca_bundle)
+        found = seed(*where, image, digest=digest, platforms=platforms)
+        return str(found["digest"])
+
+    def registry(self, method: str, path: str, body: Any = None) -> Any:
+        """The registry stand-in's admin API."""
+        status, answer = self.request(method, f"{self.info.registry_endpoint}/_emulator/{path}", body)
+        assert status < 300, answer
+        return answer
 
     def api(self, path: str) -> Any:
         status, body = self.request("GET", f"{self.info.deployer_url}/api/{path}")
@@ -110,6 +127,10 @@ def emulator_settings(http: Http):
 
     yield apply
     http.emulator("PUT", "settings", {"provision_delay_s": 0.5, "missing_images": [], "faults": []})
+
+
+def _listed(events: Any) -> list[Any]:
+    return events if isinstance(events, list) else [events]
 
 
 def fixture_json(name: str) -> Any:
