@@ -1,5 +1,6 @@
-"""A threading HTTPS server for the local stand-ins: plain TCP accepted on the listening thread,
-the TLS handshake done in the request thread (a slow client cannot stall the others)."""
+"""The server the HTTPS stand-ins share: a ``ThreadingHTTPServer`` that does the TLS handshake in
+the request thread (a slow client never holds up the accept loop) and keeps a long listen queue;
+and, for stand-ins served in process, a handler base and a serving thread."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from localdev.serve_cli import LISTEN_BACKLOG
 from localdev.tls import LocalTLS
 
 _HANDSHAKE_TIMEOUT_S = 30.0
@@ -61,18 +63,17 @@ class StandInHandler(BaseHTTPRequestHandler):
         )
 
 
-class TLSServer(ThreadingHTTPServer):
-    """Serves ``handler`` over TLS; ``state`` is whatever the handler needs."""
+class HTTPSServer(ThreadingHTTPServer):
+    """Accepts plain TCP connections and performs the TLS handshake in the request thread."""
 
     daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
 
     def __init__(
-        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], state: Any, tls: LocalTLS
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], context: ssl.SSLContext
     ) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        self.state = state
-        self.ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.ssl_context.load_cert_chain(certfile=tls.cert_file, keyfile=tls.key_file)
+        self.ssl_context = context
         super().__init__(address, handler)
 
     def server_bind(self) -> None:
@@ -96,6 +97,17 @@ class TLSServer(ThreadingHTTPServer):
             pass
         finally:
             connection.close()
+
+
+class TLSServer(HTTPSServer):
+    """Serves ``handler`` over TLS with the local certificate; ``state`` is whatever the handler
+    needs."""
+
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], state: Any, tls: LocalTLS
+    ) -> None:
+        self.state = state
+        super().__init__(address, handler, server_context(tls.cert_file, tls.key_file))
 
     @property
     def origin(self) -> str:
@@ -125,3 +137,10 @@ class ServingThread:
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join()
+
+
+def server_context(cert_file: Any, key_file: Any) -> ssl.SSLContext:
+    """The TLS context of a local HTTPS server with the given certificate chain and key."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certfile=cert_file, keyfile=key_file)
+    return context

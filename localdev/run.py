@@ -1,5 +1,7 @@
-"""``make run``: start the local stack, show a simulated ACR push reaching ``active``, then
-keep serving until Ctrl-C / SIGTERM, stopping everything it started."""
+"""``make run``: start the local stack, print where it listens and its keys (also in
+``.local/stack.json``, removed on exit), show a simulated ACR push reaching ``active``, then keep
+serving until Ctrl-C / SIGTERM. If a part of the stack dies, it is named, the rest is stopped and
+the exit status is 1; a fixed port already in use stops the start with the variable to change."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ import urllib.request
 from pathlib import Path
 from types import FrameType
 
-from localdev.stack import ROOT, Stack, StackInfo
+from localdev.stack import PROJECT, ROOT, Stack, StackInfo
+from localdev.stack_config import PortInUse
 
 DEMO_IMAGE = "myregistry.azurecr.io/agents/support-bot:1.0.0"
 
@@ -28,20 +31,43 @@ def main() -> int:
     signal.signal(signal.SIGINT, stop)
     config = Path(os.environ.get("DEPLOYER_CONFIG") or ROOT / "deployer.yaml").resolve()
     env = os.environ
+    state_dir = Path(env["LOCAL_STACK_DIR"]).resolve() if env.get("LOCAL_STACK_DIR") else None
     stack = Stack(
         config_path=config,
+        state_dir=state_dir,
         table_port=int(env.get("AZURITE_TABLE_PORT") or 10002),
         emulator_port=int(env.get("FOUNDRY_EMULATOR_PORT") or 0),
         deployer_port=int(env.get("DEPLOYER_PORT") or 7071),
+        foundry_settings={"projects": [PROJECT]},
+        check_keys=True,
     )
-    with stack:
-        path = stack.write_info()
-        print(f"local stack ready ({path.relative_to(ROOT)}):\n{path.read_text()}", flush=True)
-        if os.environ.get("RUN_DEMO_PUSH", "1") != "0" and stack.info is not None:
-            _demo(stack.info, stopping)
-        print("serving; Ctrl-C to stop", flush=True)
-        stopping.wait()
-        print("stopping the local stack", flush=True)
+    try:
+        with stack:
+            return _serve(stack, stopping)
+    except PortInUse as exc:
+        print(f"cannot start the local stack: {exc}", file=sys.stderr, flush=True)
+        return 2
+
+
+def _serve(stack: Stack, stopping: threading.Event) -> int:
+    """Serve until asked to stop (0) or until a part of the stack dies (1)."""
+    assert stack.info is not None
+    path = stack.write_info()
+    print(f"local stack ready ({path}):\n{path.read_text()}", flush=True)
+    print(f"CLI: export DEPLOYER_URL={stack.info.deployer_url} DEPLOYER_KEY={stack.info.function_key}")
+    if os.environ.get("RUN_DEMO_PUSH", "1") != "0":
+        _demo(stack.info, stopping)
+    print("serving; Ctrl-C to stop", flush=True)
+    while not stopping.wait(0.5):
+        dead = stack.exited()
+        if dead is not None:
+            name, status = dead
+            print(
+                f"{name} exited with status {status} (see .local/logs/{name}.log); stopping the stack",
+                flush=True,
+            )
+            return 1
+    print("stopping the local stack", flush=True)
     return 0
 
 
@@ -52,11 +78,16 @@ def _demo(info: StackInfo, stopping: threading.Event) -> None:
 
     url = info.deployer_url
     os.environ.setdefault("SSL_CERT_FILE", info.foundry_ca_bundle)  # the stand-in's local CA
-    cli(["--url", url, "simulate-push", DEMO_IMAGE, "--registry-endpoint", info.registry_endpoint])
+    registry = ["--registry-endpoint", info.registry_endpoint]
+    # The Event Grid webhook takes the system key, not the function key.
+    cli(["--url", url, "--key", info.eventgrid_key, "simulate-push", DEMO_IMAGE, *registry])
     seen: list[str] = []
     deadline = time.monotonic() + 60
     while not stopping.is_set() and time.monotonic() < deadline:
-        with urllib.request.urlopen(f"{url}/api/deployments?agent=support-bot&limit=1", timeout=10) as r:  # noqa: S310
+        request = urllib.request.Request(  # noqa: S310 - the stack's own http URL
+            f"{url}/api/deployments?agent=support-bot&limit=1", headers={"x-functions-key": info.function_key}
+        )
+        with urllib.request.urlopen(request, timeout=10) as r:  # noqa: S310
             items = json.load(r)["items"]
         status = items[0]["status"] if items else "waiting"
         if not seen or seen[-1] != status:

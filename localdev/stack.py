@@ -2,8 +2,10 @@
 assignments), the ACR data-plane stand-in and the Functions dev host serving ``function_app``,
 each as a child process on free loopback ports.
 
-Used by ``make run`` (``python -m localdev.run``) and by the integration tests. Stopping the
-stack stops every process it started.
+Used by ``make run`` (``python -m localdev.run``) and by the integration tests. It refuses to
+start when a fixed port is taken; the dev host checks a function key and the Event Grid system
+key made for each run; stopping the stack stops every process it started and removes
+``stack.json``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from localdev.stack_config import check_ports_free, config_scopes, faithful, foundry_compat_settings, new_keys
 from localdev.tls import ensure_local_tls
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +44,9 @@ class StackInfo:
     arm_endpoint: str = ""
     #: The ACR data-plane stand-in; registry R's endpoint is ``{registry_endpoint}/R``.
     registry_endpoint: str = ""
+    #: The dev host's function key (``x-functions-key`` or ``code``) and Event Grid system key.
+    function_key: str = ""
+    eventgrid_key: str = ""
 
 
 def free_port() -> int:
@@ -69,18 +75,35 @@ class Stack:
         table_port: int | None = None,
         emulator_port: int = 0,
         deployer_port: int = 0,
+        foundry_settings: dict[str, Any] | None = None,
+        arm_settings: dict[str, Any] | None = None,
+        check_keys: bool | None = None,
     ) -> None:
+        """``foundry_settings``/``arm_settings`` are added to the stand-ins' baseline settings: by
+        default the Foundry emulator keeps ``APP_COMPAT_FOUNDRY`` (and any project exists); the ARM
+        emulator knows the config's project scopes. ``check_keys``: the dev host checks its keys
+        (by default it checks none, as ``func start``; the keys are made and reported either way).
+        ``LOCAL_STACK_FAITHFUL=1`` turns every kept behaviour to the platform's (``stack_config``)."""
         self.state_dir = state_dir or ROOT / ".local"
         self.config_path = config_path
         self.extra_env = env or {}
         self.run_timers = run_timers
-        self.ports = {
-            "table": table_port or free_port(),
-            "emulator": emulator_port,
-            "deployer": deployer_port,
-        }
+        self.fixed_ports = {"table": table_port or 0, "emulator": emulator_port, "deployer": deployer_port}
+        self.ports = {**self.fixed_ports, "table": table_port or free_port()}
+        self.foundry_settings = {**foundry_compat_settings(), **(foundry_settings or {})}
+        self.arm_settings = {"scopes": config_scopes(config_path), **(arm_settings or {})}
+        self.keys = new_keys()
+        self.key_env = (
+            {
+                "DEVHOST_FUNCTION_KEY": self.keys["function_key"],
+                "DEVHOST_EVENTGRID_KEY": self.keys["eventgrid_key"],
+            }
+            if (faithful() if check_keys is None else check_keys) or faithful()
+            else {}
+        )
         self.processes: dict[str, subprocess.Popen[str]] = {}
         self.info: StackInfo | None = None
+        self.info_path: Path | None = None
         self.app_env: dict[str, str] = {}
 
     def __enter__(self) -> Stack:
@@ -95,15 +118,16 @@ class Stack:
         self.stop()
 
     def start(self) -> StackInfo:
+        check_ports_free(self.fixed_ports)
         logs = self.state_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         tls = ensure_local_tls(self.state_dir / "tls")
         self._start_azurite(logs)
         origin = self._start_emulator(logs, tls.cert_file.parent)
-        arm = self._spawn("arm", self._python_module("localdev.arm_emulator", tls.cert_file.parent), logs, {})
-        registry = self._spawn(
-            "registry", self._python_module("localdev.acr_emulator", tls.cert_file.parent), logs, {}
-        )
+        arm_command = self._python_module("localdev.arm_emulator", tls.cert_file.parent, self.arm_settings)
+        arm = self._spawn("arm", arm_command, logs, {})
+        registry_command = self._python_module("localdev.acr_emulator", tls.cert_file.parent, {})
+        registry = self._spawn("registry", registry_command, logs, {})
         conn = table_connection_string(self.ports["table"])
         self.app_env = {
             "DEPLOYER_CONFIG": str(self.config_path),
@@ -126,6 +150,7 @@ class Stack:
             arm_endpoint=arm,
             registry_endpoint=registry,
             table_connection_string=conn,
+            **self.keys,
         )
         return self.info
 
@@ -150,7 +175,7 @@ class Stack:
         ]
         if not (self.run_timers if run_timers is None else run_timers):
             args.append("--no-timers")
-        app_env = {**self.app_env, **(env or {})}
+        app_env = {**self.app_env, **self.key_env, **(env or {})}
         return self._spawn(name, [sys.executable, *args], logs or self.state_dir / "logs", app_env)
 
     def stop_process(self, name: str, *, kill: bool = False) -> None:
@@ -170,11 +195,26 @@ class Stack:
     def stop(self) -> None:
         for name in reversed(list(self.processes)):
             self.stop_process(name)
+        if self.info_path is not None:
+            self.info_path.unlink(missing_ok=True)
+            self.info_path = None
+
+    def exited(self) -> tuple[str, int] | None:
+        """The first child process that has exited, with its exit status, if any has."""
+        for name, process in self.processes.items():
+            status = process.poll()
+            if status is not None:
+                return name, status
+        return None
 
     def write_info(self) -> Path:
+        """Write ``stack.json`` (keys included, so readable by the owner only); removed by ``stop``."""
         assert self.info is not None
         path = self.state_dir / "stack.json"
+        path.touch(mode=0o600)
+        path.chmod(0o600)
         path.write_text(json.dumps(asdict(self.info), indent=2) + "\n")
+        self.info_path = path
         return path
 
     def _start_azurite(self, logs: Path) -> None:
@@ -197,19 +237,16 @@ class Stack:
         _wait_for_port(self.ports["table"], self.processes["azurite"], "Azurite")
 
     @staticmethod
-    def _python_module(module: str, tls_dir: Path) -> list[str]:
-        return [sys.executable, "-m", module, "--port", "0", "--tls-dir", str(tls_dir)]
+    def _python_module(module: str, tls_dir: Path, settings: dict[str, Any], port: int = 0) -> list[str]:
+        return [
+            *(sys.executable, "-m", module, "--port", str(port), "--tls-dir", str(tls_dir)),
+            *("--settings", json.dumps(settings)),
+        ]
 
     def _start_emulator(self, logs: Path, tls_dir: Path) -> str:
-        command = [
-            sys.executable,
-            "-m",
-            "localdev.foundry_emulator",
-            "--port",
-            str(self.ports["emulator"]),
-            "--tls-dir",
-            str(tls_dir),
-        ]
+        command = self._python_module(
+            "localdev.foundry_emulator", tls_dir, self.foundry_settings, self.ports["emulator"]
+        )
         return self._spawn("emulator", command, logs, {})
 
     def _spawn(self, name: str, command: list[str], logs: Path, env: dict[str, str]) -> str:

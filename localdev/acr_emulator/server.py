@@ -24,7 +24,8 @@ def dispatch(state: RegistryState, request: Request) -> Reply:
     """Route to the admin API or, logging the call, the registry API."""
     if request.path == admin.ADMIN_PREFIX or request.path.startswith(admin.ADMIN_PREFIX + "/"):
         return admin.handle(state, request)
-    reply = api.handle(state, request)
+    fault = state.take_fault(request.method, request.path)
+    reply = fault.error().reply() if fault is not None else api.handle(state, request)
     state.log(log_entry(request, reply))
     return reply
 
@@ -102,7 +103,13 @@ class RegistryServer(ServingThread):
         self.shutdown()
 
 
-def start_registry(*, host: str = "127.0.0.1", port: int = 0, tls: LocalTLS) -> RegistryServer:
-    """Start the stand-in on ``host:port`` (0 picks a free port), serving in a daemon thread."""
+def start_registry(
+    *, host: str = "127.0.0.1", port: int = 0, tls: LocalTLS, settings: dict[str, Any] | None = None
+) -> RegistryServer:
+    """Start the stand-in on ``host:port`` (0 picks a free port), serving in a daemon thread.
+    It has no settings (images are seeded and faults injected through the admin API): any given
+    are refused."""
+    if settings:
+        raise ValueError(f"the registry stand-in takes no settings, got {sorted(settings)}")
     httpd = TLSServer((host, port), _Handler, RegistryState(), tls)
     return RegistryServer(httpd, "acr-emulator")

@@ -7,14 +7,16 @@ api-version, GUID name, role definition id, principal id), with ARM's error code
 Admin (no authentication, not logged):
 
 ``GET|PUT /_emulator/settings``
-    ``{"principal_not_found": 0, "forbidden": false}``; PUT replaces the keys it names.
+    ``{"principal_not_found": 0, "forbidden": false, "scopes": null}``; PUT replaces the keys it
+    names. ``scopes``: the resource ids that exist (with their resource groups and subscriptions);
+    a role assignment elsewhere is a 404; ``null``: every well-formed scope exists.
 ``GET /_emulator/requests``
     ``{"requests": [{"time", "method", "path", "query", "headers", "body", "status"}]}``, oldest
     first, the bearer token shown as ``Bearer ***``.
 ``GET /_emulator/assignments``
     ``{"assignments": [...]}``: the role assignments held, as ARM returns them.
 ``POST /_emulator/reset``
-    Forget assignments, principals, settings and logged requests.
+    Forget assignments, principals and logged requests; settings go back to those given at start.
 """
 
 from __future__ import annotations
@@ -124,6 +126,7 @@ def _arm(state: ArmState, request: Request) -> Reply:
         message = f"The role assignment ID '{name}' is not valid. The role assignment ID must be a GUID."
         raise ArmError(400, "InvalidRoleAssignmentId", message)
     target = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
+    state.check_scope(scope)
     if request.method == "GET":
         return Reply(200, state.get(scope, name))
     if request.method == "DELETE":
@@ -132,7 +135,8 @@ def _arm(state: ArmState, request: Request) -> Reply:
         return Reply(200, deleted) if deleted else Reply(204, None)
     if request.method == "PUT":
         state.check_write(_CALLER, "Microsoft.Authorization/roleAssignments/write", target)
-        return Reply(201, state.create(scope, name, _properties(request, scope), _CALLER))
+        record, created = state.create(scope, name, _properties(request, scope), _CALLER)
+        return Reply(201 if created else 200, record)
     raise ArmError(405, "MethodNotAllowed", f"{request.method} is not supported on role assignments.")
 
 
@@ -194,7 +198,7 @@ def _json(request: Request) -> Any:
         return None
     try:
         return json.loads(request.body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         message = f"The request content is not valid JSON: {exc}."
         raise ArmError(400, "InvalidRequestContent", message) from exc
 
@@ -203,7 +207,7 @@ def _log_entry(request: Request, status: int) -> dict[str, Any]:
     headers = {k: ("Bearer ***" if k.lower() == "authorization" else v) for k, v in request.headers.items()}
     try:
         body = json.loads(request.body) if request.body.strip() else None
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         body = request.body.decode(errors="replace")
     return {
         "time": time.time(),

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import json
-import socket
-import socketserver
 import ssl
 import sys
 import threading
 import traceback
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from localdev.arm_emulator.api import Reply, Request, dispatch
-from localdev.arm_emulator.state import ArmError, ArmState
+from localdev.arm_emulator.state import ArmError, ArmState, Settings
+from localdev.https_server import HTTPSServer, server_context
 from localdev.tls import LocalTLS
-
-_HANDSHAKE_TIMEOUT_S = 30.0
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -80,35 +77,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
-class _TLSServer(ThreadingHTTPServer):
-    daemon_threads = True
+class _TLSServer(HTTPSServer):
+    """The HTTPS server with the emulator's state."""
 
     def __init__(self, address: tuple[str, int], state: ArmState, context: ssl.SSLContext) -> None:
-        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.state = state
-        self.ssl_context = context
-        super().__init__(address, _Handler)
-
-    def server_bind(self) -> None:
-        """Bind without the reverse-DNS lookup ``HTTPServer.server_bind`` makes."""
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.socket.getsockname()[:2]
-        self.server_name = host
-        self.server_port = port
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        request.settimeout(_HANDSHAKE_TIMEOUT_S)
-        request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        try:
-            connection = self.ssl_context.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError):
-            return
-        try:
-            _Handler(connection, client_address, self)
-        except (ssl.SSLError, OSError):
-            pass
-        finally:
-            connection.close()
+        super().__init__(address, _Handler, context)
 
 
 class ArmEmulator:
@@ -134,11 +108,14 @@ class ArmEmulator:
         self.shutdown()
 
 
-def start_arm_emulator(*, host: str = "127.0.0.1", port: int = 0, tls: LocalTLS) -> ArmEmulator:
-    """Start the emulator on ``host:port`` (0 picks a free port), serving in a daemon thread."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(certfile=tls.cert_file, keyfile=tls.key_file)
-    httpd = _TLSServer((host, port), ArmState(), context)
+def start_arm_emulator(
+    *, host: str = "127.0.0.1", port: int = 0, tls: LocalTLS, settings: dict[str, Any] | None = None
+) -> ArmEmulator:
+    """Start the emulator on ``host:port`` (0 picks a free port), serving in a daemon thread;
+    ``settings`` (as for ``PUT /_emulator/settings``) are the baseline ``reset`` goes back to."""
+    context = server_context(tls.cert_file, tls.key_file)
+    baseline = Settings().updated(settings or {})
+    httpd = _TLSServer((host, port), ArmState(baseline=baseline), context)
     thread = threading.Thread(target=httpd.serve_forever, name="arm-emulator", daemon=True)
     thread.start()
     return ArmEmulator(httpd, thread)

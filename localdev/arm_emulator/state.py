@@ -1,7 +1,8 @@
 """The ARM emulator's in-memory state: role assignments, admin settings and the request log.
 
 Everything is guarded by one lock. Role assignments behave as ARM's do: one per (scope,
-principal, role), whatever its name; a PUT of an existing one is ``409 RoleAssignmentExists``.
+principal, role); a PUT of the same assignment under its own name again succeeds (200), under
+another name it is ``409 RoleAssignmentExists``. Scopes must exist (the ``scopes`` setting).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import copy
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,10 +36,12 @@ class ArmError(Exception):
 class Settings:
     """``principal_not_found``: how many PUTs for each new principal are answered
     ``400 PrincipalNotFound`` (Entra replication) before it is known; ``forbidden``: every write is
-    ``403 AuthorizationFailed`` (the caller lacks roleAssignments/write)."""
+    ``403 AuthorizationFailed`` (the caller lacks roleAssignments/write); ``scopes``: the resource
+    ids that exist, with their resource groups and subscriptions (``None``: every scope exists)."""
 
     principal_not_found: int = 0
     forbidden: bool = False
+    scopes: list[str] | None = field(default=None)
 
     def updated(self, payload: Any) -> Settings:
         if not isinstance(payload, dict):
@@ -52,7 +55,28 @@ class Settings:
         forbidden = payload.get("forbidden", self.forbidden)
         if not isinstance(forbidden, bool):
             raise ArmError(400, "InvalidSettings", "forbidden must be true or false.")
-        return replace(self, principal_not_found=count, forbidden=forbidden)
+        scopes = payload.get("scopes", self.scopes)
+        if scopes is not None and not (isinstance(scopes, list) and all(isinstance(s, str) for s in scopes)):
+            raise ArmError(400, "InvalidSettings", "scopes must be a list of resource ids or null.")
+        return replace(self, principal_not_found=count, forbidden=forbidden, scopes=scopes)
+
+    def check_scope(self, scope: str) -> None:
+        """404 as ARM answers for a subscription, resource group or resource that does not exist."""
+        if self.scopes is None or self._exists(scope):
+            return
+        parts = scope.rstrip("/").split("/")
+        if not self._exists("/".join(parts[:3])):
+            raise ArmError(404, "SubscriptionNotFound", f"The subscription '{parts[2]}' could not be found.")
+        if not self._exists("/".join(parts[:5])):
+            raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{parts[4]}' could not be found.")
+        resource = scope.split("/providers/", 1)[-1]
+        message = f"The Resource '{resource}' under resource group '{parts[4]}' was not found."
+        raise ArmError(404, "ResourceNotFound", message)
+
+    def _exists(self, scope: str) -> bool:
+        """A known resource id, or a resource group or subscription holding one."""
+        wanted = scope.rstrip("/").lower()
+        return any(k.lower() == wanted or k.lower().startswith(wanted + "/") for k in self.scopes or ())
 
 
 def assignment_id(scope: str, name: str) -> str:
@@ -62,18 +86,19 @@ def assignment_id(scope: str, name: str) -> str:
 class ArmState:
     """Role assignments by id, the settings, replication of principals, and the request log."""
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time, baseline: Settings | None = None) -> None:
         self._lock = threading.Lock()
         self._clock = clock
+        self._baseline = baseline or Settings()
         self.reset()
 
     def reset(self) -> None:
-        """Forget all assignments, principals, settings and logged requests."""
+        """Forget all assignments, principals and logged requests; settings go back to the baseline."""
         with self._lock:
             self._assignments: dict[str, dict[str, Any]] = {}
             self._not_found_given: dict[str, int] = {}
             self._known: set[str] = set()
-            self._settings = Settings()
+            self._settings = self._baseline
             self._requests: list[dict[str, Any]] = []
 
     def settings(self) -> dict[str, Any]:
@@ -110,8 +135,17 @@ class ArmState:
                 "was recently granted, please refresh your credentials.",
             )
 
-    def create(self, scope: str, name: str, properties: dict[str, Any], caller: str) -> dict[str, Any]:
-        """Create the assignment (201), or raise as ARM does: not found yet, exists, or a change."""
+    def check_scope(self, scope: str) -> None:
+        """404 unless ``scope`` exists."""
+        with self._lock:
+            settings = self._settings
+        settings.check_scope(scope)
+
+    def create(
+        self, scope: str, name: str, properties: dict[str, Any], caller: str
+    ) -> tuple[dict[str, Any], bool]:
+        """Create the assignment (``True``: 201) or find it made already under this name
+        (``False``: 200), or raise as ARM does: not found yet, exists under another name, a change."""
         key = assignment_id(scope, name).lower()
         principal, role = properties["principalId"].lower(), properties["roleDefinitionId"].lower()
         with self._lock:
@@ -123,14 +157,16 @@ class ArmState:
                     "RoleAssignmentUpdateNotPermitted",
                     "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
                 )
-            if existing is not None or any(
+            if existing is not None:
+                return copy.deepcopy(existing), False
+            if any(
                 a["properties"]["scope"].lower() == scope.lower() and _same(a, principal, role)
                 for a in self._assignments.values()
             ):
                 raise ArmError(409, "RoleAssignmentExists", "The role assignment already exists.")
             record = self._record(scope, name, properties, caller)
             self._assignments[key] = record
-            return copy.deepcopy(record)
+            return copy.deepcopy(record), True
 
     def get(self, scope: str, name: str) -> dict[str, Any]:
         with self._lock:

@@ -3,8 +3,9 @@
 Azure Functions Core Tools cannot be installed here, so this small pure-Python host stands in for
 ``func start``: HTTP triggers at ``/api/<route>``, Event Grid triggers at
 ``/runtime/webhooks/eventgrid?functionName=<name>``, timer triggers on their NCRONTAB schedules, and
-``local.settings.json`` values loaded into the environment. As with ``func start`` locally, function and
-system keys (auth levels) are not enforced. The modules document which host behaviours they reproduce.
+``local.settings.json`` values loaded into the environment. Function and system keys are checked as the
+host checks them once they are given (``keys``); without keys, as under ``func start``, nothing is
+checked. The modules document which host behaviours they reproduce.
 
 Command line: ``python -m localdev.devhost --app function_app:app --port 0 --settings local.settings.json``
 (see :mod:`.cli`). In process: ``start_devhost(app, port=0, run_timers=False)`` returns a

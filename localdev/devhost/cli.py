@@ -2,9 +2,10 @@
 
 Loads ``--settings`` (``local.settings.json``; may be absent) into the environment, imports ``--app``
 (``module:attribute``), listens on ``--host``/``--port`` (default ``DEPLOYER_PORT``, else 7071; 0 picks a
-free port), prints exactly one ``READY http://<host>:<port>`` line to stdout once listening, logs to
-stderr, and shuts down cleanly (timers stopped, server closed) on SIGTERM or SIGINT. Exit status: 0 after
-a signal, 1 when the app cannot be loaded or served.
+free port), checks the keys set in ``DEVHOST_FUNCTION_KEY`` and ``DEVHOST_EVENTGRID_KEY`` (:mod:`.keys`),
+prints exactly one ``READY http://<host>:<port>`` line to stdout once listening, logs to stderr, and
+shuts down cleanly (timers stopped, server closed) on SIGTERM or SIGINT. Exit status: 0 after a signal,
+1 when the app cannot be loaded or served.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from types import FrameType
 
 from .host import start_devhost
 from .index import load_app
+from .keys import HostKeys
 from .log import log
 from .settings import load_local_settings
 
@@ -69,7 +71,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         load_local_settings(args.settings)
         app = load_app(args.app)
-        devhost = start_devhost(app, host=args.host, port=_port(args.port), run_timers=not args.no_timers)
+        devhost = start_devhost(
+            app,
+            host=args.host,
+            port=_port(args.port),
+            run_timers=not args.no_timers,
+            keys=HostKeys.from_env(),
+        )
     except Exception as error:
         log(f"error: cannot start: {type(error).__name__}: {error}")
         return 1

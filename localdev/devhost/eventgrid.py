@@ -3,6 +3,7 @@
 Mirrors ``HttpRequestProcessor`` and ``EventGridExtensionConfigProvider`` of
 Microsoft.Azure.WebJobs.Extensions.EventGrid:
 
+- without the ``eventgrid_extension`` system key (``code`` or ``x-functions-key``): 401 (:mod:`.keys`);
 - unknown or missing ``functionName``: 404 ``cannot find function: '<name>'``;
 - ``OPTIONS`` (CloudEvents abuse protection): 200 with ``WebHook-Allowed-Origin`` echoing a known
   ``eventgrid.azure.*`` origin from ``WebHook-Request-Origin``, else ``eventgrid.azure.net``;
@@ -63,7 +64,7 @@ def decode_event(event: Any) -> Any:
 def _parse_json(body: bytes) -> Any:
     try:
         return json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError) as error:
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise _BadPayload(f"the body is not JSON: {error}") from error
 
 
@@ -112,7 +113,7 @@ def _notify(function: EventGridFunction, invoker: Invoker, body: bytes) -> Reply
 
 
 def handle_eventgrid_webhook(index: AppIndex, invoker: Invoker, request: IncomingRequest) -> Reply:
-    """Answer one request to the Event Grid webhook."""
+    """Answer one request to the Event Grid webhook (its key checked already)."""
     name = parse_qs(request.query).get("functionName", [""])[0]
     function = index.event_grid.get(name)
     if function is None:

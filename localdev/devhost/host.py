@@ -9,6 +9,7 @@ import azure.functions as func
 
 from .index import AppIndex, index_app
 from .invoker import Invoker
+from .keys import HostKeys
 from .log import log
 from .server import DevHostServer, Router
 from .timers import TimerRunner
@@ -93,17 +94,23 @@ def _describe(index: AppIndex, url: str) -> list[str]:
 
 
 def start_devhost(
-    app: func.FunctionApp, *, host: str = "127.0.0.1", port: int = 0, run_timers: bool = True
+    app: func.FunctionApp,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    run_timers: bool = True,
+    keys: HostKeys | None = None,
 ) -> DevHost:
     """Index ``app`` and serve it on ``host:port`` (0: a free port) from a daemon thread.
 
     Raises on a function the dev host cannot serve as declared (bad schedule, missing ``%SETTING%``, bad
     route) or when the port cannot be bound. With ``run_timers=False`` timers fire only through
-    :meth:`DevHost.fire_timer` or ``POST /admin/functions/<name>``.
+    :meth:`DevHost.fire_timer` or ``POST /admin/functions/<name>``. ``keys``: the function and
+    system keys to check (none by default, as under ``func start``).
     """
     index = index_app(app)
     invoker = Invoker()
-    router = Router(index, invoker, TimerRunner(index.timers, invoker))
+    router = Router(index, invoker, TimerRunner(index.timers, invoker), keys)
     devhost = DevHost(DevHostServer((host, port), router), router)
     for line in _describe(index, devhost.url):
         log(line)

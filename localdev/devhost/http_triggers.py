@@ -3,9 +3,10 @@
 The request object and the response encoding go through azure.functions' own converters
 (``HttpRequestConverter.decode``, ``HttpResponseConverter.encode``), so the function sees what the
 Python worker would give it and its response gets the same default ``Content-Type``. As with the real
-host: a route that exists but not for the request's method answers 404; a function that raises, or
-returns something other than ``func.HttpResponse`` or ``str`` (``None`` included), answers 500 with an
-empty body (the traceback goes to stderr).
+host: a request without the key its route's auth level needs answers 401 (:mod:`.keys`); a route that
+exists but not for the request's method answers 404; a function that raises, or returns something
+other than ``func.HttpResponse`` or ``str`` (``None`` included), answers 500 with an empty body (the
+traceback goes to stderr).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from azure.functions.meta import Datum
 
 from .index import AppIndex, HttpFunction
 from .invoker import Invoker
+from .keys import HostKeys
 from .log import log, log_invocation
 from .messages import IncomingRequest, Reply
 
@@ -82,12 +84,16 @@ def encode_response(value: Any) -> Reply:
     return Reply(int(parts["status_code"].value), tuple(headers), bytes(parts["body"].value or b""))
 
 
-def handle_http_trigger(index: AppIndex, invoker: Invoker, request: IncomingRequest, path: str) -> Reply:
+def handle_http_trigger(
+    index: AppIndex, invoker: Invoker, request: IncomingRequest, path: str, keys: HostKeys
+) -> Reply:
     """Serve ``request`` whose path below the ``api`` prefix is ``path``."""
     found = find_http_function(index, request.method, path)
     if found is None:
         return Reply(404)
     function, route_params = found
+    if not keys.allows_route(function.auth_level, request):
+        return Reply(401)
     http_request = build_http_request(request, route_params)
     invocation = invoker.invoke(function.name, function.func, function.arguments(http_request))
     reply, outcome = Reply(500), "Failed"

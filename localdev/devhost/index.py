@@ -61,6 +61,8 @@ class HttpFunction(IndexedFunction):
 
     route: RouteTemplate = field(default_factory=lambda: RouteTemplate.compile(""))
     methods: frozenset[str] | None = None
+    #: ``anonymous``, ``function`` (the host's default) or ``admin``.
+    auth_level: str = "function"
 
 
 @dataclass(frozen=True)
@@ -171,7 +173,8 @@ def _http_function(common: dict[str, Any], trigger: Binding) -> HttpFunction:
         template = RouteTemplate.compile(route)
     except RouteTemplateError as error:
         raise IndexingError(f"HTTP function {common['name']!r}: {error}") from error
-    return HttpFunction(**common, route=template, methods=accepted)
+    level = _text(trigger.get("authLevel") or "function").lower()
+    return HttpFunction(**common, route=template, methods=accepted, auth_level=level)
 
 
 def _timer_function(common: dict[str, Any], trigger: Binding, environ: Mapping[str, str]) -> TimerFunction:

@@ -8,7 +8,9 @@ Paths served, as by the Functions host under ``func start``:
   JSON>"}``) in the background and answers 202, as the host's admin API does;
 - ``GET /`` (a short page) and ``GET /admin/host/status`` (``{"state": "Running"}``).
 
-Keys are not enforced on any of them (as with ``func start``); a body over the limit answers 413.
+Function and system keys are checked as the host checks them when they are set (:mod:`.keys`); the
+admin API needs no key here. A body over the limit answers 413; JSON the dev host itself reads that
+is nested too deeply answers 400.
 """
 
 from __future__ import annotations
@@ -21,10 +23,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from localdev.serve_cli import LISTEN_BACKLOG
+
 from .eventgrid import EVENTGRID_WEBHOOK_PATH, MAX_EVENTGRID_BODY, decode_event, handle_eventgrid_webhook
 from .http_triggers import ROUTE_PREFIX, handle_http_trigger
 from .index import AppIndex
 from .invoker import Invoker
+from .keys import HostKeys
 from .log import log_exception, log_invocation
 from .messages import IncomingRequest, Reply
 from .timers import TimerRunner
@@ -38,10 +43,13 @@ _HOMEPAGE = "<html><body><h1>Your Functions dev host is up and running.</h1></bo
 class Router:
     """Maps a request to the function it triggers (or to the host's own endpoints)."""
 
-    def __init__(self, index: AppIndex, invoker: Invoker, timers: TimerRunner) -> None:
+    def __init__(
+        self, index: AppIndex, invoker: Invoker, timers: TimerRunner, keys: HostKeys | None = None
+    ) -> None:
         self.index = index
         self.invoker = invoker
         self.timers = timers
+        self.keys = keys or HostKeys()
 
     @staticmethod
     def body_limit(path: str) -> int:
@@ -53,9 +61,9 @@ class Router:
         path = request.path
         prefix = "/" + ROUTE_PREFIX
         if path.lower() == prefix or path.lower().startswith(prefix + "/"):
-            return handle_http_trigger(self.index, self.invoker, request, path[len(prefix) :])
+            return handle_http_trigger(self.index, self.invoker, request, path[len(prefix) :], self.keys)
         if _is_eventgrid(path):
-            return handle_eventgrid_webhook(self.index, self.invoker, request)
+            return self._eventgrid(request)
         if path.lower().startswith("/admin/functions/") and request.method == "POST":
             return self._admin_invoke(unquote(path[len("/admin/functions/") :]), request.body)
         if request.method in {"GET", "HEAD"} and path.rstrip("/") == "":
@@ -63,6 +71,11 @@ class Router:
         if request.method == "GET" and path.lower().rstrip("/") == "/admin/host/status":
             return Reply.json(200, {"id": "devhost", "state": "Running", "version": "devhost"})
         return Reply(404)
+
+    def _eventgrid(self, request: IncomingRequest) -> Reply:
+        if not self.keys.allows_eventgrid(request):
+            return Reply(401)
+        return handle_eventgrid_webhook(self.index, self.invoker, request)
 
     def _admin_invoke(self, name: str, body: bytes) -> Reply:
         if name in self.index.timers:
@@ -73,7 +86,7 @@ class Router:
             return Reply(404)
         try:
             event = decode_event(json.loads(json.loads(body or b"{}").get("input", "null")))
-        except (ValueError, TypeError, AttributeError) as error:
+        except (ValueError, TypeError, AttributeError, RecursionError) as error:
             return Reply.text(400, f"input must be an event as a JSON string: {error}")
 
         def run() -> bool:
@@ -171,6 +184,7 @@ class DevHostServer(ThreadingHTTPServer):
     """A threading HTTP server (IPv4 or IPv6) that hands each request to a :class:`Router`."""
 
     daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
 
     def __init__(self, address: tuple[str, int], router: Router) -> None:
         self.router = router

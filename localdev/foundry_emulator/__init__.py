@@ -3,8 +3,9 @@
 Serves HTTPS with a local CA (``localdev.tls``); clients trust it through ``REQUESTS_CA_BUNDLE``
 (azure-core/requests) and ``SSL_CERT_FILE`` (httpx, used by the OpenAI client).
 
-Project endpoints are ``https://127.0.0.1:{port}/api/projects/{project}``; any project exists
-on first use. The admin API is documented in ``localdev.foundry_emulator.admin``.
+Project endpoints are ``https://127.0.0.1:{port}/api/projects/{project}``; the ``projects``
+setting names the projects that exist (by default every project exists on first use). The admin
+API is documented in ``localdev.foundry_emulator.admin``.
 
 In process::
 

@@ -15,8 +15,17 @@
                       "retry_after_s": 1, "delay_s": 0}],
           "image_replies": {"reg.azurecr.io/repo:tag": {"status": 500, "text": "...", "delay_s": 0}},
           "model_deployments": ["gpt-5-mini"],   # GET /deployments/{name}: 404 for others; null: all
-          "connections": ["my-search"]            # GET /connections/{name}: likewise
+          "connections": ["my-search"],           # GET /connections/{name}: likewise
+          "default_selector": "latest",   # new agents route @latest at 100 %; "none": no selector
+          "session_linger_s": null,       # a version stays busy this long after a call; null: never
+          "require_preview_header": true, # Invocations without Foundry-Features: 403
+          "enforce_protocols": true,      # only protocol_configuration's protocols (default responses)
+          "projects": null,               # known projects (fnmatch patterns); null: any
+          "identity_delay_s": 0           # instance_identity appears on a version after this
         }
+
+    The platform behaviours behind the last six are described in ``platform``. The settings given
+    at start (``--settings``) are the baseline that ``reset`` goes back to.
 
     Timings and image outcomes are fixed when a version is created. A fault answers the first
     ``count`` project requests whose method matches (``method`` omitted: any) and whose path
@@ -33,7 +42,7 @@
     with the bearer token shown as ``Bearer ***``.
 
 ``POST /_emulator/reset``
-    Forget all projects, settings, faults and logged requests.
+    Forget all projects, faults and logged requests; the settings go back to the baseline.
 
 ``POST /_emulator/projects/{project}/agents/{name}/versions/{version}/status``
     Body ``{"status": "active" | "failed", "error": {"code": ..., "message": ...}}`` (error

@@ -3,7 +3,8 @@
 Implements what ``azure-ai-projects`` 2.10 ``project.agents.*`` sends (create/get/list/update/
 delete agents, create/get/list/delete versions) plus the agent endpoint protocols the SDK's
 OpenAI client and the guide call. Every request is logged, may hit an injected fault, and then
-needs ``Authorization: Bearer <token>`` (401) and an ``api-version`` query parameter (400).
+needs ``Authorization: Bearer <token>`` (401) and an ``api-version`` query parameter (400), then a
+known project (404) and, for Invocations, the preview header (403; ``platform``).
 """
 
 from __future__ import annotations
@@ -103,6 +104,8 @@ def _dispatch(state: EmulatorState, request: Request) -> Reply:
     if match is None:
         raise not_found(f"No route for {request.path}.")
     rest = match.group("rest") or "/"
+    project = unquote(match.group("project"))
+    state.check_request(project, request, preview=_INVOCATIONS.fullmatch(rest) is not None)
     allowed = False
     for method, pattern, handler in _ROUTES:
         route = pattern.fullmatch(rest)
@@ -111,7 +114,7 @@ def _dispatch(state: EmulatorState, request: Request) -> Reply:
         allowed = True
         if method == request.method:
             params = {key: unquote(value) for key, value in route.groupdict().items()}
-            return handler(state, Call(unquote(match.group("project")), params, request))
+            return handler(state, Call(project, params, request))
     if allowed:
         raise ApiError(405, "MethodNotAllowed", f"{request.method} is not supported on {request.path}.")
     raise not_found(f"No route for {request.path}.")
@@ -150,7 +153,8 @@ def _get_version(state: EmulatorState, call: Call) -> Reply:
 
 
 def _delete_version(state: EmulatorState, call: Call) -> Reply:
-    return ok(state.delete_version(call.project, call.params["name"], call.params["version"]))
+    force = call.request.query.get("force", "").lower() == "true"
+    return ok(state.delete_version(call.project, call.params["name"], call.params["version"], force=force))
 
 
 def _responses(state: EmulatorState, call: Call) -> Reply:
@@ -210,6 +214,7 @@ def pinned_version(body: Any) -> str | None:
     return None if version is None else str(version)
 
 
+_INVOCATIONS = re.compile(rf"/agents/{_NAME}/endpoint/protocols/invocations")
 _ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("GET", re.compile(r"/agents"), _list_agents),
     ("POST", re.compile(r"/agents"), _create_agent),
@@ -221,7 +226,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("GET", re.compile(rf"/agents/{_NAME}/versions/(?P<version>[^/]+)"), _get_version),
     ("DELETE", re.compile(rf"/agents/{_NAME}/versions/(?P<version>[^/]+)"), _delete_version),
     ("POST", re.compile(rf"/agents/{_NAME}/endpoint/protocols/openai(?:/v1)?/responses"), _responses),
-    ("POST", re.compile(rf"/agents/{_NAME}/endpoint/protocols/invocations"), _invocations),
+    ("POST", _INVOCATIONS, _invocations),
     ("GET", re.compile(rf"/deployments/{_NAME}"), _get_deployment),
     ("GET", re.compile(rf"/connections/{_NAME}"), _get_connection),
 ]

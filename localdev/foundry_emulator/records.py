@@ -129,6 +129,12 @@ def failure(code: str, image: str) -> Outcome:
     return Outcome("failed", {"code": code, "message": template.format(image=image)})
 
 
+def version_number(version: str) -> int:
+    """Return the number of a version given as ``"3"`` or as its id ``"name:3"`` (-1 if invalid)."""
+    text = version.rsplit(":", 1)[-1]
+    return int(text) if text.isdigit() else -1
+
+
 def instance_identity(project: str, agent: str) -> dict[str, str]:
     """Return the agent's deterministic Entra instance identity."""
     return {
@@ -153,6 +159,10 @@ class VersionRecord:
     forced: Outcome | None = None
     delete_started: float | None = None
     delete_after_s: float | None = None
+    #: The version reports its ``instance_identity`` this long after its creation.
+    identity_after_s: float = 0.0
+    #: When its endpoint last answered a call for it (a session), on the monotonic clock.
+    last_call: float | None = None
 
     @property
     def version(self) -> str:
@@ -191,8 +201,9 @@ class VersionRecord:
             "definition": copy.deepcopy(self.request["definition"]),
             "metadata": dict(self.request.get("metadata") or {}),
             "status": state.status,
-            "instance_identity": instance_identity(self.project, self.agent),
         }
+        if now >= self.created_mono + self.identity_after_s:
+            body["instance_identity"] = instance_identity(self.project, self.agent)
         for key in ("description", "draft"):
             if key in self.request:
                 body[key] = self.request[key]

@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import json
-import socket
-import socketserver
 import ssl
 import sys
 import threading
 import traceback
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from localdev.foundry_emulator import admin, api
 from localdev.foundry_emulator.errors import ApiError, not_found
+from localdev.foundry_emulator.settings import Settings, apply_settings_update
 from localdev.foundry_emulator.state import EmulatorState
 from localdev.foundry_emulator.wire import Reply, Request, error_reply
+from localdev.https_server import HTTPSServer, server_context
 from localdev.tls import LocalTLS
-
-_HANDSHAKE_TIMEOUT_S = 30.0
 
 
 def dispatch(state: EmulatorState, request: Request) -> Reply:
@@ -94,38 +92,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
-class _TLSServer(ThreadingHTTPServer):
-    """Accepts plain TCP connections and performs the TLS handshake in the request thread."""
-
-    daemon_threads = True
+class _TLSServer(HTTPSServer):
+    """The HTTPS server with the emulator's state."""
 
     def __init__(self, address: tuple[str, int], state: EmulatorState, context: ssl.SSLContext) -> None:
-        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.state = state
-        self.ssl_context = context
-        super().__init__(address, _Handler)
-
-    def server_bind(self) -> None:
-        """Bind without the reverse-DNS lookup ``HTTPServer.server_bind`` makes."""
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.socket.getsockname()[:2]
-        self.server_name = host
-        self.server_port = port
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        """Wrap the connection in TLS, then serve it; handshake failures just drop it."""
-        request.settimeout(_HANDSHAKE_TIMEOUT_S)
-        request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        try:
-            connection = self.ssl_context.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError):
-            return
-        try:
-            _Handler(connection, client_address, self)
-        except (ssl.SSLError, OSError):
-            pass
-        finally:
-            connection.close()
+        super().__init__(address, _Handler, context)
 
 
 class EmulatorServer:
@@ -162,11 +134,15 @@ class EmulatorServer:
         self.shutdown()
 
 
-def start_emulator(*, host: str = "127.0.0.1", port: int = 0, tls: LocalTLS) -> EmulatorServer:
-    """Start the emulator on ``host:port`` (0 picks a free port), serving in a daemon thread."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(certfile=tls.cert_file, keyfile=tls.key_file)
-    state = EmulatorState()
+def start_emulator(
+    *, host: str = "127.0.0.1", port: int = 0, tls: LocalTLS, settings: dict[str, Any] | None = None
+) -> EmulatorServer:
+    """Start the emulator on ``host:port`` (0 picks a free port), serving in a daemon thread.
+
+    ``settings`` (as for ``PUT /_emulator/settings``) are the baseline ``reset`` goes back to.
+    """
+    context = server_context(tls.cert_file, tls.key_file)
+    state = EmulatorState(baseline=apply_settings_update(Settings(), settings or {}))
     httpd = _TLSServer((host, port), state, context)
     thread = threading.Thread(target=httpd.serve_forever, name="foundry-emulator", daemon=True)
     thread.start()

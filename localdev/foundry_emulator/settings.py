@@ -10,6 +10,8 @@ from localdev.foundry_emulator.errors import bad_request
 
 DEFAULT_PROVISION_DELAY_S = 0.5
 DEFAULT_DELETE_DELAY_S = 0.2
+DEFAULT_SELECTORS = ("latest", "none")
+_SWITCHES = ("require_preview_header", "enforce_protocols")
 
 
 @dataclass
@@ -78,6 +80,18 @@ class Settings:
     #: The project's model deployments and connections by name; ``None``: any name exists.
     model_deployments: list[str] | None = None
     connections: list[str] | None = None
+    #: ``latest``: a new agent's selector is ``@latest`` at 100 %; ``none``: it has no selector.
+    default_selector: str = "latest"
+    #: A version keeps a live session this long after its last endpoint call; ``None``: never.
+    session_linger_s: float | None = None
+    #: Invocations calls need ``Foundry-Features: HostedAgents=V1Preview`` (403 otherwise).
+    require_preview_header: bool = True
+    #: The endpoint serves only the protocols of ``agent_endpoint.protocol_configuration``.
+    enforce_protocols: bool = True
+    #: The projects that exist (``fnmatch`` patterns); ``None``: every project exists.
+    projects: list[str] | None = None
+    #: A new version reports its ``instance_identity`` this long after it was created.
+    identity_delay_s: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         """Return the settings as JSON."""
@@ -90,6 +104,12 @@ class Settings:
             "image_replies": {image: reply.to_json() for image, reply in self.image_replies.items()},
             "model_deployments": self.model_deployments,
             "connections": self.connections,
+            "default_selector": self.default_selector,
+            "session_linger_s": self.session_linger_s,
+            "require_preview_header": self.require_preview_header,
+            "enforce_protocols": self.enforce_protocols,
+            "projects": self.projects,
+            "identity_delay_s": self.identity_delay_s,
         }
 
 
@@ -112,10 +132,32 @@ def apply_settings_update(current: Settings, payload: Any) -> Settings:
         changes["faults"] = _faults(payload["faults"])
     if "image_replies" in payload:
         changes["image_replies"] = _image_replies(payload["image_replies"])
-    for key in ("model_deployments", "connections"):
+    for key in ("model_deployments", "connections", "projects"):
         if key in payload:
             changes[key] = None if payload[key] is None else _string_list(payload[key], key)
+    changes.update(_platform_changes(payload))
     return replace(current, **changes)
+
+
+def _platform_changes(payload: dict[str, Any]) -> dict[str, Any]:
+    """The settings that choose between the platform's behaviour and an older one."""
+    changes: dict[str, Any] = {}
+    if "default_selector" in payload:
+        if payload["default_selector"] not in DEFAULT_SELECTORS:
+            raise bad_request("'default_selector' must be 'latest' or 'none'.", param="default_selector")
+        changes["default_selector"] = payload["default_selector"]
+    if "session_linger_s" in payload:
+        changes["session_linger_s"] = _optional_seconds(payload["session_linger_s"], "session_linger_s")
+    if "identity_delay_s" in payload:
+        changes["identity_delay_s"] = (
+            _optional_seconds(payload["identity_delay_s"], "identity_delay_s") or 0.0
+        )
+    for key in _SWITCHES:
+        if key in payload:
+            if not isinstance(payload[key], bool):
+                raise bad_request(f"'{key}' must be true or false.", param=key)
+            changes[key] = payload[key]
+    return changes
 
 
 def _optional_seconds(value: Any, name: str) -> float | None:

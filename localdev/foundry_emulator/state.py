@@ -12,11 +12,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from localdev.foundry_emulator import endpoint_config, records
+from localdev.foundry_emulator import endpoint_config, platform, records
 from localdev.foundry_emulator.errors import bad_request, conflict, not_found
 from localdev.foundry_emulator.paging import PageRequest, paginate
 from localdev.foundry_emulator.records import AgentRecord, Outcome, VersionRecord
 from localdev.foundry_emulator.settings import Fault, ImageReply, Settings, apply_settings_update
+from localdev.foundry_emulator.wire import Request
 
 FORCED_FAILURE = {"code": "ProvisioningFailed", "message": "Failed through the emulator admin API."}
 
@@ -28,22 +29,25 @@ class EmulatorState:
         self,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        baseline: Settings | None = None,
     ) -> None:
         self._lock = threading.Lock()
         self._clock = clock
         self._wall_clock = wall_clock
+        self._baseline = replace(baseline or Settings())
         self._projects: dict[str, dict[str, AgentRecord]] = {}
-        self._settings = Settings()
+        self._settings = replace(self._baseline)
         self._requests: list[dict[str, Any]] = []
         self._sequence = 0
 
     # -- admin: settings, request log, faults, reset ------------------------------------------
 
     def reset(self) -> None:
-        """Forget all projects, settings, faults and logged requests."""
+        """Forget all projects, faults and logged requests; settings go back to the baseline
+        (the settings the emulator was started with)."""
         with self._lock:
             self._projects = {}
-            self._settings = Settings()
+            self._settings = replace(self._baseline)
             self._requests = []
             self._sequence = 0
 
@@ -67,6 +71,14 @@ class EmulatorState:
         """Return the logged requests, oldest first."""
         with self._lock:
             return list(self._requests)
+
+    def check_request(self, project: str, request: Request, *, preview: bool) -> None:
+        """404 for an unknown project; 403 for a ``preview`` call without the preview header."""
+        with self._lock:
+            settings = self._settings
+        platform.check_project(settings, project)
+        if preview:
+            platform.check_preview_header(settings, request)
 
     def take_fault(self, method: str, path: str) -> Fault | None:
         """Consume one use of the first fault matching the request, if any."""
@@ -130,7 +142,7 @@ class EmulatorState:
             now = self._clock()
             agent = self._agent(project, name, now)
             details = endpoint_config.merge_patch(agent.details, patch)
-            versions = {v.version for v in agent.live_versions(now)}
+            versions = {v.version for v in agent.live_versions(now)} | {platform.LATEST}
             endpoint_config.validate_selector(details, versions)
             if endpoint_config.selector_rules(details) != endpoint_config.selector_rules(agent.details):
                 agent.route_weights = {}
@@ -161,11 +173,13 @@ class EmulatorState:
             entries = [(v.number, v.to_json(now)) for v in agent.live_versions(now)]
             return paginate(entries, page, _version_cursor)
 
-    def delete_version(self, project: str, name: str, version: str) -> dict[str, Any]:
-        """Start deleting a version: ``deleting`` now, gone after ``delete_delay_s``."""
+    def delete_version(self, project: str, name: str, version: str, *, force: bool = False) -> dict[str, Any]:
+        """Start deleting a version: ``deleting`` now, gone after ``delete_delay_s``; 409 while it
+        has live sessions, unless ``force``."""
         with self._lock:
             now = self._clock()
             record = self._version(project, name, version, now)
+            platform.check_deletable(self._settings, record, now, force=force)
             if record.delete_started is None:
                 record.delete_started = now
                 record.delete_after_s = self._settings.delete_delay_s
@@ -194,11 +208,13 @@ class EmulatorState:
         """Return the version that serves an endpoint call and a per-state call number.
 
         A pinned version (``agent_reference.version``) wins; otherwise the agent's version
-        selector; otherwise the latest active version. 404/409 when none can serve.
+        selector; otherwise the latest active version. 404/409 when none can serve; 400 when the
+        endpoint does not serve ``protocol``. The call leaves a session on the version.
         """
         with self._lock:
             now = self._clock()
             agent = self._agent(project, name, now)
+            platform.check_protocol(self._settings, agent, protocol)
             record = self._serving_version(agent, pinned, now)
             declared = records.definition_protocols(record.request["definition"])
             if declared and protocol not in declared:
@@ -206,6 +222,7 @@ class EmulatorState:
                     f"Agent '{name}' version {record.version} does not declare the '{protocol}' protocol."
                 )
             self._sequence += 1
+            record.last_call = now
             return record.version, self._sequence
 
     def has_resource(self, kind: str, name: str) -> bool:
@@ -230,6 +247,7 @@ class EmulatorState:
         if agent is None:
             self._sequence += 1
             agent = agents[name] = AgentRecord(project, name, self._sequence, wall)
+            agent.details = platform.new_agent_details(self._settings)
         number = agent.next_version
         agent.next_version += 1
         agent.versions[number] = VersionRecord(
@@ -241,6 +259,7 @@ class EmulatorState:
             created_mono=now,
             ready_after_s=self._settings.provision_delay_s,
             outcome=records.provisioning_outcome(request["image"], self._settings),
+            identity_after_s=self._settings.identity_delay_s,
         )
         return agent
 
@@ -256,7 +275,7 @@ class EmulatorState:
 
     def _version(self, project: str, name: str, version: str, now: float) -> VersionRecord:
         agent = self._projects.get(project, {}).get(name)
-        record = agent.versions.get(_version_number(version)) if agent is not None else None
+        record = agent.versions.get(records.version_number(version)) if agent is not None else None
         if record is None or record.is_gone(now):
             raise not_found(f"Version '{version}' of agent '{name}' was not found.")
         return record
@@ -266,7 +285,11 @@ class EmulatorState:
             rules = endpoint_config.selector_rules(agent.details)
             pinned = endpoint_config.pick_weighted(rules, agent.route_weights) if rules else None
         if pinned is not None:
-            record = self._version(agent.project, agent.name, pinned, now)
+            record = (
+                platform.latest_version(agent, now)
+                if pinned == platform.LATEST
+                else self._version(agent.project, agent.name, pinned, now)
+            )
             if record.state(now).status != "active":
                 raise conflict(
                     f"Version {record.version} of agent '{agent.name}' is {record.state(now).status}, "
@@ -280,14 +303,8 @@ class EmulatorState:
         return active[-1]
 
 
-def _version_number(version: str) -> int:
-    """Return the number of a version given as ``"3"`` or as its id ``"name:3"`` (-1 if invalid)."""
-    text = version.rsplit(":", 1)[-1]
-    return int(text) if text.isdigit() else -1
-
-
 def _version_cursor(cursor: str) -> int:
-    number = _version_number(cursor)
+    number = records.version_number(cursor)
     if number < 0:
         raise bad_request(f"Unknown pagination cursor '{cursor}'.")
     return number

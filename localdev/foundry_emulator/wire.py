@@ -32,6 +32,8 @@ class Request:
             return json.loads(self.body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise bad_request(f"The request body is not valid JSON: {exc}.") from exc
+        except RecursionError as exc:
+            raise bad_request("The request body is nested too deeply.") from exc
 
 
 @dataclass

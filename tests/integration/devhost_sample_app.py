@@ -70,6 +70,18 @@ def boom(req: func.HttpRequest) -> func.HttpResponse:
     raise RuntimeError("secret internal detail")
 
 
+@app.route(route="open", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def open_route(req: func.HttpRequest) -> str:
+    """Anonymous: served without a key."""
+    return "open"
+
+
+@app.route(route="admin-only", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
+def admin_only(req: func.HttpRequest) -> str:
+    """Admin level: needs the master key."""
+    return "admin"
+
+
 @app.route(route="settings/{name}", methods=["GET"])
 def setting(req: func.HttpRequest) -> func.HttpResponse:
     """The value of an environment variable, to check how settings were loaded."""

@@ -259,7 +259,10 @@ class Site:
         return event
 
     def deliver(self, events: list[dict[str, Any]], *, host: str, timeout_s: float = 30.0) -> int | None:
-        url = f"{self.hosts[host]}/runtime/webhooks/eventgrid?functionName=on_image_pushed"
+        url = (
+            f"{self.hosts[host]}/runtime/webhooks/eventgrid?functionName=on_image_pushed"
+            f"&code={self.info.eventgrid_key}"
+        )
         status, _ = call(
             "POST", url, body=events, headers={"aeg-event-type": "Notification"}, timeout_s=timeout_s
         )

@@ -3,6 +3,7 @@ trusted only through REQUESTS_CA_BUNDLE."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import socket
@@ -112,16 +113,64 @@ def test_the_sdk_creates_reads_and_deletes_an_assignment_as_arm_answers(client, 
     assert put["headers"]["Authorization"] == "Bearer ***"
 
 
-def test_an_existing_assignment_is_a_409_role_assignment_exists_under_any_name(client):
+def test_the_same_assignment_put_again_under_its_name_succeeds_201_then_200(client, emulator):
+    principal, name = str(uuid.uuid4()), str(uuid.uuid4())
+    first = client.role_assignments.create(PROJECT, name, params(principal))
+    again = client.role_assignments.create(PROJECT, name, params(principal))
+    assert (again.name, again.principal_id, again.created_on) == (name, principal, first.created_on)
+    assert [r["status"] for r in emulator.state.requests()] == [201, 200]
+    assert len(emulator.state.assignments()) == 1
+
+
+def test_the_same_principal_role_and_scope_under_another_name_is_a_409_role_assignment_exists(client):
     principal, name = str(uuid.uuid4()), str(uuid.uuid4())
     client.role_assignments.create(PROJECT, name, params(principal))
-    for again in (name, str(uuid.uuid4())):
-        with pytest.raises(ResourceExistsError) as caught:
-            client.role_assignments.create(PROJECT, again, params(principal))
-        assert caught.value.error.code == "RoleAssignmentExists"
+    with pytest.raises(ResourceExistsError) as caught:
+        client.role_assignments.create(PROJECT, str(uuid.uuid4()), params(principal))
+    assert caught.value.error.code == "RoleAssignmentExists"
     with pytest.raises(ResourceExistsError) as caught:
         client.role_assignments.create(PROJECT, name, params(str(uuid.uuid4())))
     assert caught.value.error.code == "RoleAssignmentUpdateNotPermitted"
+
+
+@pytest.mark.parametrize(
+    ("scope", "code"),
+    [
+        (PROJECT.replace("projects/p", "projects/q"), "ResourceNotFound"),
+        (PROJECT.replace("resourceGroups/rg", "resourceGroups/elsewhere"), "ResourceGroupNotFound"),
+        (f"/subscriptions/{uuid.uuid4()}", "SubscriptionNotFound"),
+    ],
+)
+def test_a_scope_that_does_not_exist_is_refused_with_404(client, emulator, scope, code):
+    emulator.state.update_settings({"scopes": [PROJECT]})
+    with pytest.raises(ResourceNotFoundError) as caught:
+        client.role_assignments.create(scope, str(uuid.uuid4()), params(str(uuid.uuid4())))
+    assert caught.value.error.code == code
+    resource_group = PROJECT.split("/providers/", maxsplit=1)[0]
+    assert client.role_assignments.create(resource_group, str(uuid.uuid4()), params(str(uuid.uuid4())))
+    assert [a["properties"]["scope"] for a in emulator.state.assignments()] == [resource_group]
+
+
+def test_settings_given_at_start_are_what_reset_goes_back_to(tls):
+    with start_arm_emulator(tls=tls, settings={"scopes": [PROJECT]}) as server:
+        server.state.update_settings({"scopes": None})
+        server.state.reset()
+        assert server.state.settings()["scopes"] == [PROJECT]
+
+
+def test_a_body_nested_a_thousand_deep_is_a_400(emulator, tls):
+    path = (
+        f"{PROJECT}/providers/Microsoft.Authorization/roleAssignments/{uuid.uuid4()}?api-version=2022-04-01"
+    )
+    url = f"{emulator.url}{path}"
+    request = urllib.request.Request(
+        url, data=b"[" * 1000 + b"]" * 1000, method="PUT", headers={"Authorization": "Bearer t"}
+    )
+    context = ssl.create_default_context(cafile=str(tls.ca_bundle))
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, context=context, timeout=10)
+    assert caught.value.code == 400
+    assert json.loads(caught.value.read())["error"]["code"] == "InvalidRequestContent"
 
 
 def test_a_new_principal_is_not_found_for_the_configured_number_of_tries(client, emulator):
@@ -182,13 +231,14 @@ def test_a_bearer_token_and_an_api_version_are_required(emulator, tls):
 
 def test_the_admin_api_sets_lists_and_resets(emulator, tls):
     status, settings, _ = raw(emulator, tls, "PUT", "/_emulator/settings", {"principal_not_found": 3})
-    assert status == 200 and settings == {"principal_not_found": 3, "forbidden": False}
+    assert status == 200 and settings == {"principal_not_found": 3, "forbidden": False, "scopes": None}
     status, body, _ = raw(emulator, tls, "PUT", "/_emulator/settings", {"colour": "blue"})
     assert status == 400 and "colour" in body["error"]["message"]
     assert raw(emulator, tls, "POST", "/_emulator/reset")[0] == 200
     assert raw(emulator, tls, "GET", "/_emulator/settings")[1] == {
         "principal_not_found": 0,
         "forbidden": False,
+        "scopes": None,
     }
     assert raw(emulator, tls, "GET", "/_emulator/requests")[1] == {"requests": []}
     assert raw(emulator, tls, "GET", "/_emulator/assignments")[1] == {"assignments": []}
@@ -196,9 +246,13 @@ def test_the_admin_api_sets_lists_and_resets(emulator, tls):
 
 def test_the_adapter_reports_made_already_there_and_refused(emulator):
     roles = AzureRoleAssignments(StaticTokenCredential("t"), endpoint=emulator.url, retry_total=0)
-    assignment = runtime_assignment(PROJECT, str(uuid.uuid4()), agent="bot")
+    principal = str(uuid.uuid4())
+    assignment = runtime_assignment(PROJECT, principal, agent="bot")
     assert roles.assign(assignment) is True
-    assert roles.assign(assignment) is False
+    # ARM answers the same PUT again with 200, which the SDK does not tell apart from a 201.
+    assert roles.assign(assignment) is True
+    assert roles.assign(dataclasses.replace(assignment, name=str(uuid.uuid4()))) is False
+    assert [r["status"] for r in emulator.state.requests()] == [201, 200, 409]
     [held] = emulator.state.assignments()
     assert held["name"] == assignment.name and held["properties"]["description"] == assignment.description
     emulator.state.update_settings({"forbidden": True})

@@ -50,9 +50,8 @@ def fresh_tag(major: int = 1) -> str:
 
 
 def test_deploy_wait_exits_0_when_active_with_live_progress(http, url):
-    done = run(
-        "--url", url, "deploy", "cli-bot", pushed(http, "cli-bot", fresh_tag()), "--wait", "--reason", "cli test"
-    )
+    pushing = pushed(http, "cli-bot", fresh_tag())
+    done = run("--url", url, "deploy", "cli-bot", pushing, "--wait", "--reason", "cli test")
     assert done.returncode == 0, done.stderr
     assert ": active" in done.stdout and "in " in done.stdout
     progress = done.stderr.splitlines()
@@ -77,16 +76,16 @@ def test_deploy_wait_exits_1_when_the_image_is_not_in_the_registry(url):
 
 def test_deploy_wait_exits_2_when_the_version_times_out(http, url, emulator_settings):
     emulator_settings(provision_delay_s=None)
-    done = run(
-        "deploy", "cli-slow", pushed(http, "cli-slow", "slow-1"), "--wait", "--json", env={"DEPLOYER_URL": url}
-    )
+    slow = pushed(http, "cli-slow", "slow-1")
+    done = run("deploy", "cli-slow", slow, "--wait", "--json", env={"DEPLOYER_URL": url})
     assert done.returncode == 2, done.stderr
     assert json.loads(done.stdout)["status"] == "timed_out"
 
 
 def test_deploy_wait_exits_2_when_the_wait_runs_out_first(http, url, emulator_settings):
     emulator_settings(provision_delay_s=None)
-    done = run("--url", url, "deploy", "cli-slow", pushed(http, "cli-slow", "slow-2"), "--wait", "--timeout", "0.5")
+    slow = pushed(http, "cli-slow", "slow-2")
+    done = run("--url", url, "deploy", "cli-slow", slow, "--wait", "--timeout", "0.5")
     assert done.returncode == 2, done.stderr
     assert ": creating" in done.stdout
 

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,129 +21,30 @@ import requests
 from azure.ai.projects import AIProjectClient
 from azure.ai.projects.models import (
     AgentEndpointConfig,
-    AgentEndpointProtocol,
-    ContainerConfiguration,
     FixedRatioVersionSelectionRule,
     HostedAgentDefinition,
-    ProtocolVersionRecord,
+    InvocationsProtocolConfiguration,
+    ProtocolConfiguration,
     VersionSelectionRule,
     VersionSelector,
 )
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError
 
-from deployer.adapters.credentials import StaticTokenCredential
-from localdev.foundry_emulator import EmulatorServer, start_emulator
+from localdev.foundry_emulator import EmulatorServer
 from localdev.tls import LocalTLS, ensure_local_tls
+from tests.integration.foundry_support import (
+    CA_ENV_VARS,
+    IMAGE,
+    PREVIEW_HEADER,
+    Admin,
+    hosted,
+    raw_headers,
+    wait_for_status,
+)
 
 pytestmark = pytest.mark.integration
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-IMAGE = "myregistry.azurecr.io/agents/echo:v1"
-CA_ENV_VARS = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE")
-
-
-# -- fixtures -----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> LocalTLS:
-    return ensure_local_tls(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture(scope="module")
-def emulator(tls: LocalTLS) -> Iterator[EmulatorServer]:
-    server = start_emulator(tls=tls)
-    yield server
-    server.shutdown()
-
-
-class Admin:
-    """Calls the admin API (test scaffolding: trusts the CA explicitly, unlike the SDK)."""
-
-    def __init__(self, server: EmulatorServer, tls: LocalTLS) -> None:
-        self.url = server.url
-        self.verify = str(tls.ca_bundle)
-
-    def settings(self, **values: Any) -> dict[str, Any]:
-        reply = requests.put(f"{self.url}/_emulator/settings", json=values, verify=self.verify, timeout=10)
-        reply.raise_for_status()
-        settings: dict[str, Any] = reply.json()
-        return settings
-
-    def requests(self, path_contains: str = "") -> list[dict[str, Any]]:
-        reply = requests.get(f"{self.url}/_emulator/requests", verify=self.verify, timeout=10)
-        reply.raise_for_status()
-        return [r for r in reply.json()["requests"] if path_contains in r["path"]]
-
-    def force(self, project: str, agent: str, version: str, body: dict[str, Any]) -> dict[str, Any]:
-        url = f"{self.url}/_emulator/projects/{project}/agents/{agent}/versions/{version}/status"
-        reply = requests.post(url, json=body, verify=self.verify, timeout=10)
-        reply.raise_for_status()
-        details: dict[str, Any] = reply.json()
-        return details
-
-    def reset(self) -> None:
-        requests.post(f"{self.url}/_emulator/reset", verify=self.verify, timeout=10).raise_for_status()
-
-
-@pytest.fixture
-def admin(emulator: EmulatorServer, tls: LocalTLS) -> Admin:
-    helper = Admin(emulator, tls)
-    helper.reset()
-    helper.settings(provision_delay_s=0.2, delete_delay_s=0.2)
-    return helper
-
-
-@pytest.fixture
-def trusted(monkeypatch: pytest.MonkeyPatch, tls: LocalTLS) -> LocalTLS:
-    """Trust the local CA the standard way, as the deployer's settings would."""
-    for name in CA_ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls.ca_bundle))
-    monkeypatch.setenv("SSL_CERT_FILE", str(tls.ca_bundle))
-    return tls
-
-
-@pytest.fixture
-def make_project(emulator: EmulatorServer) -> Callable[..., AIProjectClient]:
-    def make(project: str = "demo", **kwargs: Any) -> AIProjectClient:
-        return AIProjectClient(
-            endpoint=emulator.project_endpoint(project),
-            credential=StaticTokenCredential("test-token"),
-            allow_preview=True,
-            **kwargs,
-        )
-
-    return make
-
-
-@pytest.fixture
-def project(trusted: LocalTLS, make_project: Callable[..., AIProjectClient]) -> AIProjectClient:
-    return make_project()
-
-
-def hosted(image: str = IMAGE) -> HostedAgentDefinition:
-    return HostedAgentDefinition(
-        cpu="1",
-        memory="2Gi",
-        container_configuration=ContainerConfiguration(image=image),
-        protocol_versions=[ProtocolVersionRecord(protocol=AgentEndpointProtocol.RESPONSES, version="1.0.0")],
-        environment_variables={"MODEL_DEPLOYMENT_NAME": "gpt-5-mini"},
-    )
-
-
-def wait_for_status(project: AIProjectClient, agent: str, version: str, wanted: str) -> Any:
-    """Poll like the guide does; the deadline is only a safety net, never asserted."""
-    deadline = time.monotonic() + 20
-    while True:
-        details = project.agents.get_version(agent_name=agent, agent_version=version)
-        if details.status == wanted or time.monotonic() > deadline:
-            return details
-        time.sleep(0.05)
-
-
-def raw_headers(token: str | None = "test-token") -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 # -- trust through standard settings --------------------------------------------------------------
@@ -446,7 +347,10 @@ def test_responses_endpoint_answers_through_openai_client(admin: Admin, project:
     assert "foundry-features" in {name.lower() for name in sent["headers"]}
 
 
-def test_responses_serve_latest_active_version(admin: Admin, project: AIProjectClient) -> None:
+def test_without_a_selector_responses_serve_the_latest_active_version(
+    admin: Admin, project: AIProjectClient
+) -> None:
+    admin.settings(default_selector="none")
     project.agents.create_version(agent_name="latest", definition=hosted())
     wait_for_status(project, "latest", "1", "active")
     admin.settings(provision_delay_s=None)
@@ -505,13 +409,19 @@ def test_invocations_endpoint_replies_with_json(
     definition = hosted().as_dict()
     definition["protocol_versions"] = [{"protocol": "invocations", "version": "1.0.0"}]
     project.agents.create_version(agent_name="worker", body={"definition": definition})
+    project.agents.update_details(
+        agent_name="worker",
+        agent_endpoint=AgentEndpointConfig(
+            protocol_configuration=ProtocolConfiguration(invocations=InvocationsProtocolConfiguration())
+        ),
+    )
     wait_for_status(project, "worker", "1", "active")
     url = f"{emulator.project_endpoint('demo')}/agents/worker/endpoint/protocols/invocations"
 
     reply = requests.post(
         url,
         params={"api-version": "v1"},
-        headers=raw_headers(),
+        headers={**raw_headers(), **PREVIEW_HEADER},
         json={"message": "Process this task"},
         timeout=10,
     )
