@@ -11,7 +11,6 @@ first, so no push redeploys it meanwhile.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
 from deployer.config.parser import AgentConfig
 from deployer.context import Context
@@ -45,8 +44,7 @@ def rollback_by_traffic(
     held = holds.hold_rolled_away(
         ctx, agent.name, to_digest=target.digest, by=requested_by, deployment_id=record.id
     )
-    record = replace(record, reason=f"{record.reason}; {held}")
-    pending, ours = write_pending(ctx, record)
+    pending, ours = write_pending(ctx, record, note=held)
     return finish(ctx, agent, pending) if ours else pending
 
 

@@ -106,25 +106,26 @@ def _push_to_agent(ctx: Context, push: ImagePush, agent: AgentConfig) -> Deploym
 def _launch(
     ctx: Context, agent: AgentConfig, push: ImagePush, record: Deployment, *, state: AgentState | None = None
 ) -> Deployment:
+    held = None
     if record.source == "rollback":  # pushes of the digest rolled away from must not undo it
         held = holds.hold_rolled_away(
             ctx, agent.name, to_digest=push.digest, by=record.requested_by, deployment_id=record.id
         )
-        record = replace(record, reason=f"{record.reason}; {held}" if record.reason else held)
     reason = _take_agent(ctx, agent, push, ordered=record.source == "event", state=state)
     if reason is not None:
         return _add_skipped(ctx, record, reason)
-    pending, ours = write_pending(ctx, record)
+    pending, ours = write_pending(ctx, record, note=held)
     return create_version_for(ctx, agent, pending) if ours else pending
 
 
-def write_pending(ctx: Context, record: Deployment) -> tuple[Deployment, bool]:
-    """Write ``record`` as ``pending`` with its open-work entry first (so the poll reconciles it
-    if this process dies); ``False`` when another delivery wrote it already (its record back)."""
+def write_pending(ctx: Context, record: Deployment, *, note: str | None = None) -> tuple[Deployment, bool]:
+    """Write ``record`` as ``pending`` (``note`` on its history entry: a rollback's, what it held)
+    with its open-work entry first (so the poll reconciles it if this process dies); ``False``
+    when another delivery wrote it already (its record back)."""
     now = ctx.clock.now()
     ctx.store.schedule(Scheduled(deployment_id=record.id, due=now + PENDING_GRACE_S))
     try:
-        return ctx.store.add(record.moved_to("pending", iso(now))), True
+        return ctx.store.add(record.moved_to("pending", iso(now), note=note)), True
     except Conflict:
         found = ctx.store.get(record.id)
         assert found is not None

@@ -89,7 +89,7 @@ def hold_rolled_away(
     ctx: Context, agent: str, *, to_digest: str | None, by: str | None, deployment_id: str
 ) -> str:
     """A rollback starts: hold the digest of the agent's serving deployment (unless it is the
-    digest rolled back to). What was held, in words, for the rollback's record."""
+    digest rolled back to). What was held, in words, for the rollback's ``pending`` entry."""
     active = ctx.store.get_agent(agent).active_digest
     if active is None:
         return "nothing held: the serving deployment's digest is not known"

@@ -32,7 +32,7 @@ def test_the_documented_event_grid_sample_deploys_and_reaches_active(http):
     [record] = http.records_for(event["id"])
     assert (record["agent"], record["status"], record["version"]) == ("hello", "creating", record["version"])
     done = http.wait_for(record["id"], {"active"})
-    assert [h["status"] for h in done["history"]] == ["pending", "creating", "active"]
+    assert [h["status"] for h in done["history"]] == ["pending", "image_checked", "creating", "active"]
     assert done["image"] == "demo.azurecr.io/aci-helloworld:v-eg"
     assert done["digest"] == event["data"]["target"]["digest"]
 
