@@ -5,7 +5,9 @@
 #   3. checkov scans infra/ (Bicep, ARM, secrets): a failed check fails the run; a check that does
 #      not apply is skipped in place with a `// checkov:skip=CKV_...: reason` comment;
 #   4. the JSON files under infra/ are valid JSON;
-#   5. shellcheck passes on the azd hook scripts and on this file.
+#   5. shellcheck passes on the azd hook scripts and on this file;
+#   6. the project rules (tests/infra/rules.py): no property Flex Consumption rejects, and the app
+#      settings the code reads, the Bicep sets and the deployed config refers to agree.
 # Exit status: 0 when everything passed, 1 otherwise (every step runs either way).
 #
 # It does not run `az bicep build`: that needs the Bicep CLI and the public module registry
@@ -146,6 +148,12 @@ fi
 step "shellcheck (scripts/, infra/check.sh)"
 if ! "$venv/bin/shellcheck" -x scripts/*.sh infra/check.sh; then
   fail "shellcheck"
+fi
+
+# ---- 6. project rules -------------------------------------------------------------------------
+step "project rules (tests/infra/rules.py: Flex Consumption, app settings)"
+if ! "$venv/bin/python" -m tests.infra.rules; then
+  fail "project rules"
 fi
 
 if [ "$failed" -ne 0 ]; then

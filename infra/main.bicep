@@ -88,12 +88,25 @@ param azureAiProjectManagerRoleId string = 'eadc314b-1a2d-4efa-be10-5d325db5065e
 @description('Grant the Foundry project\'s managed identity image-pull rights on the registry (the guide\'s "Configure container registry permissions" step). Off by default: whoever ran the project setup may already have done it, and the grant needs Owner/RBAC Administrator on the registry.')
 param grantProjectRegistryPull bool = false
 
+@description('Client id of an Entra app registration with the Deployer.Write app role: turns on App Service Authentication in front of the app (infra/README.md, "Signing callers in"). Empty: off, function keys only.')
+param authClientId string = ''
+
 @description('Pull role for the project identity. ContainerRegistryRepositoryReader is the guide\'s choice and the only one honoured by registries in "RBAC Registry + ABAC Repository Permissions" mode; AcrPull is for registries still in "RBAC Registry Permissions" mode.')
 @allowed([
   'ContainerRegistryRepositoryReader'
   'AcrPull'
 ])
 param projectRegistryPullRole string = 'ContainerRegistryRepositoryReader'
+
+@description('Grant the app identity image read on the registry: the image check before each version (registry_check) resolves tags and reads manifests with it. Needs Role Based Access Control Administrator or Owner on the registry; off: grant it by hand, or set registry_check: false.')
+param grantDeployerRegistryPull bool = true
+
+@description('Image read role for the app identity: AcrPull, or ContainerRegistryRepositoryReader for a registry in "RBAC Registry + ABAC Repository Permissions" mode.')
+@allowed([
+  'ContainerRegistryRepositoryReader'
+  'AcrPull'
+])
+param deployerRegistryPullRole string = 'AcrPull'
 
 // ---------------------------------------------------------------------------------------------
 // The app's own settings (deployer/config/settings.py AZURE_SETTINGS)
@@ -179,12 +192,24 @@ var systemTopicName = !empty(registrySystemTopicName) ? registrySystemTopicName 
 var projectEndpoint = !empty(foundryProjectEndpoint) ? foundryProjectEndpoint : 'https://${foundryAccount.properties.customSubDomainName}.services.ai.azure.com/api/projects/${foundryProjectName}'
 
 // ---------------------------------------------------------------------------------------------
-// Existing resources (read, never deployed to: only the endpoint is derived from the account)
+// Existing resources (read, never deployed to: the endpoint, the project id and the login server)
 // ---------------------------------------------------------------------------------------------
 
 resource foundryAccount 'Microsoft.CognitiveServices/accounts@2025-06-01' existing = {
   scope: resourceGroup(foundryResourceGroupName)
   name: foundryAccountName
+}
+
+// Its id goes into the app settings (FOUNDRY_PROJECT_RESOURCE_ID, the config's project_resource_id).
+resource foundryProject 'Microsoft.CognitiveServices/accounts/projects@2025-06-01' existing = {
+  parent: foundryAccount
+  name: foundryProjectName
+}
+
+// Its login server goes into the app settings (REGISTRY_LOGIN_SERVER, the config's registries).
+resource registry 'Microsoft.ContainerRegistry/registries@2023-07-01' existing = {
+  scope: resourceGroup(registryResourceGroupName)
+  name: registryName
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -301,6 +326,9 @@ module deployer 'app/deployer.bicep' = {
     pollBudgetSeconds: pollBudgetSeconds
     deploymentsTableName: deploymentsTableName
     webhookSecretSettingNames: webhookSecretSettingNames
+    registryLoginServer: registry.properties.loginServer
+    foundryProjectResourceId: foundryProject.id
+    authClientId: authClientId
   }
 }
 
@@ -349,4 +377,13 @@ output FOUNDRY_PROJECT_NAME string = foundryProjectName
 output AZURE_AI_PROJECT_MANAGER_ROLE_ID string = azureAiProjectManagerRoleId
 output GRANT_PROJECT_REGISTRY_PULL bool = grantProjectRegistryPull
 output PROJECT_REGISTRY_PULL_ROLE string = projectRegistryPullRole
+output GRANT_DEPLOYER_REGISTRY_PULL bool = grantDeployerRegistryPull
+output DEPLOYER_REGISTRY_PULL_ROLE string = deployerRegistryPullRole
 output EVENTGRID_FUNCTION_NAME string = 'on_image_pushed'
+// One event subscription per azd environment, so that two environments fed by one registry do not
+// replace each other's (the hooks create it after deploy and delete it before `azd down`).
+output EVENTGRID_SUBSCRIPTION_NAME string = 'agent-deployer-${resourceToken}'
+// What the deployed config refers to (app settings of the same names).
+output REGISTRY_LOGIN_SERVER string = registry.properties.loginServer
+output FOUNDRY_PROJECT_RESOURCE_ID string = foundryProject.id
+output AUTH_CLIENT_ID string = authClientId

@@ -29,6 +29,11 @@ ROOT = Path(__file__).resolve().parent.parent
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 LOCAL_TOKEN = "local-dev-token"  # noqa: S105 - the emulator accepts any bearer token
 PROJECT = "local"
+LOCAL_REGISTRY = "myregistry.azurecr.io"
+LOCAL_PROJECT_RESOURCE_ID = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/my-foundry-rg/providers/"
+    "Microsoft.CognitiveServices/accounts/my-foundry/projects/my-project"
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -139,6 +144,9 @@ class Stack:
             "REQUESTS_CA_BUNDLE": str(tls.ca_bundle),
             "SSL_CERT_FILE": str(tls.ca_bundle),
             "WEBHOOKS_ALLOW_LOOPBACK": "true",
+            # What the repository's deployer.yaml refers to as ${NAME} (set by infra in Azure).
+            "REGISTRY_LOGIN_SERVER": LOCAL_REGISTRY,
+            "FOUNDRY_PROJECT_RESOURCE_ID": LOCAL_PROJECT_RESOURCE_ID,
             **self.extra_env,
         }
         url = self.start_devhost("deployer", logs)

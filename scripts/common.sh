@@ -41,3 +41,17 @@ require_az() {
       || die "cannot select subscription $AZURE_SUBSCRIPTION_ID with az"
   fi
 }
+
+# The Python that runs the project's CLI (config check): DEPLOYER_PYTHON, else the project's
+# .venv (made by `make setup`), else python3; it must have the project's requirements.
+project_python() {
+  local root candidate
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  candidate="${DEPLOYER_PYTHON:-}"
+  if [ -z "$candidate" ]; then
+    if [ -x "$root/.venv/bin/python" ]; then candidate="$root/.venv/bin/python"; else candidate="python3"; fi
+  fi
+  "$candidate" -c 'import yaml' >/dev/null 2>&1 \
+    || die "$candidate cannot run the deployer CLI; run 'make setup' (or pip install -r requirements.txt), or set DEPLOYER_PYTHON to a Python 3.11 that has the project's requirements"
+  printf '%s\n' "$candidate"
+}

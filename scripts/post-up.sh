@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Creates or updates the Event Grid subscription from the registry's system topic to the
-# `on_image_pushed` function: AzureFunction destination, ImagePushed only, retry policy, and
-# dead-lettering to the storage account's eventgrid-deadletter container.
+# Runs as the azd postdeploy hook (azd deploy / azd up); it can also be run by hand from the repo
+# root at any time, and is idempotent. Two steps:
 #
-# Runs as the azd postdeploy hook (azd deploy / azd up). It can also be run by hand from the repo
-# root at any time; it is idempotent (the deployment PUTs the same subscription).
+# 1. `agent-deployer config check` on the deployed config (DEPLOYER_CONFIG) with the deployed app's
+#    settings (scripts/check_deployed_config.py): the ${NAME} references resolve and the file is
+#    valid, as the app will load it. An invalid config stops here, before any event is delivered.
+#    Needs the project's Python environment (`make setup`), or DEPLOYER_PYTHON naming one.
+#
+# 2. Creates or updates this environment's Event Grid subscription (EVENTGRID_SUBSCRIPTION_NAME,
+#    one per azd environment) from the registry's system topic to the `on_image_pushed` function:
+#    AzureFunction destination, ImagePushed only, retry policy, and dead-lettering to the storage
+#    account's eventgrid-deadletter container. scripts/pre-down.sh deletes it on `azd down`.
 #
 # Why after the deploy: Event Grid validates an AzureFunction destination against the function,
 # which exists only once the code is deployed and indexed (Azure/bicep#11656).
@@ -22,7 +28,8 @@ root="$(cd "$here/.." && pwd)"
 
 load_azd_env
 require_vars AZURE_SUBSCRIPTION_ID AZURE_RESOURCE_GROUP AZURE_FUNCTION_APP_NAME AZURE_FUNCTION_APP_ID \
-  AZURE_STORAGE_ACCOUNT_ID DEADLETTER_CONTAINER_NAME REGISTRY_RESOURCE_GROUP REGISTRY_EVENTS_TOPIC_NAME
+  AZURE_STORAGE_ACCOUNT_ID DEADLETTER_CONTAINER_NAME REGISTRY_RESOURCE_GROUP REGISTRY_EVENTS_TOPIC_NAME \
+  EVENTGRID_SUBSCRIPTION_NAME
 
 function_name="${EVENTGRID_FUNCTION_NAME:-on_image_pushed}"
 function_id="$AZURE_FUNCTION_APP_ID/functions/$function_name"
@@ -44,8 +51,16 @@ if [ -n "${DEPLOYER_REPOSITORIES:-}" ]; then
 fi
 
 require_az
+python="$(project_python)"
 
-# 1. Wait until the platform lists the function (Flex indexes it when the host starts after a deploy).
+# 1. The deployed config, checked with the deployed app's settings.
+log "checking the deployed config with the settings of $AZURE_FUNCTION_APP_NAME (agent-deployer config check)"
+if ! az functionapp config appsettings list --resource-group "$AZURE_RESOURCE_GROUP" \
+  --name "$AZURE_FUNCTION_APP_NAME" -o json --only-show-errors | "$python" "$here/check_deployed_config.py"; then
+  die "the deployed config is not valid with the app's settings (above); fix deployer.yaml or the settings (azd env set ..., azd provision), then azd deploy"
+fi
+
+# 2. Wait until the platform lists the function (Flex indexes it when the host starts after a deploy).
 if [ -n "${DEPLOYER_URL:-}" ] && command -v curl >/dev/null 2>&1; then
   curl -s -o /dev/null --max-time 30 "$DEPLOYER_URL/" || true # wakes a scaled-to-zero app
 fi
@@ -59,9 +74,9 @@ until az functionapp function show --resource-group "$AZURE_RESOURCE_GROUP" --na
   sleep 10
 done
 
-# 2. Deploy the subscription (retried: the function can be listed shortly before Event Grid sees it).
+# 3. Deploy the subscription (retried: the function can be listed shortly before Event Grid sees it).
 deployment_name="agent-deployer-eventgrid-$(printf '%s' "${AZURE_ENV_NAME:-manual}" | tr -c 'A-Za-z0-9-' '-' | cut -c1-30)"
-log "deploying Event Grid subscription on system topic $REGISTRY_EVENTS_TOPIC_NAME ($REGISTRY_RESOURCE_GROUP), repositories: $repositories_json"
+log "deploying Event Grid subscription $EVENTGRID_SUBSCRIPTION_NAME on system topic $REGISTRY_EVENTS_TOPIC_NAME ($REGISTRY_RESOURCE_GROUP), repositories: $repositories_json"
 attempt=1
 until az deployment group create \
   --resource-group "$REGISTRY_RESOURCE_GROUP" \
@@ -69,6 +84,7 @@ until az deployment group create \
   --template-file "$root/infra/app/eventgrid-subscription.bicep" \
   --parameters \
     systemTopicName="$REGISTRY_EVENTS_TOPIC_NAME" \
+    subscriptionName="$EVENTGRID_SUBSCRIPTION_NAME" \
     functionResourceId="$function_id" \
     deadLetterStorageAccountId="$AZURE_STORAGE_ACCOUNT_ID" \
     deadLetterContainerName="$DEADLETTER_CONTAINER_NAME" \
@@ -82,7 +98,7 @@ until az deployment group create \
   sleep 30
 done
 
-log "Event Grid subscription ready: $REGISTRY_EVENTS_TOPIC_NAME -> $function_name (dead letters: $DEADLETTER_CONTAINER_NAME)"
+log "Event Grid subscription $EVENTGRID_SUBSCRIPTION_NAME ready: $REGISTRY_EVENTS_TOPIC_NAME -> $function_name (dead letters: $DEADLETTER_CONTAINER_NAME)"
 if [ -n "${DEPLOYER_URL:-}" ]; then
   log "list deployments: agent-deployer --url $DEPLOYER_URL --key \"\$(az functionapp keys list -g $AZURE_RESOURCE_GROUP -n $AZURE_FUNCTION_APP_NAME --query functionKeys.default -o tsv)\" list"
 fi

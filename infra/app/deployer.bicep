@@ -1,10 +1,12 @@
 // The Function App: Flex Consumption (FC1), Python 3.11, one user-assigned identity, identity-based
 // connections only. A plain resource rather than br/public:avm/res/web/site, so that checkov
-// (infra/check.sh) sees its settings. Its app settings are split in two blocks:
-//   * hostSettings: what the Functions host and the platform read;
-//   * appSettings:  exactly the settings agent-deployer reads (deployer/config/settings.py AZURE_SETTINGS);
-//     tests/infra/test_app_settings.py compares the two lists so they cannot drift apart.
-// plus one Key Vault reference per webhook secret setting.
+// (infra/check.sh) sees its settings. Its app settings are split in blocks:
+//   * hostSettings:   what the Functions host and the platform read;
+//   * appSettings:    exactly the settings agent-deployer's code reads (AZURE_SETTINGS);
+//   * configSettings: exactly the values the deployed config refers to as ${NAME} (deployer.yaml);
+// plus one Key Vault reference per webhook secret setting. tests/infra/rules.py (run by
+// infra/check.sh) compares them with the code and the config so they cannot drift apart.
+// Optional App Service Authentication (authsettingsV2) is at the end.
 
 @description('Name of the Function App.')
 param name string
@@ -61,6 +63,15 @@ param pollBudgetSeconds int
 param deploymentsTableName string
 param webhookSecretSettingNames array = []
 
+@description('REGISTRY_LOGIN_SERVER: the login server of the registry whose pushes the config deploys (<name>.azurecr.io).')
+param registryLoginServer string
+
+@description('FOUNDRY_PROJECT_RESOURCE_ID: ARM id of the Foundry project (the config\'s project_resource_id).')
+param foundryProjectResourceId string
+
+@description('Client id of the Entra app registration that App Service Authentication accepts tokens for. Empty: no App Service Authentication (function keys only). See infra/README.md, "Signing callers in".')
+param authClientId string = ''
+
 @description('App role that callers signed in through App Service Authentication need for the POST routes (DEPLOYER_WRITE_ROLE).')
 param writeRole string = 'Deployer.Write'
 
@@ -92,6 +103,14 @@ var appSettings = {
   DEPLOYER_WRITE_ROLE: writeRole
 }
 
+// What the deployed config (deployer.yaml) refers to as ${NAME}: the user's registry and Foundry
+// project, from the azd environment, so that no file in the package is edited per deployment.
+// (The project endpoint is FOUNDRY_PROJECT_ENDPOINT above: the default for agents that name none.)
+var configSettings = {
+  REGISTRY_LOGIN_SERVER: registryLoginServer
+  FOUNDRY_PROJECT_RESOURCE_ID: foundryProjectResourceId
+}
+
 // Webhook secrets: one Key Vault reference per setting name, resolved by the platform with the
 // user-assigned identity (keyVaultReferenceIdentity below). Secret names cannot hold "_",
 // so WEBHOOK_SECRET -> webhook-secret. The object is built through json() because the offline
@@ -104,10 +123,11 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
 }
 
 resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
-  // checkov:skip=CKV_AZURE_222: Event Grid delivers ImagePushed events to the public endpoint and people call the HTTP API; requests need the eventgrid_extension system key or a function key
-  // checkov:skip=CKV_AZURE_17: client certificates cannot work here: Event Grid presents none, and the HTTP API is protected by function keys
+  // checkov:skip=CKV_AZURE_222: Event Grid delivers ImagePushed events to the public endpoint and people call the HTTP API; requests need the eventgrid_extension system key or a function key (and, with authClientId, an Entra ID token)
+  // checkov:skip=CKV_AZURE_17: client certificates cannot work here: Event Grid presents none; the HTTP API is protected by function keys and, with authClientId, App Service Authentication
   // checkov:skip=CKV_AZURE_212: Flex Consumption scales to zero on purpose; always-ready instances would be billed around the clock, and a cold start is absorbed by Event Grid retries
-  // checkov:skip=CKV_AZURE_213: no health-check path: the app has no health endpoint, and health-check eviction is for fixed instance pools, while Flex instances come and go on demand
+  // checkov:skip=CKV_AZURE_78: Flex Consumption rejects siteConfig.ftpsState (the site PUT fails and azd up stops); FTP publishing is off through the ftp basicPublishingCredentialsPolicies below, which forbids it
+  // checkov:skip=CKV_AZURE_213: no health-check path: /api/health needs a function key (FUNCTION auth level), which the platform's probe does not send, and health-check eviction is for fixed instance pools, while Flex instances come and go on demand
   name: name
   location: location
   tags: union(tags, {
@@ -148,10 +168,11 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         version: pythonVersion
       }
     }
+    // No ftpsState, linuxFxVersion, alwaysOn and the like: Flex Consumption rejects them (the
+    // runtime is functionAppConfig's; FTP publishing is off below). tests/infra/rules.py enforces it.
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
-      ftpsState: 'Disabled'
       http20Enabled: true
     }
   }
@@ -159,7 +180,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
 
 // The whole app-settings collection (this resource replaces it on every provision).
 resource functionAppSettings 'Microsoft.Web/sites/config@2024-04-01' = {
-  // checkov:skip=CKV_AZURE_13: no App Service Authentication in front: Event Grid calls the runtime webhook with the eventgrid_extension key and the HTTP API uses function keys (FUNCTION auth level)
+  // checkov:skip=CKV_AZURE_13: checkov applies this check to every sites/config resource; App Service Authentication is the authsettingsV2 resource below, on when authClientId is given (off by default: function keys only, FUNCTION auth level)
   // checkov:skip=CKV_AZURE_222: this is the appsettings config; public network access is decided on the site (see there)
   // checkov:skip=CKV_AZURE_63: false positive: a web-config check applied to the appsettings config; web-server HTTP logs do not exist on Flex Consumption, telemetry goes to Application Insights
   // checkov:skip=CKV_AZURE_65: false positive: a web-config check applied to the appsettings config; errors are logged to Application Insights
@@ -168,7 +189,62 @@ resource functionAppSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   // checkov:skip=CKV_AZURE_88: false positive: a web-config check applied to the appsettings config; Flex Consumption has no Azure Files content share by design
   parent: functionApp
   name: 'appsettings'
-  properties: union(hostSettings, appSettings, webhookSecretSettings)
+  properties: union(hostSettings, appSettings, configSettings, webhookSecretSettings)
+}
+
+// App Service Authentication (Easy Auth), on when authClientId is given (infra/README.md, "Signing
+// callers in"). Every request then needs an Entra ID access token for that app registration (401
+// without one), and the platform hands the app the caller and its app roles in
+// x-ms-client-principal, from which the POST routes require DEPLOYER_WRITE_ROLE (Deployer.Write).
+// Tokens are only validated: no login redirect, no client secret, no token store. Function keys are
+// still required on /api/* (FUNCTION auth level). /runtime/webhooks/eventgrid is excluded: Event
+// Grid sends the eventgrid_extension system key there, never a token.
+resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(authClientId)) {
+  // checkov:skip=CKV_AZURE_13: false positive: the check reads the legacy authsettings shape (properties.enabled); authsettingsV2 turns authentication on with platform.enabled and requireAuthentication below
+  // checkov:skip=CKV_AZURE_222: this is the authentication config; public network access is decided on the site (see there)
+  // checkov:skip=CKV_AZURE_63: false positive: a web-config check applied to the authsettingsV2 config; telemetry goes to Application Insights
+  // checkov:skip=CKV_AZURE_65: false positive: a web-config check applied to the authsettingsV2 config; errors are logged to Application Insights
+  // checkov:skip=CKV_AZURE_66: false positive: a web-config check applied to the authsettingsV2 config; requests are traced in Application Insights
+  // checkov:skip=CKV_AZURE_80: false positive: a .NET version check applied to the authsettingsV2 config of a Python app
+  // checkov:skip=CKV_AZURE_88: false positive: a web-config check applied to the authsettingsV2 config; Flex Consumption has no Azure Files content share by design
+  parent: functionApp
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'Return401'
+      excludedPaths: [
+        '/runtime/webhooks/eventgrid'
+      ]
+    }
+    httpSettings: {
+      requireHttps: true
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: authClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+        }
+        validation: {
+          // v2.0 tokens carry the client id, v1.0 tokens the Application ID URI.
+          allowedAudiences: [
+            authClientId
+            'api://${authClientId}'
+          ]
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: false
+      }
+    }
+  }
 }
 
 // No basic-auth publishing (FTP or SCM): azd and `func` deploy with Entra ID tokens.

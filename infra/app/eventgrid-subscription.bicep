@@ -7,7 +7,7 @@
 // too. Re-running it is harmless: the deployment PUTs the same subscription.
 //
 //   az deployment group create -g <registry rg> -f infra/app/eventgrid-subscription.bicep \
-//     -p systemTopicName=... functionResourceId=... deadLetterStorageAccountId=...
+//     -p systemTopicName=... subscriptionName=... functionResourceId=... deadLetterStorageAccountId=...
 
 @description('Name of the registry\'s Event Grid system topic (output REGISTRY_EVENTS_TOPIC_NAME).')
 param systemTopicName string
@@ -22,7 +22,8 @@ param deadLetterContainerName string = 'eventgrid-deadletter'
 
 @minLength(3)
 @maxLength(64)
-param subscriptionName string = 'agent-deployer-image-pushed'
+@description('Name of the event subscription, one per azd environment (output EVENTGRID_SUBSCRIPTION_NAME), so that two environments fed by one registry never replace each other\'s. No default on purpose.')
+param subscriptionName string
 
 @description('Repositories to deliver events for (exact names, e.g. agents/support). Empty: every repository; the deployer ignores repositories its config does not list. At most 25.')
 @maxLength(25)

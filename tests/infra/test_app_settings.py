@@ -1,15 +1,29 @@
-"""The app settings the Bicep sets are exactly the ones the app reads (deployer/config/settings.py)."""
+"""The app settings the Bicep sets are exactly the ones the app reads and the deployed config
+refers to (tests/infra/rules.py, also run by infra/check.sh).
+
+The code is read with :mod:`ast` (every module under deployer/), never imported, so these tests
+keep working when modules move; the rule is shown to fail on a copy with one thing out of place.
+"""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
+import shutil
+from pathlib import Path
 
-from deployer.config.settings import AZURE_SETTINGS, LOCAL_ONLY_SETTINGS
-from tests.infra.bicep_text import INFRA, bicep_files, block_after, params, without_comments
+import pytest
+
+from tests.infra.bicep_text import INFRA, REPO, bicep_files, block_after, params, without_comments
+from tests.infra.rules import Layout, bicep_block_keys, declared_list, settings_problems, settings_read
 
 DEPLOYER = INFRA / "app" / "deployer.bicep"
 MAIN = INFRA / "main.bicep"
+CODE = Layout.repository().code
+TREES = [ast.parse(path.read_text()) for path in CODE]
+AZURE_SETTINGS = declared_list(TREES, "AZURE_SETTINGS") or set()
+LOCAL_ONLY_SETTINGS = declared_list(TREES, "LOCAL_ONLY_SETTINGS") or set()
 
 # What the Functions host and the platform need on Flex Consumption with an identity.
 HOST_SETTINGS = {
@@ -26,12 +40,109 @@ def _settings_block(name: str) -> tuple[list[str], str]:
     return block.top_level_keys(), block.body
 
 
-def test_app_settings_block_is_exactly_azure_settings() -> None:
-    keys, _ = _settings_block("appSettings")
-    assert len(keys) == len(set(keys)), f"duplicate keys: {keys}"
-    assert set(keys) == set(AZURE_SETTINGS), (
-        f"missing in Bicep: {sorted(set(AZURE_SETTINGS) - set(keys))}; "
-        f"not read by the app: {sorted(set(keys) - set(AZURE_SETTINGS))}"
+def test_the_code_the_bicep_and_the_deployed_config_agree() -> None:
+    assert settings_problems(Layout.repository()) == []
+
+
+def test_the_settings_lists_are_found_in_the_code() -> None:
+    assert {"DEPLOYER_CONFIG", "DEPLOYER_TABLE_NAME", "FOUNDRY_PROJECT_ENDPOINT"} <= AZURE_SETTINGS
+    assert "DEPLOYER_TABLE_CONNECTION_STRING" in LOCAL_ONLY_SETTINGS
+
+
+def test_reads_are_found_in_every_form() -> None:
+    code = """
+import os
+def f(env, settings):
+    a = env.get("A_SETTING") or os.environ.get("B_SETTING")
+    b = os.environ["C_SETTING"], os.getenv("D_SETTING"), "E_SETTING" in env
+    c = _positive_int(env, "F_SETTING", 8), settings.get("G_SETTING", "")
+    d = other.get("NOT_A_SETTING"), env.get("lower-case"), env.get(name)
+"""
+    found = settings_read(ast.parse(code))
+    assert found == {f"{letter}_SETTING" for letter in "ABCDEFG"}
+
+
+def _copy(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    shutil.copytree(INFRA, root / "infra")
+    shutil.copytree(REPO / "deployer", root / "deployer", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("function_app.py", "deployer.yaml"):
+        shutil.copy(REPO / name, root / name)
+    return root
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+@pytest.mark.parametrize(
+    ("where", "old", "new", "problem"),
+    [
+        (  # the code reads a new setting nobody declared or set
+            "function_app.py",
+            "import os\n",
+            "import os\n\nEXTRA = os.environ.get('EXTRA_SETTING')\n",
+            "the code reads EXTRA_SETTING, which is in neither AZURE_SETTINGS nor LOCAL_ONLY_SETTINGS",
+        ),
+        (  # the code declares a setting for Azure that infra does not set
+            "infra/app/deployer.bicep",
+            "  DEPLOYER_WRITE_ROLE: writeRole\n",
+            "",
+            "the code reads DEPLOYER_WRITE_ROLE, which infra never sets (appSettings)",
+        ),
+        (  # infra sets a setting the code never reads
+            "infra/app/deployer.bicep",
+            "  DEPLOYER_WRITE_ROLE: writeRole\n",
+            "  DEPLOYER_WRITE_ROLE: writeRole\n  STALE_SETTING: 'x'\n",
+            "infra sets STALE_SETTING, which the code never reads",
+        ),
+        (  # the deployed config refers to a setting infra does not set
+            "deployer.yaml",
+            "keep_versions: 5",
+            "keep_versions: 5\n    project_endpoint: ${OTHER_ENDPOINT}",
+            "deployer.yaml refers to ${OTHER_ENDPOINT}, which infra never sets",
+        ),
+        (  # infra sets a value for the config that the config does not use
+            "deployer.yaml",
+            'project_resource_id: "${FOUNDRY_PROJECT_RESOURCE_ID}"\n',
+            "",
+            "infra sets FOUNDRY_PROJECT_RESOURCE_ID for the config, which deployer.yaml never refers to",
+        ),
+        (  # a local-only setting reaches Azure
+            "infra/app/deployer.bicep",
+            "  REGISTRY_LOGIN_SERVER: registryLoginServer\n",
+            "  REGISTRY_LOGIN_SERVER: registryLoginServer\n  DEPLOYER_STATIC_TOKEN: 'x'\n",
+            "infra sets DEPLOYER_STATIC_TOKEN, which is local only",
+        ),
+    ],
+    ids=[
+        "code-reads-undeclared",
+        "code-reads-unset",
+        "infra-sets-unread",
+        "config-refers-unset",
+        "config-setting-unused",
+        "local-only-in-azure",
+    ],
+)
+def test_the_rule_fails_on_each_kind_of_drift(
+    tmp_path: Path, where: str, old: str, new: str, problem: str
+) -> None:
+    root = _copy(tmp_path)
+    assert settings_problems(Layout.repository(root)) == []
+    _edit(root / where, old, new)
+    assert problem in settings_problems(Layout.repository(root))
+
+
+def test_config_settings_come_from_the_azd_environment() -> None:
+    keys, _ = _settings_block("configSettings")
+    assert set(keys) == {"REGISTRY_LOGIN_SERVER", "FOUNDRY_PROJECT_RESOURCE_ID"}
+    main = MAIN.read_text()
+    assert "registryLoginServer: registry.properties.loginServer" in main
+    assert "foundryProjectResourceId: foundryProject.id" in main
+    assert (
+        "output REGISTRY_LOGIN_SERVER string" in main and "output FOUNDRY_PROJECT_RESOURCE_ID string" in main
     )
 
 
@@ -45,20 +156,20 @@ def test_host_settings_are_identity_based() -> None:
 
 def test_all_setting_blocks_reach_the_app() -> None:
     text = DEPLOYER.read_text()
-    assert re.search(r"properties:\s*union\(hostSettings,\s*appSettings,\s*webhookSecretSettings\)", text)
+    assert re.search(
+        r"properties:\s*union\(hostSettings,\s*appSettings,\s*configSettings,\s*webhookSecretSettings\)", text
+    )
     assert re.search(r"resource\s+\w+\s+'Microsoft\.Web/sites/config@[^']+'", text)
     assert "name: 'appsettings'" in text
 
 
-def test_no_secret_or_flex_incompatible_settings() -> None:
+def test_no_key_based_settings() -> None:
+    # (What Flex Consumption rejects is tests/infra/test_flex_consumption.py's.)
     text = without_comments(DEPLOYER.read_text())
     for forbidden in (
-        "FUNCTIONS_WORKER_RUNTIME",  # Flex Consumption takes the runtime from functionAppConfig
-        "FUNCTIONS_EXTENSION_VERSION",
         "APPINSIGHTS_INSTRUMENTATIONKEY",  # telemetry authenticates with the identity
         "AccountKey=",
         "AzureWebJobsStorage:",  # the connection-string form
-        "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
     ):
         assert forbidden not in text, forbidden
 
@@ -103,4 +214,5 @@ def test_parameters_file_names_only_main_bicep_parameters() -> None:
 def test_local_settings_example_lists_every_setting_the_app_reads() -> None:
     example = json.loads((INFRA.parent / "local.settings.example.json").read_text())["Values"]
     host_settings = {"FUNCTIONS_WORKER_RUNTIME", "AzureWebJobsStorage"}
-    assert set(example) - host_settings == set(AZURE_SETTINGS) | set(LOCAL_ONLY_SETTINGS)
+    config_settings = set(bicep_block_keys(DEPLOYER, "configSettings"))
+    assert set(example) - host_settings == AZURE_SETTINGS | LOCAL_ONLY_SETTINGS | config_settings

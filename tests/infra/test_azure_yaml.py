@@ -36,6 +36,7 @@ def test_hooks_provision_secrets_and_subscribe_after_deploy() -> None:
     hooks = _load()["hooks"]
     assert hooks["postprovision"]["run"] == "./scripts/post-provision.sh"
     assert hooks["postdeploy"]["run"] == "./scripts/post-up.sh"
+    assert hooks["predown"]["run"] == "./scripts/pre-down.sh"  # removes this environment's subscription
 
 
 def test_hook_scripts_exist_and_are_executable() -> None:

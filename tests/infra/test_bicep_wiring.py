@@ -105,7 +105,6 @@ def test_function_app_is_flex_python_311_with_a_user_assigned_identity() -> None
     assert "name: 'python'" in text
     assert "type: 'UserAssignedIdentity'" in text  # deployment container read with the identity
     assert "httpsOnly: true" in text
-    assert "ftpsState: 'Disabled'" in text
     assert text.count("allow: false") == 2  # no basic-auth FTP or SCM publishing
     assert "instanceMemoryMB: instanceMemoryMB" in text
     assert "maximumInstanceCount: maximumInstanceCount" in text
@@ -165,3 +164,22 @@ def test_interpolations_name_declared_symbols() -> None:
         declared |= set(re.findall(r"\[for\s+(\w+)\s+in\b", text))
         for name in re.findall(r"(?<!\\)\$\{\s*(\w+)", text):
             assert name in declared or name in BICEP_FUNCTIONS, f"{path.name}: ${{{name}}} is not declared"
+
+
+def test_each_azd_environment_has_its_own_event_subscription() -> None:
+    main = MAIN.read_text()
+    assert "var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))" in main
+    assert "output EVENTGRID_SUBSCRIPTION_NAME string = 'agent-deployer-${resourceToken}'" in main
+    # No shared default name to fall back on.
+    assert params((INFRA / "app" / "eventgrid-subscription.bicep").read_text())["subscriptionName"] is False
+
+
+def test_the_app_identity_reads_the_registry_for_the_image_check() -> None:
+    rbac = without_comments((INFRA / "app" / "rbac-registry.bicep").read_text())
+    grant = block_after(rbac, r"^resource\s+appImageRead\s").body
+    assert "principalId: appPrincipalId" in grant and "scope: registry" in grant
+    assert re.search(r"param appPullRole string = 'AcrPull'", rbac)
+    external = without_comments((INFRA / "external.bicep").read_text())
+    assert "appPrincipalId: grantDeployerRegistryPull ? appPrincipalId : ''" in external
+    assert re.search(r"param grantDeployerRegistryPull bool = true", external)
+    assert re.search(r"param grantDeployerRegistryPull bool = true", MAIN.read_text())
