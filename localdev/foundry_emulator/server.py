@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 from localdev.foundry_emulator import admin, api
 from localdev.foundry_emulator.errors import ApiError, not_found
+from localdev.foundry_emulator.registry_pull import RegistryPull
 from localdev.foundry_emulator.settings import Settings, apply_settings_update
 from localdev.foundry_emulator.state import EmulatorState
 from localdev.foundry_emulator.wire import Reply, Request, error_reply
@@ -142,7 +143,8 @@ def start_emulator(
     ``settings`` (as for ``PUT /_emulator/settings``) are the baseline ``reset`` goes back to.
     """
     context = server_context(tls.cert_file, tls.key_file)
-    state = EmulatorState(baseline=apply_settings_update(Settings(), settings or {}))
+    baseline = apply_settings_update(Settings(), settings or {})
+    state = EmulatorState(baseline=baseline, pull=RegistryPull(tls.ca_bundle))
     httpd = _TLSServer((host, port), state, context)
     thread = threading.Thread(target=httpd.serve_forever, name="foundry-emulator", daemon=True)
     thread.start()

@@ -171,7 +171,7 @@ def emulator_settings(http: Http):
         http.emulator("PUT", "settings", settings)
 
     yield apply
-    http.emulator("PUT", "settings", {"provision_delay_s": 0.5, "missing_images": [], "faults": []})
+    http.emulator("PUT", "settings", {"provision_delay_s": 0.5, "failing_images": {}, "faults": []})
 
 
 def _listed(events: Any) -> list[Any]:

@@ -61,10 +61,11 @@ def test_deploy_wait_exits_0_when_active_with_live_progress(http, url):
 
 def test_deploy_wait_exits_1_when_the_version_fails(http, url, emulator_settings):
     failing = pushed(http, "cli-bot", fresh_tag())
-    emulator_settings(faults=[{"op": "create_version", "status": 400, "code": "invalid_request", "times": 1}])
+    emulator_settings(failing_images={failing: "image_pull_failed"})
     done = run("deploy", "cli-bot", failing, "--wait", "--url", url)
     assert done.returncode == 1, done.stderr
-    assert ": failed" in done.stdout and "invalid_request" in done.stderr
+    assert ": failed" in done.stdout
+    assert "image_pull_failed" in done.stderr and "Container Registry Repository Reader" in done.stderr
 
 
 def test_deploy_wait_exits_1_when_the_image_is_not_in_the_registry(url):
