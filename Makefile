@@ -25,6 +25,7 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy deployer localdev function_app.py
+	$(VENV)/bin/lint-imports
 
 test: lint infra-check
 	$(VENV)/bin/pytest -q

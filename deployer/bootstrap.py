@@ -14,9 +14,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from deployer.config.parser import ConfigError, DeployerConfig, load_config
+from deployer.config.parser import ConfigError, load_config
 from deployer.config.settings import Settings, SettingsError
 from deployer.context import Context
+from deployer.domain.agents import DeployerConfig
 from deployer.domain.clock import SystemClock
 
 if TYPE_CHECKING:
@@ -78,7 +79,8 @@ class Root:
         """The notification sender's ways out: webhooks over the SSRF-safe transport (TLS trust
         from the system, or ``SSL_CERT_FILE`` locally) and Event Grid with the app's credential."""
         from deployer.adapters.eventgrid_topic import EventGridTopicPublisher
-        from deployer.adapters.safe_http import SafeHttpTransport, system_resolve
+        from deployer.adapters.safe_http import SafeHttpTransport
+        from deployer.domain.addresses import system_resolve
         from deployer.notify.outbox import Delivery
 
         allow_loopback = self.settings.webhooks_allow_loopback

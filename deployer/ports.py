@@ -1,37 +1,60 @@
-"""The ports the services use: storage of deployments, the Foundry platform and the container
-registry. Adapters live in ``deployer/adapters``; tests use hand-written fakes."""
+"""The ports: what the services need from the outside, as Protocols only. The values that cross
+them live in ``deployer.domain`` (``platform``, ``notifications``, ``errors``); the adapters in
+``deployer.adapters`` implement them, built by ``deployer.bootstrap``; tests use hand-written
+fakes. Every conditional write raises :class:`deployer.domain.errors.Conflict` when it loses."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from deployer.domain.images import ImageFacts
-from deployer.domain.model import AgentState, Deployment
+from deployer.domain.model import AgentState, Deployment, Status
+from deployer.domain.notifications import Attempt, NotificationEntry, QueuedNotification
+from deployer.domain.platform import InvokeReply, InvokeRequest, Page, Scheduled, VersionInfo, VersionSpec
 from deployer.domain.roles import RoleAssignment
 from deployer.domain.rollout_state import Traffic
-from deployer.notify.ports import NotificationStore
 
 
-class Conflict(Exception):
-    """A conditional write lost: the entity exists already, or changed since it was read."""
+class NotificationStore(Protocol):
+    """Outbox entries (one per event and subscriber) and the queue of entries to send."""
+
+    def add_notification(self, entry: NotificationEntry) -> bool:
+        """Insert ``entry`` if no entry has its id; True if this call inserted it."""
+
+    def get_notification(self, entry_id: str) -> NotificationEntry | None: ...
+
+    def save_notification(self, entry: NotificationEntry) -> NotificationEntry:
+        """Replace the entry if its ETag still matches; ``Conflict`` otherwise."""
+
+    def list_notifications(
+        self, *, state: str | None = None, limit: int = 50, after: str | None = None
+    ) -> list[NotificationEntry]:
+        """Entries in id order (newest deployments first), optionally in one state."""
+
+    def enqueue_notification(self, entry_id: str, due: float) -> None:
+        """Queue the entry if it is not queued already (a queued one may be leased: keep it)."""
+
+    def requeue_notification(self, queued: QueuedNotification) -> QueuedNotification:
+        """Move a queued entry's ``due`` if its ETag still matches (a lease); ``Conflict`` otherwise."""
+
+    def due_notifications(self, now: float, limit: int) -> list[QueuedNotification]:
+        """Queued entries due at ``now``: reads only the queue."""
+
+    def dequeue_notification(self, queued: QueuedNotification) -> None:
+        """Remove a queued entry if its ETag still matches; nothing if it changed or is gone."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class Scheduled:
-    """An entry of the open-work index: a deployment the poll must look at after ``due``."""
+class WebhookTransport(Protocol):
+    """Sends one POST to a webhook URL: resolving, checking and connecting safely."""
 
-    deployment_id: str
-    due: float
-    attempt: int = 0
-    etag: str | None = field(default=None, compare=False)
+    def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> Attempt: ...
 
 
-@dataclass(frozen=True, kw_only=True)
-class Page:
-    items: Sequence[Deployment]
-    next: str | None
+class TopicPublisher(Protocol):
+    """Publishes one CloudEvent to an Event Grid custom topic."""
+
+    def publish(self, endpoint: str, event: Mapping[str, Any]) -> Attempt: ...
 
 
 class DeploymentStore(NotificationStore, Protocol):
@@ -73,71 +96,10 @@ class DeploymentStore(NotificationStore, Protocol):
         self,
         *,
         agent: str | None = None,
-        status: str | None = None,
+        status: Status | None = None,
         limit: int = 50,
         after: str | None = None,
     ) -> Page: ...
-
-
-@dataclass(frozen=True, kw_only=True)
-class VersionSpec:
-    """What a new agent version is created with."""
-
-    image: str
-    cpu: str
-    memory: str
-    protocols: Mapping[str, str]
-    environment_variables: Mapping[str, str]
-    metadata: Mapping[str, str]
-
-
-@dataclass(frozen=True, kw_only=True)
-class VersionInfo:
-    """A version as the platform reports it."""
-
-    version: str
-    status: str
-    image: str | None = None
-    metadata: Mapping[str, str] = field(default_factory=dict)
-    error_code: str | None = None
-    error_message: str | None = None
-    created_at: float | None = None
-    #: The version's ``instance_identity.principal_id`` (its Entra agent identity), once reported.
-    principal_id: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class InvokeRequest:
-    """One call to an agent's endpoint, addressed to one ``version`` (not routed by its selector).
-    ``payload``: the Responses input text, or the Invocations request body."""
-
-    version: str
-    protocol: Literal["responses", "invocations"]
-    payload: str | Mapping[str, object]
-    timeout_s: float
-
-
-@dataclass(frozen=True, kw_only=True)
-class InvokeReply:
-    """What the endpoint answered: its HTTP status and body text, or (``status_code`` ``None``)
-    the ``error`` that prevented an answer (a timeout, a refused connection)."""
-
-    status_code: int | None
-    body: str
-    latency_ms: float
-    error: str | None = None
-
-
-class PlatformError(Exception):
-    """Foundry (or the container registry) refused or failed a call. ``retryable`` is true for
-    throttling, 5xx errors and an unreachable service, once the SDK's own retries are spent."""
-
-    def __init__(self, *, code: str, message: str, status_code: int | None, retryable: bool) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.status_code = status_code
-        self.retryable = retryable
 
 
 class AgentPlatform(Protocol):
@@ -175,20 +137,9 @@ class ImageRegistry(Protocol):
 
     def inspect(self, registry: str, repository: str, reference: str) -> ImageFacts | None:
         """The image ``reference`` (a tag or ``sha256:`` digest) names in ``repository`` of the
-        registry whose login server is ``registry``: its digest, media type and, for a multi-arch
-        index, its platforms. ``None`` when the registry has no such repository, tag or manifest;
-        :class:`PlatformError` when it refuses or cannot be reached (retryable when it may pass)."""
-
-
-class RoleAssignmentError(Exception):
-    """ARM refused or failed a role assignment: its error ``code`` and ``message``, and the HTTP
-    ``status_code`` (``None`` when ARM could not be reached)."""
-
-    def __init__(self, *, code: str, message: str, status_code: int | None) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.status_code = status_code
+        registry whose login server is ``registry``: its digest, media type and platforms.
+        ``None`` when the registry has no such repository, tag or manifest; :class:`PlatformError`
+        when it refuses or cannot be reached (retryable when it may pass)."""
 
 
 class RoleAssignments(Protocol):

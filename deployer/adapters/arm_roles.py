@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from azure.core.credentials import TokenCredential
 
+from deployer.domain.errors import RoleAssignmentError
 from deployer.domain.roles import RoleAssignment, subscription_of
-from deployer.ports import RoleAssignmentError
 
 if TYPE_CHECKING:
     from azure.mgmt.authorization import AuthorizationManagementClient

@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from deployer.domain.addresses import Resolver, UrlRefused, checked_addresses, literal_address, parse_target
 from deployer.domain.clock import parse_iso
-from deployer.notify.addresses import Resolver, UrlRefused, checked_addresses, literal_address, parse_target
-from deployer.notify.retry import Attempt, parse_retry_after
+from deployer.domain.notifications import Attempt, parse_retry_after
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 
 class EventGridTopicPublisher:
-    """:class:`deployer.notify.ports.TopicPublisher` over ``EventGridPublisherClient`` (one per endpoint)."""
+    """:class:`deployer.ports.TopicPublisher` over ``EventGridPublisherClient`` (one per endpoint)."""
 
     def __init__(
         self,

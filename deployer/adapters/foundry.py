@@ -13,15 +13,13 @@ from typing import TYPE_CHECKING, Any
 from azure.core.credentials import TokenCredential
 
 from deployer.adapters import foundry_invoke
+from deployer.domain.errors import PlatformError
+from deployer.domain.platform import InvokeReply, InvokeRequest, VersionInfo, VersionSpec
 from deployer.domain.rollout_state import Traffic, traffic_of
 from deployer.domain.transitions import CREATE_READ_TIMEOUT_S, CREATE_RETRY_BUDGET_S
-from deployer.ports import InvokeReply, InvokeRequest, PlatformError, VersionInfo, VersionSpec
 
 if TYPE_CHECKING:
     from azure.ai.projects import AIProjectClient
-
-#: The metadata key that carries the deployment id on every version the deployer creates.
-DEPLOYMENT_ID_KEY = "deployer_deployment_id"
 
 
 class FoundryPlatform:

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from azure.core.credentials import TokenCredential
 
-from deployer.ports import InvokeReply, InvokeRequest, PlatformError
+from deployer.domain.errors import PlatformError
+from deployer.domain.platform import InvokeReply, InvokeRequest
 
 if TYPE_CHECKING:
     from azure.ai.projects import AIProjectClient

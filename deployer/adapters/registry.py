@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from azure.core.credentials import TokenCredential
 
+from deployer.domain.errors import PlatformError
 from deployer.domain.images import ImageFacts
-from deployer.ports import PlatformError
 
 if TYPE_CHECKING:
     from azure.containerregistry import ContainerRegistryClient

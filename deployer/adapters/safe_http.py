@@ -16,23 +16,18 @@ import ssl
 import time
 from collections.abc import Mapping, Sequence
 
-from deployer.notify.addresses import (
+from deployer.domain.addresses import (
     Resolver,
     Target,
     UrlRefused,
     checked_addresses,
     literal_address,
     parse_target,
+    system_resolve,
 )
-from deployer.notify.retry import Attempt, parse_retry_after
+from deployer.domain.notifications import Attempt, parse_retry_after
 
 log = logging.getLogger(__name__)
-
-
-def system_resolve(host: str) -> list[str]:
-    """The A and AAAA addresses of ``host`` (``OSError`` if it does not resolve)."""
-    infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 class _PinnedConnection(http.client.HTTPConnection):
@@ -68,7 +63,7 @@ class _PinnedConnection(http.client.HTTPConnection):
 
 
 class SafeHttpTransport:
-    """:class:`deployer.notify.ports.WebhookTransport` with the SSRF rules of ``addresses.py``."""
+    """:class:`deployer.ports.WebhookTransport` with the SSRF rules of ``deployer.domain.addresses``."""
 
     def __init__(
         self,

@@ -22,8 +22,8 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, UpdateMode
 
-from deployer.notify.entries import NotificationEntry, QueuedNotification
-from deployer.ports import Conflict
+from deployer.domain.errors import Conflict
+from deployer.domain.notifications import NotificationEntry, QueuedNotification
 
 NOTIFICATIONS, QUEUE = "n", "q"
 _FIELDS = (
@@ -47,7 +47,7 @@ _FIELDS = (
 
 
 class TableNotificationStore:
-    """:class:`deployer.notify.ports.NotificationStore` over the deployer's table."""
+    """:class:`deployer.ports.NotificationStore` over the deployer's table."""
 
     _table: TableClient
     entities_read: int

@@ -25,11 +25,12 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.data.tables import TableClient, UpdateMode
 
 from deployer.adapters.table_outbox import TableNotificationStore
+from deployer.domain.errors import Conflict
 from deployer.domain.images import ImageCheck
-from deployer.domain.model import AgentState, Deployment, DeploymentError, Transition
+from deployer.domain.model import AgentState, Deployment, DeploymentError, Status, Transition
+from deployer.domain.platform import Page, Scheduled
 from deployer.domain.roles import RoleGrant
 from deployer.domain.rollout_state import CanaryState, Hold, SmokeResult, traffic_from_json
-from deployer.ports import Conflict, Page, Scheduled
 
 _T = TypeVar("_T", Deployment, AgentState, Scheduled)
 RECORDS, OPEN, KEYS, AGENTS = "d", "o", "k", "a"
@@ -114,7 +115,7 @@ class TableDeploymentStore(TableNotificationStore):
             meta = self._table.create_entity(_to_entity(deployment))
         except ResourceExistsError:
             raise Conflict(deployment.id) from None
-        return _with_etag(deployment, meta)
+        return _replace_etag(deployment, meta)
 
     def get(self, deployment_id: str) -> Deployment | None:
         try:
@@ -134,7 +135,7 @@ class TableDeploymentStore(TableNotificationStore):
             )
         except (ResourceModifiedError, ResourceNotFoundError):
             raise Conflict(deployment.id) from None
-        return _with_etag(deployment, meta)
+        return _replace_etag(deployment, meta)
 
     def get_agent(self, name: str) -> AgentState:
         try:
@@ -209,7 +210,7 @@ class TableDeploymentStore(TableNotificationStore):
         self,
         *,
         agent: str | None = None,
-        status: str | None = None,
+        status: Status | None = None,
         limit: int = 50,
         after: str | None = None,
     ) -> Page:
@@ -289,10 +290,6 @@ def _from_entity(entity: Any) -> Deployment:
         etag=entity.metadata["etag"],
         **{name: entity.get(name) for name in _PLAIN},
     )
-
-
-def _with_etag(deployment: Deployment, meta: Any) -> Deployment:
-    return _replace_etag(deployment, meta)
 
 
 def _replace_etag(value: _T, meta: Any) -> _T:

@@ -12,13 +12,10 @@ from typing import Any, NoReturn, TextIO
 
 from deployer.cli import text
 from deployer.cli.client import Client
+from deployer.domain.model import OPEN_STATUSES, SERVING_STATUSES
 
 DEFAULT_URL = "http://127.0.0.1:7071"
 EXIT_OK, EXIT_FAILED, EXIT_TIMED_OUT, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2, 3, 4
-#: Statuses ``--wait`` keeps following (``verifying``: the version is up, its smoke test runs).
-_OPEN = frozenset({"pending", "creating", "verifying", "canary"})
-#: Statuses of a deployment that served the agent.
-_SERVED = frozenset({"active", "verified"})
 
 
 class Parser(argparse.ArgumentParser):
@@ -68,13 +65,13 @@ def follow(
             out.write(line + "\n")
         shown = deployment["status"]
         out.flush()
-        if deployment["status"] not in _OPEN or (timeout_s is not None and elapsed >= timeout_s):
+        if deployment["status"] not in OPEN_STATUSES or (timeout_s is not None and elapsed >= timeout_s):
             break
         time.sleep(interval_s)
         deployment = client.get(f"/api/deployments/{deployment['id']}")
     if live:
         out.write("\n")
-    return deployment, deployment["status"] in _OPEN
+    return deployment, deployment["status"] in OPEN_STATUSES
 
 
 def exit_code(deployment: dict[str, Any]) -> int:
@@ -82,12 +79,12 @@ def exit_code(deployment: dict[str, Any]) -> int:
     still open, without ``--wait``) 0; ``failed`` and ``unhealthy`` 1; ``timed_out`` 2;
     ``skipped`` 3."""
     status = deployment["status"]
-    if status in _OPEN or status in _SERVED:
+    if status in OPEN_STATUSES or status in SERVING_STATUSES:
         return EXIT_OK
     if status == "timed_out":
         return EXIT_TIMED_OUT
     if status in ("skipped", "refused", "ignored"):
         return EXIT_REFUSED
     if status == "superseded":  # a newer deployment took over: fine if this one ran first
-        return EXIT_OK if any(h["status"] in _SERVED for h in deployment["history"]) else EXIT_FAILED
+        return EXIT_OK if any(h["status"] in SERVING_STATUSES for h in deployment["history"]) else EXIT_FAILED
     return EXIT_FAILED

@@ -15,32 +15,14 @@ promote_to: {agent: support-bot-prod, project_endpoint: https://...}   # once ve
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
+
+from deployer.domain.agents import AgentConfig, CanarySettings, PromoteTo
+from deployer.domain.model import STRATEGIES
 
 _ROLLOUT_KEYS = frozenset({"strategy", "steps", "step_interval_s", "abort_if"})
 _ABORT_KEYS = frozenset({"smoke_failures"})
 _PROMOTE_KEYS = frozenset({"agent", "project_endpoint"})
-STRATEGIES = ("immediate", "verified", "canary")
-
-
-@dataclass(frozen=True, kw_only=True)
-class CanarySettings:
-    """The steps of a canary rollout (percentages, the last is 100), the time between them, and
-    how many failed smoke re-runs abort it."""
-
-    steps: tuple[int, ...] = (10, 50, 100)
-    step_interval_s: float = 300.0
-    smoke_failures: int = 1
-
-
-@dataclass(frozen=True, kw_only=True)
-class PromoteTo:
-    """Where a verified image goes next: another configured agent, optionally in another project."""
-
-    agent: str
-    project_endpoint: str | None = None
 
 
 def parse_rollout(raw: object, at: str, problems: list[str]) -> tuple[object, CanarySettings | None]:
@@ -109,8 +91,8 @@ def parse_promote_to(raw: object, at: str, problems: list[str]) -> PromoteTo | N
     return PromoteTo(agent=agent, project_endpoint=endpoint)
 
 
-def check_promotions(agents: Iterable[Any], problems: list[str]) -> None:
-    """Each ``promote_to`` names another configured agent (``agents``: the AgentConfigs)."""
+def check_promotions(agents: Iterable[AgentConfig], problems: list[str]) -> None:
+    """Each ``promote_to`` names another configured agent."""
     listed = list(agents)
     names = {a.name for a in listed}
     for i, agent in enumerate(listed):

@@ -9,30 +9,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from deployer.config.canary import CanarySettings, PromoteTo, check_promotions
-from deployer.config.smoke import Preflight, SmokeTest, rollout_options
+from deployer.config.canary import check_promotions
+from deployer.config.roles import runtime_role_options
+from deployer.config.smoke import rollout_options
+from deployer.config.subscribers import SubscriberRules, parse_topic, parse_webhooks
+from deployer.domain.addresses import Resolver, system_resolve
+from deployer.domain.agents import AGENT_NAME, PROTOCOLS, AgentConfig, DeployerConfig
 from deployer.domain.imageref import is_valid_registry, is_valid_repository
-from deployer.domain.roles import runtime_role_options
+from deployer.domain.subscribers import EventGridTopic, Webhook
 from deployer.domain.tag_policy import TagPolicy, TagPolicyError
-from deployer.notify.addresses import Resolver
-from deployer.notify.subscribers import (
-    EventGridTopic,
-    Subscriber,
-    SubscriberRules,
-    Webhook,
-    parse_topic,
-    parse_webhooks,
-)
 
-AGENT_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _CPU = re.compile(r"^(?:\d+(?:\.\d+)?|\d+m)$")
 _MEMORY = re.compile(r"^\d+(?:\.\d+)?(?:Mi|Gi)$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SETTING_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-PROTOCOLS = frozenset({"responses", "invocations"})
+
 #: Keys an agent inherits from the top level when it does not set them.
 _INHERITED_KEYS = ("grant_runtime_role", "project_resource_id", "registry_check")
 _AGENT_KEYS = frozenset(
@@ -67,65 +60,6 @@ class ConfigError(ValueError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
         self.problems = problems
-
-
-@dataclass(frozen=True, kw_only=True)
-class AgentConfig:
-    """One hosted agent the deployer manages, and the rule that feeds it."""
-
-    name: str
-    repository: str
-    tags: TagPolicy
-    cpu: str = "1"
-    memory: str = "2Gi"
-    protocols: Mapping[str, str] = field(default_factory=lambda: {"responses": "1.0.0"})
-    environment_variables: Mapping[str, str] = field(default_factory=dict)
-    registry: str | None = None
-    keep_versions: int = 5
-    project_endpoint: str | None = None
-    pin: Literal["tag", "digest"] = "tag"
-    timeout_s: float = 900.0
-    #: Give the identity of each new version Azure AI User on the project (``project_resource_id``).
-    grant_runtime_role: bool = True
-    project_resource_id: str | None = None
-    #: ``verified``: traffic stays on the serving version until the new one passes ``smoke_test``.
-    rollout: Literal["immediate", "verified", "canary"] = "immediate"
-    smoke_test: SmokeTest | None = None
-    #: ``rollback``: a failed smoke test also holds the digest; ``no_hold``: it does not.
-    on_smoke_failure: Literal["rollback", "no_hold"] = "rollback"
-    #: What must exist in the project before a version is created (``None``: no preflight).
-    preflight: Preflight | None = None
-    #: ``rollout: {strategy: canary, ...}``: the steps traffic moves through after the smoke test.
-    canary: CanarySettings | None = None
-    #: Where a verified image is deployed next (another agent, maybe in another project).
-    promote_to: PromoteTo | None = None
-    #: Look the image up in its registry before creating a version: a missing image, or a
-    #: multi-arch index without linux/amd64, fails the deployment with no version created.
-    registry_check: bool = True
-
-    def matches_repository(self, registry: str, repository: str) -> bool:
-        return self.repository == repository and self.registry in (None, registry)
-
-
-@dataclass(frozen=True, kw_only=True)
-class DeployerConfig:
-    """The whole configuration: the registry allow-list and the agents."""
-
-    registries: tuple[str, ...]
-    agents: tuple[AgentConfig, ...]
-    webhooks: tuple[Webhook, ...] = ()
-    event_grid_topic: EventGridTopic | None = None
-
-    @property
-    def subscribers(self) -> tuple[Subscriber, ...]:
-        """Everyone notified of transitions: the webhooks, then the Event Grid topic."""
-        return (*self.webhooks, *((self.event_grid_topic,) if self.event_grid_topic else ()))
-
-    def agent(self, name: str) -> AgentConfig | None:
-        return next((a for a in self.agents if a.name == name), None)
-
-    def allows_registry(self, registry: str) -> bool:
-        return registry.lower() in self.registries
 
 
 def parse_config(
@@ -204,8 +138,6 @@ def _subscribers(
     problems: list[str],
 ) -> tuple[tuple[Webhook, ...], EventGridTopic | None]:
     if resolver is None:
-        from deployer.adapters.safe_http import system_resolve
-
         resolver = system_resolve
     rules = SubscriberRules(
         agents=agents,

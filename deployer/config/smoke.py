@@ -21,67 +21,18 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from deployer.config.canary import parse_promote_to, parse_rollout
+from deployer.domain.agents import ON_SMOKE_FAILURE, Expect, Preflight, SmokeTest
+from deployer.domain.model import STRATEGIES
+from deployer.domain.smoke import parse_path
 
-ROLLOUTS = ("immediate", "verified", "canary")
-ON_SMOKE_FAILURE = ("rollback", "no_hold")
 MAX_SMOKE_TIMEOUT_S = 300.0
 MAX_SMOKE_ATTEMPTS = 10
 _SMOKE_KEYS = frozenset({"protocol", "input", "expect", "timeout_s", "attempts"})
 _EXPECT_KEYS = frozenset({"status", "contains", "regex", "json_path", "equals"})
 _PREFLIGHT_KEYS = frozenset({"model_deployments", "connections"})
-_PATH_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]|\[\"([^\"]+)\"\]")
-
-
-@dataclass(frozen=True, kw_only=True)
-class Expect:
-    """What a passing reply looks like: its HTTP ``status`` and at most one content check.
-    ``json_path`` (``$.a.b[0]``) must resolve; with ``equals_json`` it must equal that JSON value."""
-
-    status: int = 200
-    contains: str | None = None
-    regex: str | None = None
-    json_path: str | None = None
-    equals_json: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class SmokeTest:
-    """One request to the new version and what its reply must show. ``input`` is the Responses
-    input text, or the Invocations request body as JSON text."""
-
-    protocol: Literal["responses", "invocations"]
-    input: str
-    expect: Expect
-    timeout_s: float = 30.0
-    attempts: int = 3
-
-
-@dataclass(frozen=True, kw_only=True)
-class Preflight:
-    """What must exist in the project before a version is created: model deployments (``None``:
-    the one ``MODEL_DEPLOYMENT_NAME`` names, if any) and connections."""
-
-    model_deployments: tuple[str, ...] | None = None
-    connections: tuple[str, ...] = ()
-
-
-def parse_path(path: str) -> tuple[str | int, ...] | None:
-    """The steps of a JSON path such as ``$.output[0].content[0].text`` (``None`` if invalid)."""
-    text = path.strip()
-    text = text[1:] if text.startswith("$") else "." + text
-    steps: list[str | int] = []
-    while text:
-        match = _PATH_STEP.match(text)
-        if match is None:
-            return None
-        name, index, quoted = match.groups()
-        steps.append(int(index) if index is not None else (name or quoted))
-        text = text[match.end() :]
-    return tuple(steps)
 
 
 def rollout_options(
@@ -92,7 +43,7 @@ def rollout_options(
     default = "verified" if raw.get("smoke_test") is not None else "immediate"
     rollout, canary = parse_rollout(raw.get("rollout", default), f"{at}.rollout", problems)
     promote_to = parse_promote_to(raw.get("promote_to"), f"{at}.promote_to", problems)
-    if rollout not in ROLLOUTS or (isinstance(raw.get("rollout"), str) and rollout == "canary"):
+    if rollout not in STRATEGIES or (isinstance(raw.get("rollout"), str) and rollout == "canary"):
         problems.append(f"{at}.rollout: must be 'immediate' or 'verified', or a mapping with strategy")
     elif rollout in ("verified", "canary") and raw.get("smoke_test") is None:
         problems.append(f"{at}.rollout: {rollout!r} needs a smoke_test to verify the new version with")

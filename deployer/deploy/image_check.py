@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from deployer.config.parser import AgentConfig
 from deployer.context import Context
+from deployer.domain.agents import AgentConfig
 from deployer.domain.clock import iso
 from deployer.domain.images import AMD64, NO_AMD64, NOT_FOUND, ImageCheck, judge
 from deployer.domain.model import Deployment, DeploymentError

@@ -3,10 +3,10 @@ show the configured agents.
 
 A request is checked against the configuration (a *plan*) before anything is written; only then
 is its Idempotency-Key taken and the deployment started, through the same
-:func:`deployer.deploying.start_deployment` as every deployment, so it is recorded, tracked and
+:func:`deployer.deploy.start.start_deployment` as every deployment, so it is recorded, tracked and
 settled like a push. A manual deploy skips the tag policy and the order rule on purpose. A
 rollback first tries to move the agent's traffic back to the version it goes back to
-(:func:`deployer.rollback.rollback_by_traffic`: instant, no new version); only when that version
+(:func:`deployer.deploy.rollback.rollback_by_traffic`: instant, no new version); only when that version
 is gone is a new version of its image deployed.
 """
 
@@ -16,17 +16,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from deployer.config.parser import AgentConfig
 from deployer.context import Context
+from deployer.deploy import idempotency
 from deployer.deploy import rollback as traffic_rollback
+from deployer.deploy.idempotency import IdempotencyKey
+from deployer.deploy.requests import DeployRequest, RollbackRequest
 from deployer.deploy.start import start_deployment
+from deployer.domain.agents import AgentConfig
+from deployer.domain.errors import PlatformError, Refused
 from deployer.domain.imageref import ImageRef
 from deployer.domain.model import AgentState, Deployment, ImagePush, Source, new_deployment_id
-from deployer.entrypoints.http import idempotency
-from deployer.entrypoints.http.idempotency import IdempotencyKey
-from deployer.entrypoints.http.problems import ProblemError
-from deployer.entrypoints.http.requests import DeployRequest, RollbackRequest
-from deployer.ports import PlatformError
 
 _ROLLBACK_SCAN_PAGES = 10
 _PAGE = 100
@@ -115,18 +114,18 @@ def agents(ctx: Context) -> list[AgentOverview]:
 
 def plan_deploy(ctx: Context, request: DeployRequest) -> Plan:
     """Check a deploy request against the configuration; refuse it with a problem otherwise."""
-    agent = _agent(ctx, request.agent)
+    agent = ctx.config.configured(request.agent)
     ref = request.image
     _check_registry(ctx, agent, ref)
     if ref.repository != agent.repository:
-        raise ProblemError(
+        raise Refused(
             "not-allowed-by-config",
             f"agent {agent.name} deploys images of repository {agent.repository}, not {ref.repository}",
         )
     unknown = sorted(set(request.environment_variables) - set(agent.environment_variables))
     if unknown:
         allowed = ", ".join(sorted(agent.environment_variables)) or "none"
-        raise ProblemError(
+        raise Refused(
             "not-allowed-by-config",
             f"environment_variables: {', '.join(unknown)} not configured for agent {agent.name}; "
             f"only configured variables can be overridden (configured: {allowed})",
@@ -141,7 +140,7 @@ def plan_deploy(ctx: Context, request: DeployRequest) -> Plan:
 def plan_rollback(ctx: Context, request: RollbackRequest) -> Plan:
     """Find the deployment to go back to and plan its image, pinned by digest where recorded so
     the very image that ran is deployed again even if its tag has moved since."""
-    agent = _agent(ctx, request.agent)
+    agent = ctx.config.configured(request.agent)
     target = _named_target(ctx, agent, request.to) if request.to else _previous_active(ctx, agent)
     ref = ImageRef.parse(target.image)
     _check_registry(ctx, agent, ref)
@@ -216,23 +215,15 @@ def _earlier_or_busy(ctx: Context, key: IdempotencyKey) -> Deployment:
     return found
 
 
-def _agent(ctx: Context, name: str) -> AgentConfig:
-    agent = ctx.config.agent(name)
-    if agent is None:
-        configured = ", ".join(a.name for a in ctx.config.agents)
-        raise ProblemError("unknown-agent", f"no agent {name!r} is configured (configured: {configured})")
-    return agent
-
-
 def _check_registry(ctx: Context, agent: AgentConfig, ref: ImageRef) -> None:
     if not ctx.config.allows_registry(ref.registry):
-        raise ProblemError(
+        raise Refused(
             "registry-not-allowed",
             f"registry {ref.registry} is not in the allow-list ({', '.join(ctx.config.registries)}); "
             "add it to 'registries' in the deployer configuration to deploy from it",
         )
     if agent.registry is not None and agent.registry != ref.registry:
-        raise ProblemError("not-allowed-by-config", f"agent {agent.name} deploys from {agent.registry} only")
+        raise Refused("not-allowed-by-config", f"agent {agent.name} deploys from {agent.registry} only")
 
 
 def _previous_active(ctx: Context, agent: AgentConfig) -> Deployment:
@@ -248,7 +239,7 @@ def _previous_active(ctx: Context, agent: AgentConfig) -> Deployment:
         if page.next is None:
             break
         after = page.next
-    raise ProblemError(
+    raise Refused(
         "nothing-to-roll-back-to",
         f"agent {agent.name} has no earlier active deployment; name one with "
         '{"to": "<deployment id or version>"}',
@@ -259,13 +250,13 @@ def _named_target(ctx: Context, agent: AgentConfig, to: str) -> Deployment:
     # Deployment ids are 19 characters (13 digits of inverted time, then hex); versions are short.
     found = _by_version(ctx, agent, to) if to.isdigit() and len(to) < 13 else ctx.store.get(to)
     if found is None or found.agent != agent.name:
-        raise ProblemError(
+        raise Refused(
             "not-found",
             f"agent {agent.name} has no deployment or version {to!r}; "
             f"see GET /api/deployments?agent={agent.name}",
         )
     if not found.was_serving:
-        raise ProblemError(
+        raise Refused(
             "nothing-to-roll-back-to",
             f"deployment {found.id} ended {found.status} and was never active or verified: name one that was",
         )

@@ -12,15 +12,16 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, replace
 
-from deployer.adapters.foundry import DEPLOYMENT_ID_KEY
-from deployer.config.parser import AgentConfig
 from deployer.context import Context
-from deployer.deploy import rollback, runtime_role, start
+from deployer.deploy import promotion, rollback, runtime_role, start
+from deployer.domain.agents import AgentConfig
 from deployer.domain.clock import iso, parse_iso
+from deployer.domain.errors import Conflict, PlatformError
 from deployer.domain.model import SERVING_STATUSES, SMOKE_TESTED, Deployment, Status, deployment_time
+from deployer.domain.platform import DEPLOYMENT_ID_KEY, Scheduled, VersionInfo
+from deployer.domain.rollout import promotion_due
 from deployer.domain.transitions import PENDING_GRACE_S, backoff, next_look, observe, settles_as
 from deployer.notify import outbox
-from deployer.ports import Conflict, PlatformError, Scheduled, VersionInfo
 from deployer.rollout import canary, settle, traffic, verify
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,19 @@ def _advance(ctx: Context, lease: Scheduled, now: float) -> None:
         settle.settle(ctx, agent, deployment, status=deployment.status)
     else:
         ctx.store.unschedule(deployment.id)
+        return
+    _follow_up(ctx, agent, deployment.id)
+
+
+def _follow_up(ctx: Context, agent: AgentConfig, deployment_id: str) -> None:
+    """Start what follows a settled deployment (its promotion), then end its open work, which the
+    settle step left for this: a crash before the end repeats it (the promotion starts once)."""
+    if agent.promote_to is None:
+        return
+    d = ctx.store.get(deployment_id)
+    if d is not None and promotion_due(agent, d):
+        promotion.after_verified(ctx, agent, d)
+        ctx.store.unschedule(d.id)
 
 
 def _observe(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, now: float) -> None:
@@ -133,7 +147,7 @@ def _observe(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, 
 def _version_or_gone(ctx: Context, agent: AgentConfig, d: Deployment) -> VersionInfo:
     assert d.version is not None
     try:
-        return ctx.platform.get_version(_endpoint(ctx, agent, d), d.agent, d.version)
+        return ctx.platform.get_version(ctx.endpoint_of(agent, d), d.agent, d.version)
     except PlatformError as exc:
         if exc.status_code != 404:
             raise
@@ -155,7 +169,7 @@ def _reconcile(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled
     if d.rollout == "instant":  # a rollback by traffic: no version to create
         rollback.finish(ctx, agent, d)
         return
-    found = _find_version(ctx.platform.list_versions(_endpoint(ctx, agent, d), d.agent), d)
+    found = _find_version(ctx.platform.list_versions(ctx.endpoint_of(agent, d), d.agent), d)
     if found is None:
         start.create_version_for(ctx, agent, d)
         return
@@ -181,10 +195,6 @@ def _drop_orphan(ctx: Context, lease: Scheduled, now: float) -> None:
     redelivery writes it; give up on it after a day, as Event Grid does."""
     if now - deployment_time(lease.deployment_id) > ORPHAN_AFTER_S:
         ctx.store.unschedule(lease.deployment_id)
-
-
-def _endpoint(ctx: Context, agent: AgentConfig, d: Deployment) -> str:
-    return d.project_endpoint or ctx.endpoint_for(agent)
 
 
 def unconfigured(d: Deployment) -> AgentConfig:

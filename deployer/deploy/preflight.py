@@ -5,8 +5,8 @@ one fails the deployment (``preflight_failed``, naming it) and no version is cre
 
 from __future__ import annotations
 
-from deployer.config.parser import AgentConfig
 from deployer.context import Context
+from deployer.domain.agents import AgentConfig
 from deployer.domain.model import DeploymentError
 
 FAILED_CODE = "preflight_failed"

@@ -10,26 +10,29 @@ poll repeating the settle step after a crash, or a person asking again, starts i
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from dataclasses import replace
 
-from deployer.config.parser import AgentConfig
-from deployer.context import Context
+from deployer.context import Context, retry_on_conflict
 from deployer.deploy import start
+from deployer.domain.agents import AgentConfig
 from deployer.domain.clock import iso
+from deployer.domain.errors import Conflict, Refused
 from deployer.domain.model import Deployment, ImagePush, Transition, new_deployment_id
 from deployer.notify import outbox
-from deployer.ports import Conflict
 
 log = logging.getLogger(__name__)
-_RACES = 5
 
 
-class NotPromotable(ValueError):
-    """The source agent has no verified deployment to promote (or the target is unknown)."""
+class NotPromotable(Refused):
+    """The source agent has no verified deployment to promote."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("not-promotable", detail)
 
 
 def after_verified(ctx: Context, agent: AgentConfig, d: Deployment) -> None:
-    """The settle step of a ``verified`` deployment: promote it if its agent says where to."""
+    """After a deployment settles ``verified`` (the poll's follow-up): promote it if its agent says where."""
     if agent.promote_to is None or d.status != "verified":
         return
     promote_deployment(ctx, d, agent.promote_to.agent, endpoint=agent.promote_to.project_endpoint)
@@ -39,10 +42,10 @@ def promote_to_agent(
     ctx: Context, source_agent: str, target: str, *, requested_by: str | None = None
 ) -> Deployment:
     """On demand: deploy ``source_agent``'s serving deployment, which must be ``verified``, to
-    ``target``. ``LookupError`` for an unknown agent, :class:`NotPromotable` otherwise."""
-    source_cfg = ctx.config.agent(source_agent)
-    if source_cfg is None or ctx.config.agent(target) is None:
-        raise LookupError(f"both {source_agent!r} and {target!r} must be configured agents")
+    ``target``. :class:`Refused` (``unknown-agent``) for an unknown agent, :class:`NotPromotable`
+    otherwise."""
+    source_cfg = ctx.config.configured(source_agent)
+    ctx.config.configured(target)
     if target == source_agent:
         raise NotPromotable("an agent cannot be promoted to itself")
     active_id = ctx.store.get_agent(source_agent).active_id
@@ -63,9 +66,7 @@ def promote_deployment(
     requested_by: str | None = None,
 ) -> Deployment:
     """Start (once) the deployment of ``source``'s image to ``target`` and link the two."""
-    target_cfg = ctx.config.agent(target)
-    if target_cfg is None:
-        raise LookupError(f"no agent {target!r} is configured")
+    target_cfg = ctx.config.configured(target)
     if endpoint:
         target_cfg = replace(target_cfg, project_endpoint=endpoint)
     target_id = ctx.store.claim(f"promote|{source.id}|{target}", new_deployment_id(ctx.clock.now()))
@@ -99,7 +100,8 @@ def _start(
 
 def _link(ctx: Context, source_id: str, promoted: Deployment) -> None:
     """Record ``promoted_to`` on the source, with a ``promoted`` history entry and event."""
-    for _ in range(_RACES):
+
+    def attempt() -> None:
         source = ctx.store.get(source_id)
         if source is None or source.promoted_to == promoted.id:
             return
@@ -111,8 +113,7 @@ def _link(ctx: Context, source_id: str, promoted: Deployment) -> None:
             history=(*source.history, Transition(status="promoted", at=at, note=note)),
             pending_events=(*source.pending_events, "deployment.promoted"),
         )
-        try:
-            outbox.flush(ctx, ctx.store.update(linked))
-            return
-        except Conflict:
-            continue
+        outbox.flush(ctx, ctx.store.update(linked))
+
+    with suppress(Conflict):  # the promoted deployment names its source (promoted_from) either way
+        retry_on_conflict(attempt, gave_up=f"deployment {source_id}: promotion not linked")

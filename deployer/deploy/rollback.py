@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 
-from deployer.config.parser import AgentConfig
 from deployer.context import Context
 from deployer.deploy.start import write_pending
+from deployer.domain.agents import AgentConfig
 from deployer.domain.clock import iso
+from deployer.domain.errors import PlatformError
 from deployer.domain.model import Deployment, new_deployment_id
-from deployer.ports import PlatformError
 from deployer.rollout import holds, settle, traffic
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def rollback_by_traffic(
     """Give ``target``'s version all of ``agent``'s traffic again, recorded as a new deployment
     (``source: rollback``, ``rollout: instant``); ``None`` when that version is gone or not
     active (then a new version of its image is the way back, as before)."""
-    endpoint = target.project_endpoint or ctx.endpoint_for(agent)
+    endpoint = ctx.endpoint_of(agent, target)
     if not _still_serves(ctx, endpoint, agent.name, target):
         return None
     now = ctx.clock.now()
@@ -79,18 +79,14 @@ def _record(
     requested_by: str | None,
     reason: str | None,
 ) -> Deployment:
-    return Deployment(
-        id=deployment_id,
+    return Deployment.begin(
+        deployment_id,
         agent=target.agent,
         image=target.image,
         status="pending",
         source="rollback",
-        created_at=iso(now),
-        updated_at=iso(now),
-        registry=target.registry,
-        repository=target.repository,
-        tag=target.tag,
-        digest=target.digest,
+        at=iso(now),
+        of=target,
         reason=reason or f"rollback to deployment {target.id} (version {target.version}) by traffic",
         version=target.version,
         project_endpoint=endpoint,

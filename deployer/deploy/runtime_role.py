@@ -13,12 +13,13 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from deployer.config.parser import AgentConfig
 from deployer.context import Context
 from deployer.domain import roles
+from deployer.domain.agents import AgentConfig
+from deployer.domain.errors import RoleAssignmentError
 from deployer.domain.model import Deployment
+from deployer.domain.platform import VersionInfo
 from deployer.domain.roles import RoleGrant
-from deployer.ports import RoleAssignmentError, VersionInfo
 
 log = logging.getLogger(__name__)
 #: The status the poll sees for an active version whose identity does not hold its role yet.

@@ -2,7 +2,7 @@
 
 Crash safety: the record is written ``pending`` before ``create_version`` and the version
 carries the deployment id in its metadata; if the process dies in between, the poll
-reconciles the pending record (``tracking.py``) instead of anything creating a second version.
+reconciles the pending record (``deployer.deploy.poll``) instead of anything creating a second version.
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from deployer.adapters.foundry import DEPLOYMENT_ID_KEY
-from deployer.config.parser import AgentConfig
-from deployer.context import Context
+from deployer.context import Context, retry_on_conflict
 from deployer.deploy import image_check, preflight
 from deployer.domain import rollout, rules
+from deployer.domain.agents import AgentConfig
 from deployer.domain.clock import iso
+from deployer.domain.errors import Conflict, PlatformError
 from deployer.domain.hints import hint_for
 from deployer.domain.model import (
     SMOKE_TESTED,
@@ -23,24 +23,25 @@ from deployer.domain.model import (
     Deployment,
     DeploymentError,
     ImagePush,
+    ReceivedEvent,
     Source,
     Status,
     new_deployment_id,
 )
+from deployer.domain.platform import DEPLOYMENT_ID_KEY, Scheduled, VersionSpec
 from deployer.domain.transitions import FIRST_DELAY_S, PENDING_GRACE_S
-from deployer.entrypoints.acr_events import ReceivedEvent, registry_allowed
 from deployer.notify import outbox
-from deployer.ports import Conflict, PlatformError, Scheduled, VersionSpec
 from deployer.rollout import canary, holds, traffic
 
 log = logging.getLogger(__name__)
-_MAX_AGENT_RACES = 5
 
 
 def handle_event(ctx: Context, event: ReceivedEvent) -> list[Deployment]:
     """Record what one delivered event means, deploying where the rules say. Idempotent per
     event id: a redelivery returns the records the first delivery made."""
-    if event.kind == "push" and event.push and not registry_allowed(event, ctx.config.registries):
+    # The registry the image would be pulled from (the request host, else the topic's registry):
+    # an allowed topic does not vouch for another request host.
+    if event.kind == "push" and event.push and not ctx.config.allows_registry(event.push.registry):
         return [_note(ctx, event, "refused", "registry_not_allowed")]
     if event.kind != "push" or event.push is None:
         status: Status = "ignored" if event.kind == "ignored" else "refused"
@@ -138,23 +139,23 @@ def _take_agent(
     """Check pauses, holds and the order rules against the agent's row (``state``: as just read,
     if it was) and raise its highest started tag, conditionally, so concurrent pushes for one
     agent are decided one at a time."""
-    for _ in range(_MAX_AGENT_RACES):
-        state = state or ctx.store.get_agent(agent.name)
-        blocked = rollout.push_blocked(state, push.digest) if ordered else None
+    read = [state] if state is not None else []  # the row as just read: for the first attempt only
+
+    def attempt() -> str | None:
+        current = read.pop() if read else ctx.store.get_agent(agent.name)
+        blocked = rollout.push_blocked(current, push.digest) if ordered else None
         if blocked is not None:
             return blocked
-        verdict = rules.order_verdict(push, agent, state) if ordered else rules.DEPLOY
+        verdict = rules.order_verdict(push, agent, current) if ordered else rules.DEPLOY
         if not verdict.deploy:
             return verdict.reason
-        high_tag = rules.raised_high_tag(push, agent, state)
-        if high_tag == state.high_tag and state.etag is not None:
-            return None
-        try:
-            ctx.store.save_agent(replace(state, high_tag=high_tag))
-            return None
-        except Conflict:
-            state = None
-    raise Conflict(f"agent {agent.name} is being updated by too many deployments at once; retry")
+        high_tag = rules.raised_high_tag(push, agent, current)
+        if high_tag != current.high_tag or current.etag is None:
+            ctx.store.save_agent(replace(current, high_tag=high_tag))
+        return None
+
+    gave_up = f"agent {agent.name} is being updated by too many deployments at once; retry"
+    return retry_on_conflict(attempt, gave_up=gave_up)
 
 
 def create_version_for(ctx: Context, agent: AgentConfig, record: Deployment) -> Deployment:
@@ -217,18 +218,14 @@ def _record(
     now: float,
     requested_by: str | None = None,
 ) -> Deployment:
-    return Deployment(
-        id=deployment_id,
+    return Deployment.begin(
+        deployment_id,
         agent=agent.name,
         image=rules.image_to_deploy(push, agent),
         status="pending",
         source=source,
-        created_at=iso(now),
-        updated_at=iso(now),
-        registry=push.registry,
-        repository=push.repository,
-        tag=push.tag,
-        digest=push.digest,
+        at=iso(now),
+        of=push,
         event_id=push.event_id,
         project_endpoint=agent.project_endpoint or ctx.default_endpoint,
         requested_by=requested_by,
@@ -248,18 +245,14 @@ def _note(ctx: Context, event: ReceivedEvent, status: Status, reason: str) -> De
     if event.event_id:
         deployment_id = ctx.store.claim(f"event|{event.event_id}|", deployment_id)
     push = event.push
-    record = Deployment(
-        id=deployment_id,
+    record = Deployment.begin(
+        deployment_id,
         agent="",
         image=push.image if push else "",
         status=status,
         source="event",
-        created_at=iso(now),
-        updated_at=iso(now),
-        registry=push.registry if push else None,
-        repository=push.repository if push else None,
-        tag=push.tag if push else None,
-        digest=push.digest if push else None,
+        at=iso(now),
+        of=push,
         event_id=event.event_id or None,
         reason=reason[:500],
     )
@@ -270,7 +263,7 @@ def _note(ctx: Context, event: ReceivedEvent, status: Status, reason: str) -> De
 def _add_once(ctx: Context, record: Deployment) -> Deployment:
     """Insert a record that is born finished (skipped, ignored, refused), once. One that has
     notifications gets an open-work row first and keeps it until they are flushed, so if the
-    process dies in between, the poll finds the record and flushes it (``tracking._advance``)."""
+    process dies in between, the poll finds the record and flushes it (``deployer.deploy.poll``)."""
     notify = outbox.has_notifications(ctx, record)
     if notify:
         ctx.store.schedule(Scheduled(deployment_id=record.id, due=ctx.clock.now() + PENDING_GRACE_S))

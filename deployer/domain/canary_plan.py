@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Literal
 
-from deployer.config.canary import CanarySettings
+from deployer.domain.agents import CanarySettings
 from deployer.domain.rollout import all_to
 from deployer.domain.rollout_state import CanaryState, Traffic, traffic_of
 

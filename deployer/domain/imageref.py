@@ -10,9 +10,10 @@ _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _REPOSITORY = rf"(?P<repository>{_COMPONENT}(?:/{_COMPONENT})*)"
 _TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 _DIGEST = r"sha256:[a-f0-9]{64}"
+#: An image digest as the registry reports it and holds name it: ``sha256:`` and 64 lowercase hex digits.
+DIGEST = re.compile(_DIGEST)
 _IMAGE = re.compile(rf"^{_REGISTRY}/{_REPOSITORY}(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?$")
 _TAG_ONLY = re.compile(rf"^{_TAG}$")
-_DIGEST_ONLY = re.compile(rf"^{_DIGEST}$")
 _REPOSITORY_ONLY = re.compile(rf"^{_REPOSITORY}$")
 _REGISTRY_ONLY = re.compile(rf"^{_REGISTRY}$")
 
@@ -51,7 +52,7 @@ def is_valid_tag(tag: str) -> bool:
 
 
 def is_valid_digest(digest: str) -> bool:
-    return bool(_DIGEST_ONLY.fullmatch(digest))
+    return bool(DIGEST.fullmatch(digest))
 
 
 def is_valid_repository(repository: str) -> bool:

@@ -30,15 +30,16 @@ Source = Literal["event", "manual", "rollback", "promotion"]
 #: How a deployment's version takes the agent's traffic: as soon as it is active (``immediate``),
 #: after its smoke test passes (``verified``), or by moving traffic back to an existing version
 #: (``instant``: a rollback that creates no version).
-#: ``canary``: after its smoke test passes, traffic moves to it in steps (``canary.py``).
-Rollout = Literal["immediate", "verified", "instant", "canary"]
+#: ``canary``: after its smoke test passes, traffic moves to it in steps (``deployer.rollout.canary``).
+#: An agent's configured ``rollout`` is one of the strategies; ``instant`` is a rollback's.
+Strategy = Literal["immediate", "verified", "canary"]
+STRATEGIES: tuple[str, ...] = get_args(Strategy)
+Rollout = Literal[Strategy, "instant"]
 #: Rollouts that smoke-test the new version before it takes traffic (pinned before create).
 SMOKE_TESTED: frozenset[str] = frozenset({"verified", "canary"})
 
 #: Statuses the poll still has to follow.
 OPEN_STATUSES: frozenset[str] = frozenset({"pending", "creating", "verifying", "canary"})
-#: Statuses that end a deployment: every other one.
-TERMINAL_STATUSES: frozenset[str] = frozenset(get_args(Status)) - OPEN_STATUSES
 #: Statuses of the deployment that serves the agent (``verified``: after its smoke test passed).
 SERVING_STATUSES: frozenset[str] = frozenset({"active", "verified"})
 
@@ -64,9 +65,7 @@ class ImagePush:
     repository: str
     tag: str | None
     digest: str | None
-    media_type: str | None = None
     event_id: str | None = None
-    pushed_at: str | None = None
 
     @property
     def image(self) -> str:
@@ -78,6 +77,18 @@ class ImagePush:
     @property
     def image_by_digest(self) -> str:
         return f"{self.registry}/{self.repository}@{self.digest}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceivedEvent:
+    """What one delivered event means to the deployer."""
+
+    kind: Literal["push", "ignored", "invalid"]
+    event_id: str
+    event_type: str
+    topic: str
+    push: ImagePush | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -154,6 +165,36 @@ class Deployment:
     #: Event types entered but not yet handed to the notification outbox.
     pending_events: tuple[str, ...] = ()
     etag: str | None = field(default=None, compare=False)
+
+    @classmethod
+    def begin(
+        cls,
+        deployment_id: str,
+        *,
+        agent: str,
+        image: str,
+        status: Status,
+        source: Source,
+        at: str,
+        of: ImagePush | Deployment | None,
+        **fields: Any,
+    ) -> Deployment:
+        """A new record created ``at``, with the registry, repository, tag and digest of ``of``
+        (the push it deploys, or the deployment it goes back to)."""
+        return cls(
+            id=deployment_id,
+            agent=agent,
+            image=image,
+            status=status,
+            source=source,
+            created_at=at,
+            updated_at=at,
+            registry=of.registry if of else None,
+            repository=of.repository if of else None,
+            tag=of.tag if of else None,
+            digest=of.digest if of else None,
+            **fields,
+        )
 
     @property
     def is_open(self) -> bool:

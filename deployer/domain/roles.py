@@ -192,24 +192,6 @@ def failure_message(grant: RoleGrant, scope: str | None) -> str:
     return f"{AZURE_AI_USER} could not be assigned to {who}{where}: {grant.error_code}: {grant.error_message}"
 
 
-def runtime_role_options(raw: Mapping[str, Any], at: str, problems: list[str]) -> dict[str, Any]:
-    """Validate an agent's ``grant_runtime_role`` (default on) and ``project_resource_id``."""
-    grant = raw.get("grant_runtime_role", True)
-    if not isinstance(grant, bool):
-        problems.append(f"{at}.grant_runtime_role: must be true or false")
-        grant = True
-    resource = raw.get("project_resource_id")
-    if resource is not None and (not isinstance(resource, str) or not is_project_resource_id(resource)):
-        problems.append(f"{at}.project_resource_id: {resource!r} is not {HOW_TO_FIND_PROJECT_RESOURCE_ID}")
-    elif resource is None and grant:
-        problems.append(
-            f"{at}.project_resource_id: required while grant_runtime_role is on (the default), so "
-            f"that the agent's identity can be given {AZURE_AI_USER}; set it at the top level or "
-            f"per agent (or set grant_runtime_role: false). It is {HOW_TO_FIND_PROJECT_RESOURCE_ID}"
-        )
-    return {"grant_runtime_role": grant, "project_resource_id": resource}
-
-
 def _attempts(previous: RoleGrant | None, principal_id: str) -> int:
     if previous is None or previous.principal_id not in (None, principal_id):
         return 0

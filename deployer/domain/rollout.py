@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from deployer.domain.model import AgentState
+from deployer.domain.agents import AgentConfig
+from deployer.domain.model import AgentState, Deployment
+from deployer.domain.platform import VersionInfo, version_number
 from deployer.domain.rollout_state import Hold, Traffic, TrafficRule
-from deployer.ports import VersionInfo
 
 Promotion = Literal["move", "done", "leave"]
 
@@ -60,7 +61,7 @@ def newest_active(
         for v in versions
         if v.status == "active" and (exclude_owner is None or v.metadata.get(owner_key) != exclude_owner)
     ]
-    return max(active, key=lambda v: (number(v.version), v.created_at or 0.0), default=None)
+    return max(active, key=lambda v: (version_number(v.version), v.created_at or 0.0), default=None)
 
 
 def promotion(current: Traffic, *, version: str, before: Traffic | None) -> Promotion:
@@ -73,7 +74,7 @@ def promotion(current: Traffic, *, version: str, before: Traffic | None) -> Prom
     if not current or (before is not None and current == before):
         return "move"
     sole = sole_version(current)
-    if sole is not None and number(sole) < number(version):
+    if sole is not None and version_number(sole) < version_number(version):
         return "move"
     return "leave"
 
@@ -115,6 +116,7 @@ def without_hold(state: AgentState, digest: str) -> AgentState | None:
     return None if len(kept) == len(state.holds) else replace(state, holds=kept)
 
 
-def number(version: str) -> int:
-    """A version's number for ordering (versions are "1", "2", ...; others sort first)."""
-    return int(version) if version.isdigit() else -1
+def promotion_due(agent: AgentConfig, d: Deployment) -> bool:
+    """Whether ``d``, settled, must still be promoted to the agent its ``promote_to`` names: the
+    settle step leaves its open work for the poll, which starts the promotion and then ends it."""
+    return agent.promote_to is not None and d.status == "verified" and d.promoted_to is None

@@ -1,5 +1,5 @@
-"""The values of verified rollouts kept on records: traffic rules, smoke-test results and holds.
-Pure: no I/O, no Azure imports."""
+"""The rollout values kept on records and agent rows: traffic rules (the version selector), smoke
+test results, holds and a canary's state."""
 
 from __future__ import annotations
 

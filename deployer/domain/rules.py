@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from deployer.config.parser import AgentConfig, DeployerConfig
+from deployer.domain.agents import AgentConfig, DeployerConfig
 from deployer.domain.model import AgentState, ImagePush
 from deployer.domain.semver import parse_version
 

@@ -13,9 +13,30 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from deployer.config.smoke import Expect, SmokeTest, parse_path
+from deployer.domain.agents import Expect, SmokeTest
+from deployer.domain.platform import InvokeReply, InvokeRequest
 from deployer.domain.rollout_state import MAX_EXCERPT, SmokeResult, SmokeStatus
-from deployer.ports import InvokeReply, InvokeRequest
+
+#: The error code (and hold reason) of a deployment whose smoke test failed.
+FAILED_CODE = "smoke_test_failed"
+#: Time a lease keeps beyond a smoke attempt's own timeout, for the rest of the step.
+LEASE_MARGIN_S = 60.0
+_PATH_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]|\[\"([^\"]+)\"\]")
+
+
+def parse_path(path: str) -> tuple[str | int, ...] | None:
+    """The steps of a JSON path such as ``$.output[0].content[0].text`` (``None`` if invalid)."""
+    text = path.strip()
+    text = text[1:] if text.startswith("$") else "." + text
+    steps: list[str | int] = []
+    while text:
+        match = _PATH_STEP.match(text)
+        if match is None:
+            return None
+        name, index, quoted = match.groups()
+        steps.append(int(index) if index is not None else (name or quoted))
+        text = text[match.end() :]
+    return tuple(steps)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from deployer.domain.hints import hint_for
 from deployer.domain.model import AgentState, Deployment, DeploymentError
-from deployer.ports import VersionInfo
+from deployer.domain.platform import VersionInfo, version_number
 
 FIRST_DELAY_S = 2.0
 MAX_DELAY_S = 30.0
@@ -86,12 +86,8 @@ def versions_to_delete(
 ) -> list[VersionInfo]:
     """Versions beyond the newest ``keep``, oldest first; never the active one nor a creating one."""
     live = [v for v in versions if v.status not in ("deleting", "deleted")]
-    ordered = sorted(live, key=lambda v: (v.created_at or 0.0, _number(v.version)), reverse=True)
+    ordered = sorted(live, key=lambda v: (v.created_at or 0.0, version_number(v.version)), reverse=True)
     excess = [
         v for v in ordered[keep:] if v.version != active_version and v.status not in ("creating", "deleting")
     ]
     return list(reversed(excess))
-
-
-def _number(version: str) -> int:
-    return int(version) if version.isdigit() else 0

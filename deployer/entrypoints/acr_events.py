@@ -1,31 +1,16 @@
-"""ACR events (Event Grid schema or CloudEvents 1.0) turned into one :class:`ImagePush` or a
-reason not to deploy. Envelopes are read with azure-eventgrid's models; ``data`` is checked here."""
+"""ACR events (Event Grid schema or CloudEvents 1.0) turned into one
+:class:`~deployer.domain.model.ReceivedEvent`: an :class:`ImagePush` or a reason not to deploy.
+Envelopes are read with azure-eventgrid's models; ``data`` is checked here."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from deployer.domain.imageref import is_valid_digest, is_valid_registry, is_valid_repository, is_valid_tag
-from deployer.domain.model import ImagePush
+from deployer.domain.model import ImagePush, ReceivedEvent
 
 IMAGE_PUSHED = "Microsoft.ContainerRegistry.ImagePushed"
-INDEX_MEDIA_TYPES = frozenset(
-    {"application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"}
-)
-
-
-@dataclass(frozen=True, kw_only=True)
-class ReceivedEvent:
-    """What one delivered event means to the deployer."""
-
-    kind: Literal["push", "ignored", "invalid"]
-    event_id: str
-    event_type: str
-    topic: str
-    push: ImagePush | None = None
-    reason: str | None = None
 
 
 def parse_event(envelope: Mapping[str, Any]) -> ReceivedEvent:
@@ -93,15 +78,12 @@ def _push(data: Any, event_id: str, topic: str) -> tuple[str, ImagePush | None]:
         return f"data.target.tag {str(tag)[:100]!r} is not a valid tag", None
     if not isinstance(digest, str) or not is_valid_digest(digest):
         return f"data.target.digest {str(digest)[:100]!r} is not a sha256 digest", None
-    media_type = target.get("mediaType")
     return "", ImagePush(
         registry=registry,
         repository=repository,
         tag=tag or None,
         digest=digest,
         event_id=event_id,
-        media_type=media_type if isinstance(media_type, str) else None,
-        pushed_at=str(data.get("timestamp")) if data.get("timestamp") else None,
     )
 
 
@@ -112,9 +94,3 @@ def _registry_from_topic(topic: str) -> str:
     if marker not in lowered:
         return ""
     return lowered.split(marker, 1)[1].split("/", 1)[0] + ".azurecr.io"
-
-
-def registry_allowed(event: ReceivedEvent, allowed: tuple[str, ...]) -> bool:
-    """Whether the registry the image would be pulled from (the request host, else the topic's
-    registry) is in the allow-list. An allowed topic does not vouch for another request host."""
-    return event.push is not None and event.push.registry in allowed

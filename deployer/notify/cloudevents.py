@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from deployer.notify.entries import NotificationEntry
+from deployer.domain.notifications import NotificationEntry
 
 #: The CloudEvents ``source`` of every event the deployer emits.
 SOURCE = "/agent-deployer/deployments"

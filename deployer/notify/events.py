@@ -12,28 +12,11 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, cast
 
 from deployer.domain.model import Deployment, Status, Transition
-from deployer.notify.entries import NotificationEntry
+from deployer.domain.notifications import NotificationEntry
+from deployer.domain.subscribers import MARKS, NOTIFIED_TYPES
 
 if TYPE_CHECKING:
-    from deployer.notify.subscribers import Subscriber
-
-NOTIFIED_STATUSES: tuple[str, ...] = (
-    "creating",
-    "verifying",
-    "active",
-    "verified",
-    "unhealthy",
-    "failed",
-    "timed_out",
-    "skipped",
-    "superseded",
-    "traffic_shifted",
-    "rolled_back",
-    "promoted",
-)
-#: Events that mark a moment of a deployment without changing its status.
-_MARKS = frozenset({"traffic_shifted", "promoted"})
-NOTIFIED_TYPES: frozenset[str] = frozenset(f"deployment.{s}" for s in NOTIFIED_STATUSES)
+    from deployer.domain.subscribers import Subscriber
 
 
 def split_event(pending: str) -> tuple[str, str | None]:
@@ -69,7 +52,7 @@ def as_of(deployment: Deployment, event_type: str) -> Deployment:
     if index is None:
         return deployment
     entered = deployment.history[index]
-    shifted = status in _MARKS
+    shifted = status in MARKS
     return replace(
         deployment,
         status=deployment.status if shifted else cast(Status, status),

@@ -5,7 +5,7 @@ Writing. A transition and its event types are one conditional update of the reco
 (deployment, status, subscriber) with a deterministic id, insert-if-absent, queues it, and only
 then clears ``pending_events`` with a conditional update. Until that clear, the deployment keeps
 its open-work row (partition ``o``), so if the process dies in between, the poll finds the
-record again and flushes it (``tracking._advance``); running a flush twice writes nothing new.
+record again and flushes it (``deployer.deploy.poll``); running a flush twice writes nothing new.
 
 Events nobody subscribes to (and ``pending``/``ignored``/``refused``, never notified) are left
 on the record rather than cleared: clearing them would cost a write per transition for nothing.
@@ -26,19 +26,18 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 
-from deployer.context import Context
+from deployer.context import Context, retry_on_conflict
+from deployer.domain.errors import Conflict
 from deployer.domain.model import Deployment
-from deployer.notify.entries import EntryState, NotificationEntry, QueuedNotification
+from deployer.domain.notifications import Attempt, EntryState, NotificationEntry, QueuedNotification
 from deployer.notify.events import plan
-from deployer.notify.ports import TopicPublisher, WebhookTransport
 from deployer.notify.render import TopicEvent, render
-from deployer.notify.retry import Attempt, Decision, RetrySchedule
-from deployer.ports import Conflict
+from deployer.notify.retry import Decision, RetrySchedule
+from deployer.ports import TopicPublisher, WebhookTransport
 
 log = logging.getLogger(__name__)
 #: How long a sender holds an entry: far longer than one send can take (connect + read timeouts).
 LEASE_S = 300.0
-_RACES = 5
 _DUE_LIMIT = 500
 
 
@@ -74,8 +73,10 @@ def has_notifications(ctx: Context, deployment: Deployment) -> bool:
 def flush(ctx: Context, deployment: Deployment) -> Deployment:
     """Hand the record's pending events to the outbox and clear them; return the record as
     stored. Safe to repeat and to race: entries are insert-if-absent, the clear is conditional."""
-    current = deployment
-    for _ in range(_RACES):
+    latest = [deployment]
+
+    def attempt() -> Deployment:
+        current = latest[0]
         entries = plan(current, ctx.config.subscribers, now=ctx.clock.now())
         if not entries:
             return current
@@ -88,8 +89,10 @@ def flush(ctx: Context, deployment: Deployment) -> Deployment:
             fresh = ctx.store.get(current.id)
             if fresh is None:
                 return current
-            current = fresh
-    raise Conflict(f"deployment {deployment.id}: pending events not cleared after {_RACES} tries")
+            latest[0] = fresh
+            raise
+
+    return retry_on_conflict(attempt, gave_up=f"deployment {deployment.id}: pending events not cleared")
 
 
 def deliver_due(

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from deployer.domain.notifications import NotificationEntry
+from deployer.domain.subscribers import EventGridTopic, Webhook
 from deployer.notify import cloudevents, signing, slack, teams
-from deployer.notify.entries import NotificationEntry
-from deployer.notify.subscribers import EventGridTopic, Webhook
 
 
 @dataclass(frozen=True, kw_only=True)

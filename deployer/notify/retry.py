@@ -11,28 +11,15 @@ attempt later, never earlier. An entry that would be tried after the last offset
 
 from __future__ import annotations
 
-import email.utils
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from deployer.domain.notifications import Attempt
+
 Verdict = Literal["delivered", "retry", "dead"]
 STANDARD_OFFSETS_S: tuple[float, ...] = (0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
 MAX_RETRY_AFTER_S = 86_400.0
-
-
-@dataclass(frozen=True, kw_only=True)
-class Attempt:
-    """What one send gave: an HTTP status, or an error kind (``timeout``, ``connection_error``,
-    ``tls_error``, ``address_refused``, ``subscriber_removed``), and a ``Retry-After`` in seconds."""
-
-    status: int | None = None
-    error: str | None = None
-    retry_after_s: float | None = None
-
-    @property
-    def result(self) -> str:
-        return str(self.status) if self.status is not None else (self.error or "error")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,17 +70,3 @@ class RetrySchedule:
         if due > first + self.offsets_s[-1] * (1 + self.jitter):
             return Decision(verdict="dead")
         return Decision(verdict="retry", due=max(due, now))
-
-
-def parse_retry_after(value: str | None, *, now: float) -> float | None:
-    """``Retry-After`` as seconds from ``now``: delta-seconds or an HTTP date; None if absent or bad."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(when.timestamp() - now, 0.0)

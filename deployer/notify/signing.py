@@ -10,7 +10,7 @@ import base64
 import hashlib
 import hmac
 
-from deployer.notify.subscribers import SECRET_PREFIX
+from deployer.domain.subscribers import SECRET_PREFIX
 
 
 def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from deployer.notify.entries import NotificationEntry
+from deployer.domain.notifications import NotificationEntry
 
 _EMOJI = {
     "active": "✅",

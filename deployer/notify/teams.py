@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from deployer.notify.entries import NotificationEntry
+from deployer.domain.notifications import NotificationEntry
 from deployer.notify.summary import summarize
 
 CONTENT_TYPE = "application/json; charset=utf-8"

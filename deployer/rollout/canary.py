@@ -12,24 +12,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import replace
 
-from deployer.config.canary import CanarySettings
-from deployer.config.parser import AgentConfig
-from deployer.context import Context
+from deployer.context import Context, change_agent, retry_on_conflict
 from deployer.domain import canary_plan, rollout, smoke
+from deployer.domain.agents import AgentConfig, CanarySettings
 from deployer.domain.clock import iso
+from deployer.domain.errors import Conflict
 from deployer.domain.model import AgentState, Deployment, DeploymentError
+from deployer.domain.platform import Scheduled
 from deployer.domain.rollout_state import CanaryState
+from deployer.domain.smoke import FAILED_CODE, LEASE_MARGIN_S
 from deployer.domain.transitions import backoff, newer
 from deployer.notify import outbox
-from deployer.ports import Conflict, Scheduled
 from deployer.rollout import holds, settle
 
 log = logging.getLogger(__name__)
-LEASE_MARGIN_S = 60.0
-FAILED_CODE = "smoke_test_failed"
-_RACES = 5
 
 
 def begin(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, now: float) -> bool:
@@ -38,7 +37,7 @@ def begin(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, now
     or the traffic was routed by hand): the caller promotes as a verified rollout does."""
     assert d.version is not None
     abort_older(ctx, agent, d)
-    current = ctx.platform.get_traffic(_endpoint(ctx, agent, d), d.agent)
+    current = ctx.platform.get_traffic(ctx.endpoint_of(agent, d), d.agent)
     stable = rollout.sole_version(current)
     decision = rollout.promotion(current, version=d.version, before=d.traffic_before)
     if decision != "move" or stable is None or stable == d.version:
@@ -74,7 +73,7 @@ def _smoke_then_shift(ctx: Context, agent: AgentConfig, d: Deployment, lease: Sc
     test = agent.smoke_test
     if test is not None:
         lease = ctx.store.schedule(replace(lease, due=now + test.timeout_s + LEASE_MARGIN_S))
-        reply = ctx.platform.invoke(_endpoint(ctx, agent, d), d.agent, smoke.request_for(test, d.version))
+        reply = ctx.platform.invoke(ctx.endpoint_of(agent, d), d.agent, smoke.request_for(test, d.version))
         result = smoke.after_attempt(None, smoke.judge(test, reply), reply, attempts=1)
         state = canary_plan.after_smoke(d.canary, passed=result.status == "passed")
         d = ctx.store.update(replace(d, smoke=result, canary=state))
@@ -144,7 +143,7 @@ def finish_abort(ctx: Context, agent: AgentConfig, d: Deployment) -> Deployment:
     """Give the stable version all the traffic if the aborted version still takes some, notify,
     and end the open work. Safe to repeat (the poll calls it for a ``rolled_back`` record)."""
     stable = d.canary.stable if d.canary else rollout.sole_version(d.traffic_before or ())
-    endpoint = _endpoint(ctx, agent, d)
+    endpoint = ctx.endpoint_of(agent, d)
     if stable and d.version:
         back = canary_plan.abort_traffic(
             ctx.platform.get_traffic(endpoint, d.agent), version=d.version, stable=stable
@@ -161,23 +160,22 @@ def finish_abort(ctx: Context, agent: AgentConfig, d: Deployment) -> Deployment:
 def abort_older(ctx: Context, agent: AgentConfig, d: Deployment) -> None:
     """A newer deployment ``d`` starts: the agent's unfinished canary (an older one) is aborted to
     its stable version first, its digest not held (nothing was wrong with it)."""
-    for _ in range(_RACES):
+
+    def attempt() -> None:
         canary_id = ctx.store.get_agent(d.agent).canary_id
         other = ctx.store.get(canary_id) if canary_id and canary_id != d.id else None
-        if other is None or other.status != "canary" or not newer(d.id, other.id):
-            return
-        try:
+        if other is not None and other.status == "canary" and newer(d.id, other.id):
             abort_deployment(ctx, agent, other, reason="superseded_by_newer_deployment", hold=False)
-            return
-        except Conflict:
-            continue
+
+    with suppress(Conflict):  # five lost races: the newer deployment goes ahead regardless
+        retry_on_conflict(attempt, gave_up=f"agent {d.agent}: the older canary is changing")
 
 
 def _apply(ctx: Context, agent: AgentConfig, d: Deployment) -> None:
     """Make the selector show the split the record says (read, write only if it differs)."""
     assert d.canary is not None and d.version is not None
     want = canary_plan.split(d.version, d.canary.stable, d.canary.percentage)
-    endpoint = _endpoint(ctx, agent, d)
+    endpoint = ctx.endpoint_of(agent, d)
     if d.canary.percentage > 0 and ctx.platform.get_traffic(endpoint, d.agent) != want:
         ctx.platform.set_traffic(endpoint, d.agent, want)
 
@@ -196,16 +194,9 @@ def _unmark(ctx: Context, d: Deployment) -> None:
 
 
 def _mark_agent(ctx: Context, agent: str, change: Callable[[AgentState], AgentState | None]) -> None:
-    for _ in range(_RACES):
-        state = ctx.store.get_agent(agent)
-        changed = change(state)
-        if changed is None or changed == state:
-            return
-        try:
-            ctx.store.save_agent(changed)
-            return
-        except Conflict:
-            continue
+    """Record on the agent's row which deployment is its canary; a step never fails on it."""
+    with suppress(Conflict):
+        change_agent(ctx, agent, change)
 
 
 def _settings(agent: AgentConfig) -> CanarySettings:
@@ -226,7 +217,3 @@ def _hint(reason: str) -> str | None:
     if reason == FAILED_CODE:
         return "Check the version's logs in the Foundry portal and the smoke reply on the deployment."
     return None
-
-
-def _endpoint(ctx: Context, agent: AgentConfig, d: Deployment) -> str:
-    return d.project_endpoint or ctx.endpoint_for(agent)

@@ -11,20 +11,17 @@ one changes nothing.
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Callable
 from dataclasses import replace
 
-from deployer.context import Context
+from deployer.context import Context, change_agent
 from deployer.domain import rollout
 from deployer.domain.clock import iso
+from deployer.domain.errors import Refused
+from deployer.domain.imageref import DIGEST
 from deployer.domain.model import AgentState
 from deployer.domain.rollout_state import Hold
-from deployer.ports import Conflict
 
 log = logging.getLogger(__name__)
-DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
-_RACES = 5
 
 
 def hold(
@@ -38,16 +35,16 @@ def hold(
 ) -> AgentState:
     """Hold ``digest`` for ``agent`` (a no-op if it is held already)."""
     entry = Hold(digest=digest, reason=reason, at=iso(ctx.clock.now()), by=by, deployment_id=deployment_id)
-    state = _change(ctx, _known(ctx, agent), lambda s: rollout.with_hold(s, entry))
+    state = change_agent(ctx, _known(ctx, agent), lambda s: rollout.with_hold(s, entry))
     log.info("agent %s: digest %s held (%s)", agent, digest, reason)
     return state
 
 
 def release(ctx: Context, agent: str, digest: str) -> bool:
-    """Release the hold on ``digest``; ``False`` if there was none. ``ValueError`` for a
-    malformed digest, ``LookupError`` for an agent that is not configured."""
+    """Release the hold on ``digest``; ``False`` if there was none. :class:`Refused` for a
+    malformed digest or an agent that is not configured."""
     if not DIGEST.fullmatch(digest):
-        raise ValueError(f"{digest!r} is not a digest (sha256: and 64 lowercase hex digits)")
+        raise Refused("invalid-query", f"{digest!r} is not a digest (sha256: and 64 lowercase hex digits)")
     released: list[bool] = []
 
     def change(state: AgentState) -> AgentState | None:
@@ -55,7 +52,7 @@ def release(ctx: Context, agent: str, digest: str) -> bool:
         released[:] = [changed is not None]
         return changed
 
-    _change(ctx, _known(ctx, agent), change)
+    change_agent(ctx, _known(ctx, agent), change)
     if released[0]:
         log.info("agent %s: hold on %s released", agent, digest)
     return released[0]
@@ -73,7 +70,7 @@ def pause(ctx: Context, agent: str, *, by: str | None = None) -> AgentState:
     def change(state: AgentState) -> AgentState | None:
         return None if state.paused else replace(state, paused=True, paused_by=by, paused_at=at)
 
-    return _change(ctx, _known(ctx, agent), change)
+    return change_agent(ctx, _known(ctx, agent), change)
 
 
 def resume(ctx: Context, agent: str) -> AgentState:
@@ -82,7 +79,7 @@ def resume(ctx: Context, agent: str) -> AgentState:
     def change(state: AgentState) -> AgentState | None:
         return replace(state, paused=False, paused_by=None, paused_at=None) if state.paused else None
 
-    return _change(ctx, _known(ctx, agent), change)
+    return change_agent(ctx, _known(ctx, agent), change)
 
 
 def hold_rolled_away(
@@ -100,19 +97,4 @@ def hold_rolled_away(
 
 
 def _known(ctx: Context, agent: str) -> str:
-    if ctx.config.agent(agent) is None:
-        raise LookupError(f"no agent {agent!r} is configured")
-    return agent
-
-
-def _change(ctx: Context, agent: str, change: Callable[[AgentState], AgentState | None]) -> AgentState:
-    for _ in range(_RACES):
-        state = ctx.store.get_agent(agent)
-        changed = change(state)
-        if changed is None:
-            return state
-        try:
-            return ctx.store.save_agent(changed)
-        except Conflict:
-            continue
-    raise Conflict(f"agent {agent} is being updated by too many requests at once; retry")
+    return ctx.config.configured(agent).name

@@ -2,28 +2,30 @@
 (``active``, or ``verified`` after its smoke test) or, when a newer one already serves,
 ``superseded``; the previous one is retired and retention applied. Safe to repeat after a crash:
 the poll calls :func:`settle` again for a record left ``active``/``verified`` with open work.
+A deployment that must still be promoted keeps its open work: the poll starts the promotion (no
+rollout step starts a deployment) and ends the open work after it, so a crash in between repeats it.
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from dataclasses import replace
 
-from deployer.adapters.foundry import DEPLOYMENT_ID_KEY
-from deployer.config.parser import AgentConfig
-from deployer.context import Context
-from deployer.deploy import promotion
+from deployer.context import Context, retry_on_conflict
+from deployer.domain.agents import AgentConfig
 from deployer.domain.clock import iso, parse_iso
+from deployer.domain.errors import Conflict
 from deployer.domain.model import SMOKE_TESTED, AgentState, Deployment, Status
+from deployer.domain.platform import DEPLOYMENT_ID_KEY, Scheduled
+from deployer.domain.rollout import promotion_due
 from deployer.domain.transitions import settles_as, versions_to_delete
 from deployer.notify import outbox
-from deployer.ports import Conflict, Scheduled
 from deployer.rollout import traffic
 
 log = logging.getLogger(__name__)
 #: How long a retired deployment keeps an open-work row while its event is flushed.
 RETIRE_LEASE_S = 60.0
-_AGENT_RACES = 5
 
 
 def settle(
@@ -32,29 +34,36 @@ def settle(
     """Make ``d`` the agent's serving deployment in ``status`` (or superseded, if a newer one
     serves), retire the previous one and apply retention."""
     now = ctx.clock.now()
-    for _ in range(_AGENT_RACES):
+    entered = [d]
+
+    def attempt() -> bool:
+        """Whether ``d`` serves now (``False``: it was superseded and retired)."""
         state = ctx.store.get_agent(d.agent)
-        if retire_if_superseded(ctx, agent, d, state):
-            return
-        if d.status != status:
-            d = _enter(ctx, agent, d, status, note=note, now=now)
-        previous = state.active_id
-        if previous == d.id:
-            break
-        if previous:
-            _supersede(ctx, previous, now)
-        try:
+        if retire_if_superseded(ctx, agent, entered[0], state):
+            return False
+        if entered[0].status != status:
+            entered[0] = _enter(ctx, agent, entered[0], status, note=note, now=now)
+        serving = entered[0]
+        if state.active_id != serving.id:
+            if state.active_id:
+                _supersede(ctx, state.active_id, now)
             ctx.store.save_agent(
-                replace(state, active_id=d.id, active_image=d.image, active_digest=d.digest, active_tag=d.tag)
+                replace(
+                    state,
+                    active_id=serving.id,
+                    active_image=serving.image,
+                    active_digest=serving.digest,
+                    active_tag=serving.tag,
+                )
             )
-            break
-        except Conflict:
-            continue
-    else:
-        raise Conflict(d.agent)
+        return True
+
+    if not retry_on_conflict(attempt, gave_up=d.agent):
+        return
+    d = entered[0]
     retain(ctx, agent, d)
-    promotion.after_verified(ctx, agent, d)  # before the open work ends: repeated after a crash
-    ctx.store.unschedule(d.id)
+    if not promotion_due(agent, d):  # else the poll promotes it, then ends the open work
+        ctx.store.unschedule(d.id)
     log.info("deployment %s: %s version %s %s", d.id, d.agent, d.version, status)
 
 
@@ -102,7 +111,7 @@ def _supersede(ctx: Context, deployment_id: str, now: float) -> None:
 def retain(ctx: Context, agent: AgentConfig, d: Deployment) -> None:
     """Delete the agent's versions beyond ``keep_versions`` (never ``d``'s, nor one the agent's
     version selector routes to) and note each deletion on the deployment that owned it."""
-    endpoint = d.project_endpoint or ctx.endpoint_for(agent)
+    endpoint = ctx.endpoint_of(agent, d)
     versions = ctx.platform.list_versions(endpoint, d.agent)
     routed = traffic.routed_versions(ctx, agent, d) if d.rollout not in (None, "immediate") else set()
     for version in versions_to_delete(versions, keep=agent.keep_versions, active_version=d.version):
@@ -119,12 +128,11 @@ def retain(ctx: Context, agent: AgentConfig, d: Deployment) -> None:
 
 def _record_deletion(ctx: Context, deployment_id: str) -> None:
     """Note on the deployment that owned a version that retention deleted it."""
-    for _ in range(_AGENT_RACES):
+
+    def attempt() -> None:
         owner = ctx.store.get(deployment_id)
-        if owner is None or owner.version_deleted_at:
-            return
-        try:
+        if owner is not None and not owner.version_deleted_at:
             ctx.store.update(replace(owner, version_deleted_at=iso(ctx.clock.now())))
-            return
-        except Conflict:
-            continue
+
+    with suppress(Conflict):  # a note only: the version is deleted either way
+        retry_on_conflict(attempt, gave_up=f"deployment {deployment_id}: deletion not noted")

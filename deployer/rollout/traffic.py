@@ -1,5 +1,5 @@
 """The agent's traffic through its version selector (``AgentPlatform.get_traffic`` /
-``set_traffic``), as the decisions in ``rollout.py`` say.
+``set_traffic``), as the decisions in ``deployer.domain.rollout`` say.
 
 No step keeps state of its own: each reads the selector and writes only what differs, so a
 crash between moving traffic and recording it converges when the poll repeats the step.
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 
-from deployer.adapters.foundry import DEPLOYMENT_ID_KEY
-from deployer.config.parser import AgentConfig
 from deployer.context import Context
 from deployer.domain import rollout
+from deployer.domain.agents import AgentConfig
 from deployer.domain.model import Deployment
+from deployer.domain.platform import DEPLOYMENT_ID_KEY
 from deployer.domain.rollout import Promotion
 from deployer.domain.rollout_state import Traffic
 
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 def pin_before_create(ctx: Context, agent: AgentConfig, d: Deployment) -> Traffic:
     """Keep the agent's traffic on the version that serves now before ``d``'s version is made;
     return the selector as left (recorded on the deployment as ``traffic_before``)."""
-    endpoint = _endpoint(ctx, agent, d)
+    endpoint = ctx.endpoint_of(agent, d)
     current = ctx.platform.get_traffic(endpoint, d.agent)
     versions = [] if current else ctx.platform.list_versions(endpoint, d.agent)
     plan = rollout.pin(current, versions, exclude_owner=d.id, owner_key=DEPLOYMENT_ID_KEY)
@@ -37,7 +37,7 @@ def promote(ctx: Context, agent: AgentConfig, d: Deployment) -> Promotion:
     """After ``d``'s smoke test passed: give its version all the traffic unless someone else
     routed it since the pin (then leave it). Returns what was decided."""
     assert d.version is not None
-    endpoint = _endpoint(ctx, agent, d)
+    endpoint = ctx.endpoint_of(agent, d)
     decision = rollout.promotion(
         ctx.platform.get_traffic(endpoint, d.agent), version=d.version, before=d.traffic_before
     )
@@ -52,7 +52,7 @@ def promote(ctx: Context, agent: AgentConfig, d: Deployment) -> Promotion:
 def move_to(ctx: Context, agent: AgentConfig, d: Deployment) -> None:
     """Give ``d``'s version all the traffic (a rollback by traffic), unless it has it already."""
     assert d.version is not None
-    endpoint = _endpoint(ctx, agent, d)
+    endpoint = ctx.endpoint_of(agent, d)
     if ctx.platform.get_traffic(endpoint, d.agent) != rollout.all_to(d.version):
         ctx.platform.set_traffic(endpoint, d.agent, rollout.all_to(d.version))
         log.info("deployment %s: %s traffic moved to version %s", d.id, d.agent, d.version)
@@ -63,7 +63,7 @@ def ensure_immediate(ctx: Context, agent: AgentConfig, d: Deployment) -> None:
     would keep the new active version dark, give it all the traffic."""
     if d.version is None:
         return
-    endpoint = _endpoint(ctx, agent, d)
+    endpoint = ctx.endpoint_of(agent, d)
     if rollout.immediate_needs_move(ctx.platform.get_traffic(endpoint, d.agent), version=d.version):
         ctx.platform.set_traffic(endpoint, d.agent, rollout.all_to(d.version))
         log.info("deployment %s: %s traffic moved to version %s (immediate)", d.id, d.agent, d.version)
@@ -73,7 +73,7 @@ def hand_back(ctx: Context, agent: AgentConfig, d: Deployment, *, active_version
     """``d`` turned out superseded: if it holds all the traffic, give it to the active version."""
     if d.version is None:
         return
-    endpoint = _endpoint(ctx, agent, d)
+    endpoint = ctx.endpoint_of(agent, d)
     back = rollout.hand_back(
         ctx.platform.get_traffic(endpoint, d.agent), ours=d.version, active_version=active_version
     )
@@ -84,8 +84,4 @@ def hand_back(ctx: Context, agent: AgentConfig, d: Deployment, *, active_version
 
 def routed_versions(ctx: Context, agent: AgentConfig, d: Deployment) -> set[str]:
     """The versions the agent's selector routes to (retention never deletes them)."""
-    return {rule.version for rule in ctx.platform.get_traffic(_endpoint(ctx, agent, d), d.agent)}
-
-
-def _endpoint(ctx: Context, agent: AgentConfig, d: Deployment) -> str:
-    return d.project_endpoint or ctx.endpoint_for(agent)
+    return {rule.version for rule in ctx.platform.get_traffic(ctx.endpoint_of(agent, d), d.agent)}

@@ -16,21 +16,19 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from deployer.config.parser import AgentConfig
 from deployer.context import Context
 from deployer.domain import rollout, smoke
+from deployer.domain.agents import AgentConfig
 from deployer.domain.clock import iso
 from deployer.domain.model import Deployment, DeploymentError
+from deployer.domain.platform import Scheduled
 from deployer.domain.rollout_state import SmokeResult
+from deployer.domain.smoke import FAILED_CODE, LEASE_MARGIN_S
 from deployer.domain.transitions import backoff
 from deployer.notify import outbox
-from deployer.ports import Scheduled
 from deployer.rollout import canary, holds, settle, traffic
 
 log = logging.getLogger(__name__)
-#: Time a lease keeps beyond a smoke attempt's own timeout, for the rest of the step.
-LEASE_MARGIN_S = 60.0
-FAILED_CODE = "smoke_test_failed"
 _NOTES = {
     "move": "smoke test passed; traffic moved to version {v}",
     "done": "smoke test passed; version {v} already had the traffic",
@@ -75,7 +73,7 @@ def _attempt(
         return ctx.store.update(replace(d, smoke=result)), lease
     # The lease must outlast the attempt, or another tick could start a second one.
     lease = ctx.store.schedule(replace(lease, due=now + test.timeout_s + LEASE_MARGIN_S))
-    endpoint = d.project_endpoint or ctx.endpoint_for(agent)
+    endpoint = ctx.endpoint_of(agent, d)
     reply = ctx.platform.invoke(endpoint, d.agent, smoke.request_for(test, d.version))
     result = smoke.after_attempt(d.smoke, smoke.judge(test, reply), reply, attempts=test.attempts)
     log.info(

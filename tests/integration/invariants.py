@@ -42,8 +42,8 @@ from azure.core.exceptions import ResourceModifiedError
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from deployer.cli.simulate import image_pushed_event
+from deployer.domain.subscribers import Webhook
 from deployer.domain.transitions import PENDING_GRACE_S
-from deployer.notify.subscribers import Webhook
 from localdev.stack import LOCAL_TOKEN, Stack, free_port
 from tests.integration.registry_seed import seed_pushed
 

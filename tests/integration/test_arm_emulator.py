@@ -21,8 +21,8 @@ from azure.mgmt.authorization.v2022_04_01.models import RoleAssignmentCreatePara
 
 from deployer.adapters.arm_roles import AzureRoleAssignments
 from deployer.adapters.credentials import StaticTokenCredential
+from deployer.domain.errors import RoleAssignmentError
 from deployer.domain.roles import AZURE_AI_USER_ROLE_ID, runtime_assignment
-from deployer.ports import RoleAssignmentError
 from localdev.arm_emulator import start_arm_emulator
 from localdev.tls import ensure_local_tls
 

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from deployer.cli.simulate import image_pushed_event
-from tests.integration.test_verified_rollout import PROJECT_ID, READY, REGISTRY
+from tests.integration.rollout_helpers import PROJECT_ID, READY, REGISTRY
 
 pytestmark = pytest.mark.integration
 AGENT = "restart-bird"

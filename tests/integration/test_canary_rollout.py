@@ -3,6 +3,7 @@ its emulator (FixedRatio rules on the version selector; two projects under one o
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -11,12 +12,18 @@ from deployer.config.parser import parse_config
 from deployer.context import Context
 from deployer.deploy import canary_control, promotion
 from deployer.deploy.poll import poll_once
-from tests.integration import test_verified_rollout as verified
-from tests.integration.test_verified_rollout import READY, calls, image, push, selector
+from tests.integration import rollout_helpers as verified
+from tests.integration.rollout_helpers import READY, calls, image, push, rollout_context, selector
 
 pytestmark = pytest.mark.integration
-#: The verified-rollout tests' ``ctx`` fixture (a fresh table and project), which ``cctx`` builds on.
-base_ctx = verified.ctx
+
+
+#: A fresh table and project, as the verified-rollout tests have; ``cctx`` builds on it.
+@pytest.fixture
+def base_ctx(stack, http, monkeypatch, emulator_settings):
+    yield from rollout_context(stack, http, monkeypatch, emulator_settings)
+
+
 CANARY = {
     "strategy": "canary",
     "steps": [10, 50, 100],
@@ -59,7 +66,7 @@ def until(ctx, record_id, done, *, rounds=40, step_s=5.0):
             return record
         ctx.clock.offset += step_s
         poll_once(ctx, concurrency=4, budget_s=20)
-        verified.time.sleep(0.1)
+        time.sleep(0.1)
     raise AssertionError(f"{record_id} stayed {ctx.store.get(record_id).status}")
 
 

@@ -4,29 +4,14 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.integration.helpers import run
+
 REGISTRY = "myregistry.azurecr.io"
-
-
-def run(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in ("DEPLOYER_URL", "DEPLOYER_KEY")}
-    return subprocess.run(
-        [sys.executable, "-m", "deployer", *argv],
-        check=False,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**clean, **(env or {})},
-        timeout=120,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from deployer.notify.subscribers import Webhook
+from deployer.domain.subscribers import Webhook
 from localdev.stack import ROOT, Stack, _wait_for_port
 from tests.integration.invariants import (
     Receiver,

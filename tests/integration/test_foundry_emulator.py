@@ -203,6 +203,17 @@ def test_an_image_its_registry_does_not_hold_ends_failed_with_acr_image_not_foun
     ]
 
 
+@pytest.mark.parametrize("code", ["UnauthorizedAcrPull", "image_pull_failed"])
+def test_failing_image_ends_failed_with_configured_code(
+    admin: Admin, project: AIProjectClient, code: str
+) -> None:
+    admin.settings(failing_images={IMAGE: code})
+
+    project.agents.create_version(agent_name="denied", definition=hosted())
+
+    assert wait_for_status(project, "denied", "1", "failed")["error"]["code"] == code
+
+
 def test_admin_status_flip_forces_failed_then_active(admin: Admin, project: AIProjectClient) -> None:
     admin.settings(provision_delay_s=None)
     project.agents.create_version(agent_name="flip", definition=hosted())

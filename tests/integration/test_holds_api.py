@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 
 from deployer.cli.simulate import image_pushed_event
-from tests.integration.test_cli import run
+from tests.integration.helpers import run
 
 pytestmark = pytest.mark.integration
 REGISTRY = "myregistry.azurecr.io"
@@ -161,7 +161,7 @@ REFUSALS = [
 def test_a_refused_hold_or_pause_request_is_a_problem_and_changes_nothing(
     http, case, method, path, caller, status, slug
 ):
-    from tests.integration.test_http_api import principal
+    from tests.integration.helpers import principal
 
     headers = {}
     if "role" in caller:

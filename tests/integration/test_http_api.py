@@ -4,7 +4,6 @@ OpenAPI document."""
 
 from __future__ import annotations
 
-import base64
 import json
 import urllib.request
 import uuid
@@ -15,6 +14,7 @@ from azure.data.tables import TableClient
 import function_app
 from deployer.entrypoints.http import openapi
 from localdev.devhost.index import index_app
+from tests.integration.helpers import principal
 
 REGISTRY = "myregistry.azurecr.io"
 
@@ -40,12 +40,6 @@ def deploy(http, agent, tag, **fields):
     )
     assert status == 202, body
     return body
-
-
-def principal(*roles: str) -> str:
-    claims = [{"typ": "preferred_username", "val": "ana@example.com"}]
-    claims += [{"typ": "roles", "val": role} for role in roles]
-    return base64.b64encode(json.dumps({"auth_typ": "aad", "claims": claims}).encode()).decode()
 
 
 def written(http, table):

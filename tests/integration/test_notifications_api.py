@@ -18,8 +18,8 @@ import pytest
 
 from localdev.stack import Stack
 from tests.integration.conftest import Http
-from tests.integration.test_cli import run
-from tests.integration.test_webhooks import SECRET, Receiver
+from tests.integration.helpers import run
+from tests.integration.receiver import SECRET, Receiver
 
 REGISTRY = "myregistry.azurecr.io"
 HOST_NAME = "deployer-notifications"

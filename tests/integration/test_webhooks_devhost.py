@@ -14,7 +14,7 @@ from standardwebhooks.webhooks import Webhook as Verifier
 from deployer.cli.simulate import image_pushed_event
 from localdev.stack import Stack
 from tests.integration.conftest import Http
-from tests.integration.test_webhooks import SECRET, Receiver
+from tests.integration.receiver import SECRET, Receiver
 
 pytestmark = pytest.mark.integration
 

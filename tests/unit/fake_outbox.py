@@ -6,9 +6,8 @@ import itertools
 import threading
 from dataclasses import replace
 
-from deployer.notify.entries import NotificationEntry, QueuedNotification
-from deployer.notify.retry import Attempt
-from deployer.ports import Conflict
+from deployer.domain.errors import Conflict
+from deployer.domain.notifications import Attempt, NotificationEntry, QueuedNotification
 
 
 class FakeNotificationStore:

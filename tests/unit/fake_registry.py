@@ -6,9 +6,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from deployer.domain.errors import PlatformError
 from deployer.domain.imageref import ImageRef
 from deployer.domain.images import ImageFacts
-from deployer.ports import PlatformError
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 

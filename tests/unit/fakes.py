@@ -7,19 +7,10 @@ import threading
 import uuid
 from dataclasses import dataclass, field, replace
 
+from deployer.domain.errors import Conflict, PlatformError, RoleAssignmentError
 from deployer.domain.model import AgentState, Deployment
+from deployer.domain.platform import InvokeReply, InvokeRequest, Page, Scheduled, VersionInfo, VersionSpec
 from deployer.domain.roles import RoleAssignment
-from deployer.ports import (
-    Conflict,
-    InvokeReply,
-    InvokeRequest,
-    Page,
-    PlatformError,
-    RoleAssignmentError,
-    Scheduled,
-    VersionInfo,
-    VersionSpec,
-)
 from tests.unit.fake_outbox import FakeNotificationStore
 
 

@@ -8,8 +8,9 @@ import json
 import pytest
 
 from deployer.config.settings import AZURE_SETTINGS, Settings
+from deployer.domain.errors import Refused
 from deployer.entrypoints.http.auth import authorize_write, principal_from
-from deployer.entrypoints.http.problems import ProblemError
+from deployer.entrypoints.http.problems import problem_for
 
 
 def header(claims, **extra) -> str:
@@ -37,18 +38,18 @@ def test_the_role_and_name_claim_types_named_by_the_principal_are_used():
 
 def test_a_caller_without_the_role_is_refused_with_what_to_do():
     principal = principal_from(header([("preferred_username", "bob"), ("roles", "Reader")]))
-    with pytest.raises(ProblemError) as refused:
+    with pytest.raises(Refused) as refused:
         authorize_write(principal, "Deployer.Write")
-    problem = refused.value.problem
+    problem = problem_for(refused.value)
     assert problem.status == 403 and problem.extra["required_role"] == "Deployer.Write"
     assert "bob" in problem.detail and "Users and groups" in problem.detail
 
 
 @pytest.mark.parametrize("bad", ["%%%", base64.b64encode(b"not json").decode(), header([])[:-4] + "AAAA"])
 def test_an_unreadable_principal_is_refused(bad):
-    with pytest.raises(ProblemError) as refused:
+    with pytest.raises(Refused) as refused:
         principal_from(bad)
-    assert refused.value.problem.status == 401
+    assert problem_for(refused.value).status == 401
 
 
 def test_the_write_role_is_an_optional_app_setting_that_azure_sets():

@@ -7,10 +7,16 @@ from __future__ import annotations
 import pytest
 
 from deployer.entrypoints.http import routes as http_api
-from tests.unit import test_canary_flow, test_promotion_flow
-from tests.unit.test_api_http import FakeRoot, FakeSettings, doc, post, principal
-from tests.unit.test_canary_flow import live, stable_then_canary
-from tests.unit.test_rollout_flow import push, serving
+from tests.unit.builders import (
+    canary_context,
+    live,
+    promotion_context,
+    push,
+    run,
+    serving,
+    stable_then_canary,
+)
+from tests.unit.http_helpers import FakeRoot, FakeSettings, doc, post, principal
 
 
 @pytest.fixture
@@ -20,14 +26,14 @@ def settings():
 
 @pytest.fixture
 def canary_app(monkeypatch, settings):
-    ctx = test_canary_flow.ctx.__wrapped__()
+    ctx = canary_context()
     monkeypatch.setattr(http_api, "root", lambda: FakeRoot(ctx, settings))
     return ctx
 
 
 @pytest.fixture
 def promo_app(monkeypatch, settings):
-    ctx = test_promotion_flow.ctx.__wrapped__()
+    ctx = promotion_context()
     monkeypatch.setattr(http_api, "root", lambda: FakeRoot(ctx, settings))
     return ctx
 
@@ -46,7 +52,7 @@ def test_promoting_a_canary_gives_its_version_all_the_traffic(canary_app):
     body = doc(response)
     assert response.status_code == 200 and body["id"] == second.id
     assert body["canary"]["promote"] is True
-    test_canary_flow.run(canary_app, 2)
+    run(canary_app, 2)
     assert canary_app.store.records[second.id].status == "verified"
     assert serving(canary_app) == [("2", 100)]
     again = on(http_api.promote_canary, second.id)

@@ -3,29 +3,13 @@ root is replaced by a hand-written one holding the fake context."""
 
 from __future__ import annotations
 
-import base64
-import json
-from dataclasses import dataclass
-
-import azure.functions as func
 import pytest
 
 from deployer.entrypoints.http import routes as http_api
 from tests.unit import conftest
+from tests.unit.http_helpers import FakeRoot, FakeSettings, doc, get, post, principal
 
 IMAGE = "myregistry.azurecr.io/agents/support-bot:1.2.0"
-
-
-@dataclass
-class FakeSettings:
-    table_name: str = "deployments"
-    write_role: str = "Deployer.Write"
-
-
-@dataclass
-class FakeRoot:
-    context: object
-    settings: FakeSettings
 
 
 @pytest.fixture
@@ -37,37 +21,6 @@ def settings():
 def app(ctx, monkeypatch, settings):
     monkeypatch.setattr(http_api, "root", lambda: FakeRoot(ctx, settings))
     return ctx
-
-
-def post(function, body, *, headers=None, route_params=None, raw=None):
-    data = raw if raw is not None else json.dumps(body).encode()
-    request = func.HttpRequest(
-        "POST",
-        "http://localhost/api/x",
-        headers={"Content-Type": "application/json", **(headers or {})},
-        route_params=route_params or {},
-        body=data,
-    )
-    return function(request)
-
-
-def get(function, *, params=None, route_params=None):
-    return function(
-        func.HttpRequest(
-            "GET", "http://localhost/api/x", params=params or {}, route_params=route_params or {}, body=b""
-        )
-    )
-
-
-def doc(response):
-    return json.loads(response.get_body())
-
-
-def principal(*roles):
-    claims = [{"typ": "preferred_username", "val": "ana@example.com"}] + [
-        {"typ": "roles", "val": r} for r in roles
-    ]
-    return base64.b64encode(json.dumps({"auth_typ": "aad", "claims": claims}).encode()).decode()
 
 
 def test_a_deploy_answers_202_with_the_deployment_and_its_location(app):
@@ -163,7 +116,7 @@ def test_health_is_503_when_the_deployer_cannot_start(monkeypatch):
 
 
 def test_a_lost_race_on_the_agent_row_is_a_retryable_conflict(app, monkeypatch):
-    from deployer.ports import Conflict
+    from deployer.domain.errors import Conflict
 
     def always_lost(state):
         raise Conflict(state.name)

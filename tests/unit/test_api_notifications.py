@@ -11,17 +11,19 @@ import pytest
 
 from deployer.config.parser import parse_config
 from deployer.deploy.start import handle_event
+from deployer.domain.errors import Refused
+from deployer.domain.notifications import Attempt
 from deployer.entrypoints.http import notifications
 from deployer.entrypoints.http import routes as http_api
-from deployer.entrypoints.http.problems import ProblemError
+from deployer.entrypoints.http.problems import problem_for
 from deployer.entrypoints.http.requests import NotificationsQuery
-from deployer.notify import outbox
+from deployer.notify import outbox, redelivery
 from deployer.notify.outbox import Delivery, deliver_due
-from deployer.notify.retry import Attempt, RetrySchedule
+from deployer.notify.retry import RetrySchedule
+from tests.unit.builders import digest_for, pushed
 from tests.unit.conftest import CONFIG
 from tests.unit.fake_outbox import FakeTransport
-from tests.unit.test_api_http import FakeRoot, FakeSettings, doc, get, post, principal
-from tests.unit.test_deploying import digest_for, pushed
+from tests.unit.http_helpers import FakeRoot, FakeSettings, doc, get, post, principal
 
 SECRET = "whsec_" + base64.b64encode(b"s" * 32).decode()
 HOOK = "https://hooks.example.com/agents/secret-path?token=t0k3n"
@@ -103,8 +105,8 @@ def test_entries_are_paged_without_repeats(octx, delivery):
 
 def test_redelivery_makes_a_dead_entry_pending_and_the_sender_delivers_it(octx, dead, delivery, transport):
     transport.answers[HOOK] = [Attempt(status=200)]
-    queued = notifications.redeliver(octx, dead.id, requested_by="ana")
-    assert (queued.entry.state, queued.entry.attempts) == ("pending", 0) and dead.id in octx.store.queue
+    queued = redelivery.redeliver(octx, dead.id, requested_by="ana")
+    assert (queued.state, queued.attempts) == ("pending", 0) and dead.id in octx.store.queue
     deliver_due(octx, delivery)
     assert octx.store.get_notification(dead.id).state == "delivered"
     assert [h["webhook-id"] for _, h in transport.to(HOOK)] == [dead.event_id] * 2
@@ -116,22 +118,22 @@ def test_only_a_dead_entry_can_be_redelivered(octx, dead, delivery):
         ("0123.creating.wabc", "not-found"),
         (delivered.id, "notification-not-dead"),
     ):
-        with pytest.raises(ProblemError) as refused:
-            notifications.redeliver(octx, entry_id)
-        assert refused.value.problem.slug == slug
-    notifications.redeliver(octx, dead.id)
-    with pytest.raises(ProblemError) as again:
-        notifications.redeliver(octx, dead.id)
-    assert again.value.problem.status == 409 and again.value.problem.extra["state"] == "pending"
+        with pytest.raises(Refused) as refused:
+            redelivery.redeliver(octx, entry_id)
+        assert refused.value.slug == slug
+    redelivery.redeliver(octx, dead.id)
+    with pytest.raises(Refused) as again:
+        redelivery.redeliver(octx, dead.id)
+    assert problem_for(again.value).status == 409 and again.value.extra["state"] == "pending"
 
 
 def test_an_entry_whose_subscriber_is_gone_shows_no_host_and_is_not_redelivered(octx, dead):
     gone = replace(octx, config=parse_config(CONFIG, {}))
     [shown] = notifications.page(gone, query(state="dead")).items
     assert shown.subscriber.host is None and shown.subscriber.key == dead.subscriber
-    with pytest.raises(ProblemError) as refused:
-        notifications.redeliver(gone, dead.id)
-    assert refused.value.problem.status == 422
+    with pytest.raises(Refused) as refused:
+        redelivery.redeliver(gone, dead.id)
+    assert problem_for(refused.value).status == 422
     assert octx.store.get_notification(dead.id).state == "dead"
 
 
@@ -144,7 +146,7 @@ def test_a_redelivery_that_loses_a_race_to_another_answers_with_the_queued_entry
         return save(entry)  # the ETag has moved: Conflict
 
     monkeypatch.setattr(octx.store, "save_notification", raced)
-    assert notifications.redeliver(octx, dead.id).entry.state == "pending"
+    assert redelivery.redeliver(octx, dead.id).state == "pending"
 
 
 def test_the_routes_list_and_redeliver(app, octx, dead):

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from deployer.entrypoints.http.problems import ProblemError
+from deployer.domain.errors import Refused
+from deployer.entrypoints.http.problems import problem_for
 from deployer.entrypoints.http.requests import (
     MAX_BODY_BYTES,
     JsonBody,
@@ -28,9 +29,9 @@ def body(document) -> JsonBody:
 
 
 def refusal(call, *args):
-    with pytest.raises(ProblemError) as refused:
+    with pytest.raises(Refused) as refused:
         call(*args)
-    return refused.value.problem
+    return problem_for(refused.value)
 
 
 def test_a_deploy_body_becomes_a_request():

@@ -12,11 +12,11 @@ from typing import Any, Literal, get_args, get_origin
 import pytest
 
 from deployer.config.parser import parse_config
+from deployer.deploy.agent_controls import HoldList, PauseState
 from deployer.deploy.manual import AgentOverview
 from deployer.domain.model import AgentState, Deployment
 from deployer.domain.rollout_state import Hold
 from deployer.entrypoints.http import openapi
-from deployer.entrypoints.http.agent_controls import HoldList, PauseState
 from tests.unit import conftest
 
 _JSON_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool, "array": list}

@@ -2,7 +2,6 @@
 history, a smoke re-run before each step, aborts (automatic, by hand, by a newer push),
 promotion by hand, and convergence after crashes and concurrent ticks."""
 
-import base64
 from dataclasses import replace
 
 import pytest
@@ -11,66 +10,27 @@ from deployer.config.parser import ConfigError, parse_config
 from deployer.context import Context
 from deployer.deploy import canary_control
 from deployer.deploy.poll import poll_once
-from deployer.ports import InvokeReply
+from deployer.domain.errors import Refused
+from deployer.domain.platform import InvokeReply
 from deployer.rollout import canary
-from tests.unit.conftest import PROJECT_ID, REGISTRY
-from tests.unit.fakes import FakeClock, FakePlatform, FakeRoleAssignments, FakeStore
-from tests.unit.test_rollout_flow import push, serving, tick
+from tests.unit.builders import (
+    CANARY,
+    CANARY_CONFIG,
+    canary_context,
+    live,
+    push,
+    run,
+    serving,
+    stable_then_canary,
+    tick,
+)
 
-SMOKE = {"protocol": "responses", "input": "Reply with READY", "expect": {"contains": "READY"}, "attempts": 1}
-CANARY = {
-    "strategy": "canary",
-    "steps": [10, 50, 100],
-    "step_interval_s": 30,
-    "abort_if": {"smoke_failures": 1},
-}
-CONFIG = {
-    "registries": [REGISTRY],
-    "project_resource_id": PROJECT_ID,
-    "agents": [
-        {"name": "vbot", "repository": "agents/vbot", "smoke_test": SMOKE, "rollout": CANARY},
-        {
-            "name": "tolerant",
-            "repository": "agents/tolerant",
-            "smoke_test": SMOKE,
-            "rollout": {**CANARY, "abort_if": {"smoke_failures": 2}},
-        },
-    ],
-    "webhooks": [
-        {"url": "https://hooks.example.com/all", "secret": "whsec_" + base64.b64encode(b"q" * 32).decode()}
-    ],
-}
 FAILING = InvokeReply(status_code=500, body="boom", latency_ms=3.0)
 
 
 @pytest.fixture
 def ctx() -> Context:
-    return Context(
-        config=parse_config(CONFIG, {}, resolver=lambda host: ["93.184.216.34"]),
-        store=FakeStore(),
-        platform=FakePlatform(),
-        clock=FakeClock(),
-        default_endpoint="https://example.services.ai.azure.com/api/projects/p",
-        roles=FakeRoleAssignments(),
-    )
-
-
-def run(ctx, ticks, seconds=5.0):
-    for _ in range(ticks):
-        tick(ctx, seconds)
-
-
-def live(ctx, record, agent="vbot"):
-    """Bring the record's version up and run the poll past its smoke test and first step."""
-    ctx.platform.set_status(agent, ctx.store.records[record.id].version, "active")
-    run(ctx, 3)
-    return ctx.store.records[record.id]
-
-
-def stable_then_canary(ctx, agent="vbot"):
-    first = live(ctx, push(ctx, "v1", 1, agent=agent), agent)
-    assert first.status == "verified" and serving(ctx, agent) == [("1", 100)]
-    return live(ctx, push(ctx, "v2", 2, agent=agent), agent)
+    return canary_context()
 
 
 def shifts(record):
@@ -147,7 +107,7 @@ def test_abort_by_hand_rolls_back_and_holds_the_digest(ctx):
     assert ctx.store.get_agent("vbot").holds[0].by == "ops"
     with pytest.raises(canary_control.NotInCanary):
         canary_control.abort(ctx, second.id)
-    with pytest.raises(LookupError):
+    with pytest.raises(Refused, match="no deployment nope"):
         canary_control.promote(ctx, "nope")
 
 
@@ -233,12 +193,12 @@ def test_a_restart_keeps_the_canary_from_its_record(ctx):
     ],
 )
 def test_bad_canary_settings_are_refused(rollout, problem):
-    raw = {**CONFIG, "agents": [{**CONFIG["agents"][0], "rollout": rollout}]}
+    raw = {**CANARY_CONFIG, "agents": [{**CANARY_CONFIG["agents"][0], "rollout": rollout}]}
     with pytest.raises(ConfigError, match=problem):
         parse_config(raw, {}, resolver=lambda host: ["93.184.216.34"])
 
 
 def test_promote_to_must_name_another_agent():
-    raw = {**CONFIG, "agents": [{**CONFIG["agents"][0], "promote_to": {"agent": "nobody"}}]}
+    raw = {**CANARY_CONFIG, "agents": [{**CANARY_CONFIG["agents"][0], "promote_to": {"agent": "nobody"}}]}
     with pytest.raises(ConfigError, match="must be another configured agent"):
         parse_config(raw, {}, resolver=lambda host: ["93.184.216.34"])

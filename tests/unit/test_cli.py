@@ -10,27 +10,9 @@ import pytest
 
 from deployer.cli import main as cli
 from deployer.cli import text
+from tests.unit.builders import deployment
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def deployment(status, *, version="3", history=None, error=None, smoke=None):
-    return {
-        "smoke": smoke,
-        "id": "0123",
-        "agent": "bot",
-        "image": "r.azurecr.io/agents/bot:1.0.0",
-        "status": status,
-        "version": version,
-        "source": "manual",
-        "reason": None,
-        "requested_by": None,
-        "error": error,
-        "time_to_active_s": 4.25 if status == "active" else None,
-        "created_at": "2026-11-25T06:34:44.123Z",
-        "updated_at": "2026-11-25T06:34:48.123Z",
-        "history": history or [{"status": status, "at": "2026-11-25T06:34:44.123Z"}],
-    }
 
 
 class ScriptedClient:

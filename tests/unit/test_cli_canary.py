@@ -15,11 +15,17 @@ import pytest
 from deployer.cli import main as cli
 from deployer.cli import text
 from deployer.entrypoints.http import routes as http_api
-from tests.unit import test_canary_flow, test_promotion_flow
-from tests.unit.test_api_http import FakeRoot, FakeSettings
-from tests.unit.test_canary_flow import live, stable_then_canary
-from tests.unit.test_cli import deployment
-from tests.unit.test_rollout_flow import push, serving
+from tests.unit.builders import (
+    canary_context,
+    deployment,
+    live,
+    promotion_context,
+    push,
+    run,
+    serving,
+    stable_then_canary,
+)
+from tests.unit.http_helpers import FakeRoot, FakeSettings
 
 ROUTES = [
     ("POST", re.compile(r"/api/deployments/(?P<id>\w+)/promote"), http_api.promote_canary),
@@ -68,7 +74,7 @@ def serve(monkeypatch, ctx):
 
 @pytest.fixture
 def canary(monkeypatch):
-    ctx = test_canary_flow.ctx.__wrapped__()
+    ctx = canary_context()
     server, url = serve(monkeypatch, ctx)
     yield ctx, url
     server.shutdown()
@@ -76,7 +82,7 @@ def canary(monkeypatch):
 
 @pytest.fixture
 def promo(monkeypatch):
-    ctx = test_promotion_flow.ctx.__wrapped__()
+    ctx = promotion_context()
     server, url = serve(monkeypatch, ctx)
     yield ctx, url
     server.shutdown()
@@ -107,7 +113,7 @@ def test_promote_to_waits_for_the_target_deployment(promo, capsys):
     staged = live(ctx, push(ctx, "v1", 1))
     target = ctx.store.records[staged.promoted_to]
     ctx.platform.set_status("vbot-prod", target.version, "active")
-    test_canary_flow.run(ctx, 3)  # the target's first version has nothing to canary against
+    run(ctx, 3)  # the target's first version has nothing to canary against
     argv = ["--url", url, "promote-to", "vbot", "--to", "vbot-prod", "--wait", "--interval", "0"]
     assert cli.main(argv) == cli.EXIT_OK
     out = capsys.readouterr().out

@@ -11,14 +11,14 @@ import pytest
 from deployer.config.parser import ConfigError, parse_config
 from deployer.deploy import manual
 from deployer.deploy.poll import poll_once
+from deployer.deploy.requests import DeployRequest, RollbackRequest
 from deployer.deploy.start import handle_event
+from deployer.domain.errors import PlatformError
 from deployer.domain.imageref import ImageRef
 from deployer.domain.transitions import PENDING_GRACE_S
-from deployer.entrypoints.http.requests import DeployRequest, RollbackRequest
-from deployer.ports import PlatformError
 from tests.unit import conftest
+from tests.unit.builders import pushed
 from tests.unit.fake_registry import FakeRegistry, unreachable
-from tests.unit.test_deploying import pushed
 
 REGISTRY = conftest.REGISTRY
 CONFIG = {

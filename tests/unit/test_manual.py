@@ -9,13 +9,12 @@ import pytest
 
 from deployer.config.parser import parse_config
 from deployer.deploy import manual
+from deployer.deploy.idempotency import IdempotencyKey
 from deployer.deploy.poll import poll_once
+from deployer.deploy.requests import DeployRequest, RollbackRequest
 from deployer.domain import rollout
+from deployer.domain.errors import PlatformError, Refused
 from deployer.domain.imageref import ImageRef
-from deployer.entrypoints.http.idempotency import IdempotencyKey
-from deployer.entrypoints.http.problems import ProblemError
-from deployer.entrypoints.http.requests import DeployRequest, RollbackRequest
-from deployer.ports import PlatformError
 from tests.unit import conftest
 
 REGISTRY = "myregistry.azurecr.io"
@@ -109,19 +108,19 @@ def test_a_manual_deploy_may_go_below_the_highest_version_on_purpose(app):
     ],
 )
 def test_a_refused_deploy_writes_nothing(app, image, agent, env, slug):
-    with pytest.raises(ProblemError) as refused:
+    with pytest.raises(Refused) as refused:
         deploy(app, image, agent=agent, environment_variables=env)
-    assert refused.value.problem.slug == slug
+    assert refused.value.slug == slug
     assert written(app) == (0, 0, 0, 0)
 
 
 def test_an_agent_bound_to_a_registry_refuses_another_allowed_one(ctx):
     config = {**CONFIG, "registries": [REGISTRY, "other.azurecr.io"]}
     app = replace(ctx, config=parse_config(config, {}))
-    with pytest.raises(ProblemError) as refused:
+    with pytest.raises(Refused) as refused:
         deploy(app, "other.azurecr.io/agents/pinned:1", agent="pinned")
-    assert refused.value.problem.slug == "not-allowed-by-config"
-    assert "deploys from myregistry.azurecr.io only" in refused.value.problem.detail
+    assert refused.value.slug == "not-allowed-by-config"
+    assert "deploys from myregistry.azurecr.io only" in refused.value.detail
 
 
 def test_the_same_idempotency_key_and_body_start_one_deployment(app):
@@ -137,24 +136,24 @@ def test_the_same_idempotency_key_with_another_body_is_refused(app):
     key = IdempotencyKey(scope="s", key="k1", body_sha256="aaa")
     deploy(app, f"{REGISTRY}/agents/bot:1.0.0", key=key)
     before = written(app)
-    with pytest.raises(ProblemError) as refused:
+    with pytest.raises(Refused) as refused:
         deploy(app, f"{REGISTRY}/agents/bot:1.1.0", key=replace(key, body_sha256="bbb"))
-    assert refused.value.problem.slug == "idempotency-key-reused"
+    assert refused.value.slug == "idempotency-key-reused"
     assert written(app) == before
 
 
 def test_a_key_taken_by_a_request_that_has_not_started_yet_is_in_progress(app):
     key = IdempotencyKey(scope="s", key="k1", body_sha256="aaa")
     app.store.claim(key.lock, "aaa|other-request")
-    with pytest.raises(ProblemError) as refused:
+    with pytest.raises(Refused) as refused:
         deploy(app, f"{REGISTRY}/agents/bot:1.0.0", key=key)
-    assert refused.value.problem.slug == "request-in-progress"
+    assert refused.value.slug == "request-in-progress"
     assert app.platform.count("create_version") == 0
 
 
 def test_a_refused_request_takes_no_key(app):
     key = IdempotencyKey(scope="s", key="k1", body_sha256="aaa")
-    with pytest.raises(ProblemError):
+    with pytest.raises(Refused):
         deploy(app, f"{REGISTRY}/agents/bot:1.0.0", agent="nobody", key=key)
     assert app.store.keys == {}
 
@@ -248,19 +247,19 @@ def test_rollback_with_nothing_to_go_back_to_writes_nothing(app, to):
     failed = deploy(app, f"{REGISTRY}/agents/bot:1.0.0")
     settle(app, failed, "failed")
     before = written(app)
-    with pytest.raises(ProblemError) as refused:
+    with pytest.raises(Refused) as refused:
         manual.rollback(app, RollbackRequest(agent="bot", to=to), requested_by=None, key=None)
-    assert refused.value.problem.slug == ("nothing-to-roll-back-to" if to is None else "not-found")
+    assert refused.value.slug == ("nothing-to-roll-back-to" if to is None else "not-found")
     assert written(app) == before
 
 
 def test_rollback_to_a_deployment_that_never_ran_is_refused(app):
     failed = deploy(app, f"{REGISTRY}/agents/bot:1.0.0")
     settle(app, failed, "failed")
-    with pytest.raises(ProblemError) as refused:
+    with pytest.raises(Refused) as refused:
         manual.rollback(app, RollbackRequest(agent="bot", to=failed.id), requested_by=None, key=None)
-    assert refused.value.problem.slug == "nothing-to-roll-back-to"
-    assert "ended failed" in refused.value.problem.detail
+    assert refused.value.slug == "nothing-to-roll-back-to"
+    assert "ended failed" in refused.value.detail
 
 
 def test_agents_show_their_active_deployment_and_no_environment_values(app):

@@ -1,6 +1,6 @@
 import pytest
 
-from deployer.notify.addresses import UrlRefused, checked_addresses, parse_target, refusal
+from deployer.domain.addresses import UrlRefused, checked_addresses, parse_target, refusal
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,8 @@
 import json
 
 from deployer.domain.model import Deployment, DeploymentError
+from deployer.domain.subscribers import EventGridTopic, Filters, Webhook
 from deployer.notify.events import as_of, entry_id, event_id, plan
-from deployer.notify.subscribers import EventGridTopic, Filters, Webhook
 
 T0 = 1_800_000_000.0
 ALL = Webhook(

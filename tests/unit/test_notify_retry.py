@@ -1,6 +1,7 @@
 import pytest
 
-from deployer.notify.retry import STANDARD_OFFSETS_S, Attempt, RetrySchedule, classify, parse_retry_after
+from deployer.domain.notifications import Attempt, parse_retry_after
+from deployer.notify.retry import STANDARD_OFFSETS_S, RetrySchedule, classify
 
 T0 = 1_800_000_000.0
 

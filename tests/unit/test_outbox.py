@@ -10,13 +10,14 @@ import pytest
 from deployer.config.parser import parse_config
 from deployer.deploy.poll import poll_once
 from deployer.deploy.start import handle_event
+from deployer.domain.notifications import Attempt
 from deployer.domain.transitions import PENDING_GRACE_S
 from deployer.notify import outbox
 from deployer.notify.outbox import Delivery, deliver_due, deliver_one, flush, redeliver
-from deployer.notify.retry import Attempt, RetrySchedule
+from deployer.notify.retry import RetrySchedule
+from tests.unit.builders import digest_for, pushed
 from tests.unit.conftest import CONFIG
 from tests.unit.fake_outbox import FakeTransport
-from tests.unit.test_deploying import digest_for, pushed
 
 SECRET = "whsec_" + base64.b64encode(b"q" * 32).decode()
 ALL = "https://hooks.example.com/all"

@@ -1,52 +1,24 @@
 """Promotion between projects, with hand-written fakes: a verified image is deployed to the
 target agent by digest (its own rollout), linked both ways, once, however often it is asked."""
 
-import base64
 from dataclasses import replace
 
 import pytest
 
-from deployer.config.parser import parse_config
 from deployer.context import Context
 from deployer.deploy import manual, promotion
+from deployer.deploy.requests import DeployRequest
+from deployer.domain.errors import Refused
 from deployer.domain.imageref import ImageRef
-from deployer.entrypoints.http.requests import DeployRequest
-from deployer.ports import InvokeReply
-from tests.unit.conftest import PROJECT_ID, REGISTRY
+from deployer.domain.platform import InvokeReply
+from tests.unit.builders import PROD, live, promotion_context, push, run, serving
+from tests.unit.conftest import REGISTRY
 from tests.unit.fake_registry import FakeRegistry
-from tests.unit.fakes import FakeClock, FakePlatform, FakeRoleAssignments, FakeStore
-from tests.unit.test_canary_flow import CANARY, SMOKE, live, run
-from tests.unit.test_rollout_flow import push, serving
-
-PROD = "https://example.services.ai.azure.com/api/projects/prod"
-CONFIG = {
-    "registries": [REGISTRY],
-    "project_resource_id": PROJECT_ID,
-    "agents": [
-        {
-            "name": "vbot",
-            "repository": "agents/vbot",
-            "smoke_test": SMOKE,
-            "promote_to": {"agent": "vbot-prod", "project_endpoint": PROD},
-        },
-        {"name": "vbot-prod", "repository": "agents/vbot-prod", "smoke_test": SMOKE, "rollout": CANARY},
-    ],
-    "webhooks": [
-        {"url": "https://hooks.example.com/all", "secret": "whsec_" + base64.b64encode(b"q" * 32).decode()}
-    ],
-}
 
 
 @pytest.fixture
 def ctx() -> Context:
-    return Context(
-        config=parse_config(CONFIG, {}, resolver=lambda host: ["93.184.216.34"]),
-        store=FakeStore(),
-        platform=FakePlatform(),
-        clock=FakeClock(),
-        default_endpoint="https://example.services.ai.azure.com/api/projects/staging",
-        roles=FakeRoleAssignments(),
-    )
+    return promotion_context()
 
 
 def test_a_verified_deployment_is_promoted_by_digest_and_linked_both_ways(ctx):
@@ -89,5 +61,22 @@ def test_promotion_on_demand_is_idempotent(ctx):
     again = promotion.promote_to_agent(ctx, "vbot", "vbot-prod", requested_by="ops")
     assert again.id == staged.promoted_to
     assert ctx.platform.calls.count(("create_version", "vbot-prod", again.image)) == 1
-    with pytest.raises(LookupError):
+    with pytest.raises(Refused, match="no agent 'nobody'"):
         promotion.promote_to_agent(ctx, "vbot", "nobody")
+
+
+def test_a_crash_before_the_promotion_keeps_the_open_work_and_the_next_tick_promotes(ctx, monkeypatch):
+    def crash(*args, **kwargs):
+        raise RuntimeError("the host died")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(promotion, "after_verified", crash)
+        with pytest.raises(RuntimeError):
+            live(ctx, push(ctx, "v1", 1))
+    staged = next(d for d in ctx.store.records.values() if d.agent == "vbot")
+    assert staged.status == "verified" and staged.promoted_to is None
+    assert staged.id in ctx.store.open  # the settle step left its open work for the promotion
+    run(ctx, 20, seconds=10.0)  # past the lease the dead tick held
+    staged = ctx.store.records[staged.id]
+    assert staged.promoted_to and staged.id not in ctx.store.open
+    assert [d.promoted_from for d in ctx.store.records.values() if d.agent == "vbot-prod"] == [staged.id]

@@ -8,9 +8,9 @@ from deployer.config.parser import parse_config
 from deployer.deploy.poll import poll_once
 from deployer.deploy.start import handle_event
 from deployer.domain.roles import AZURE_AI_USER_ROLE_ID, RETRY_FOR_S
+from tests.unit.builders import digest_for, pushed
 from tests.unit.conftest import CONFIG, PROJECT_ID
 from tests.unit.fakes import arm_error, principal_for, set_identity
-from tests.unit.test_deploying import digest_for, pushed
 
 
 def deploy(ctx, tag="v1", n=0, agent="echo"):

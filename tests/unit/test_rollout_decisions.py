@@ -2,8 +2,8 @@
 
 from deployer.domain import rollout
 from deployer.domain.model import AgentState
+from deployer.domain.platform import VersionInfo
 from deployer.domain.rollout_state import Hold, traffic_of
-from deployer.ports import VersionInfo
 
 KEY = "deployer_deployment_id"
 

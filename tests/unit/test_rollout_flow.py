@@ -10,16 +10,16 @@ import pytest
 from deployer.config.parser import parse_config
 from deployer.context import Context
 from deployer.deploy import rollback
-from deployer.deploy.poll import poll_once
-from deployer.deploy.start import handle_event, start_deployment
+from deployer.deploy.start import start_deployment
+from deployer.domain.errors import Refused
 from deployer.domain.model import ImagePush
+from deployer.domain.platform import InvokeReply
 from deployer.domain.rollout_state import traffic_of
 from deployer.domain.transitions import PENDING_GRACE_S
-from deployer.ports import InvokeReply
 from deployer.rollout import holds
+from tests.unit.builders import digest_for, push, serving, tick
 from tests.unit.conftest import PROJECT_ID, REGISTRY
 from tests.unit.fakes import FakeClock, FakePlatform, FakeRoleAssignments, FakeStore
-from tests.unit.test_deploying import digest_for, pushed
 
 SMOKE = {"protocol": "responses", "input": "Reply with READY", "expect": {"contains": "READY"}, "attempts": 3}
 CONFIG = {
@@ -49,27 +49,12 @@ def ctx() -> Context:
     )
 
 
-def push(ctx, tag, n, agent="vbot", event_id=None):
-    event = pushed(tag, digest=digest_for(n), repository=f"agents/{agent}", event_id=event_id)
-    [record] = [d for d in handle_event(ctx, event) if d.agent == agent]
-    return record
-
-
-def tick(ctx, seconds=5.0):
-    ctx.clock.advance(seconds)
-    return poll_once(ctx, concurrency=4, budget_s=20)
-
-
 def up(ctx, record, agent="vbot", ticks=6):
     """The platform reports the record's version active; the poll runs until nothing is due."""
     ctx.platform.set_status(agent, ctx.store.records[record.id].version, "active")
     for _ in range(ticks):
         tick(ctx)
     return ctx.store.records[record.id]
-
-
-def serving(ctx, agent="vbot"):
-    return [(r.version, r.percentage) for r in ctx.platform.traffic.get(agent, ())]
 
 
 def events(ctx, record):
@@ -178,9 +163,9 @@ def test_a_held_digest_is_skipped_with_held_under_any_tag_and_deploys_once_relea
     retagged = push(ctx, "v2-fixed", 2)
     assert (again.status, again.reason) == ("skipped", "held")
     assert (retagged.status, retagged.reason) == ("skipped", "held")
-    with pytest.raises(ValueError):
+    with pytest.raises(Refused, match="is not a digest"):
         holds.release(ctx, "vbot", digest_for(2) + "\n")
-    with pytest.raises(LookupError):
+    with pytest.raises(Refused, match="no agent 'nobody'"):
         holds.release(ctx, "nobody", digest_for(2))
     assert holds.release(ctx, "vbot", digest_for(2)) is True
     assert holds.release(ctx, "vbot", digest_for(2)) is False

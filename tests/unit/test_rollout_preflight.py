@@ -4,14 +4,14 @@ deployment with preflight_failed, naming them, and no version is created."""
 import pytest
 
 from deployer.config.parser import ConfigError, parse_config
-from deployer.config.smoke import Preflight
 from deployer.context import Context
 from deployer.deploy import preflight
 from deployer.deploy.start import handle_event
-from deployer.ports import PlatformError
+from deployer.domain.agents import Preflight
+from deployer.domain.errors import PlatformError
+from tests.unit.builders import pushed
 from tests.unit.conftest import PROJECT_ID, REGISTRY
 from tests.unit.fakes import FakeClock, FakePlatform, FakeRoleAssignments, FakeStore
-from tests.unit.test_deploying import pushed
 
 SMOKE = {"input": "Reply with READY", "expect": {"contains": "READY"}}
 MODEL = {"MODEL_DEPLOYMENT_NAME": "gpt-5-mini"}

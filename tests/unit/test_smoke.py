@@ -5,10 +5,11 @@ import json
 import pytest
 
 from deployer.config.parser import ConfigError, parse_config
-from deployer.config.smoke import Expect, SmokeTest, parse_path
 from deployer.domain import smoke
+from deployer.domain.agents import Expect, SmokeTest
+from deployer.domain.platform import InvokeReply
 from deployer.domain.rollout_state import MAX_EXCERPT
-from deployer.ports import InvokeReply
+from deployer.domain.smoke import parse_path
 from tests.unit.conftest import PROJECT_ID, REGISTRY
 
 

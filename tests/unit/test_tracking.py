@@ -2,7 +2,7 @@ import threading
 
 from deployer.deploy.poll import poll_once
 from deployer.deploy.start import handle_event
-from tests.unit.test_deploying import digest_for, pushed
+from tests.unit.builders import digest_for, pushed
 
 
 def deploy(ctx, tag, n=0):

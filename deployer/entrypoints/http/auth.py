@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from deployer.entrypoints.http.problems import ProblemError
+from deployer.domain.errors import Refused
 
 PRINCIPAL_HEADER = "x-ms-client-principal"
 _ROLE_CLAIMS = ("roles", "http://schemas.microsoft.com/ws/2008/06/identity/claims/role")
@@ -38,7 +38,7 @@ def principal_from(header: str | None) -> Principal | None:
         document = json.loads(base64.b64decode(header, validate=False))
         claims = [(str(c["typ"]), str(c["val"])) for c in document.get("claims") or []]
     except (binascii.Error, ValueError, TypeError, KeyError, AttributeError):
-        raise ProblemError("unauthenticated", f"the {PRINCIPAL_HEADER} header cannot be read") from None
+        raise Refused("unauthenticated", f"the {PRINCIPAL_HEADER} header cannot be read") from None
     role_types = {str(document.get("role_typ") or ""), *_ROLE_CLAIMS}
     roles = frozenset(value for kind, value in claims if kind in role_types)
     return Principal(name=_name(document, claims), roles=roles)
@@ -50,7 +50,7 @@ def authorize_write(principal: Principal | None, role: str) -> str | None:
     if principal is None:
         return None
     if role not in principal.roles:
-        raise ProblemError(
+        raise Refused(
             "forbidden",
             f"{principal.name} does not have the app role {role!r}: assign it to the user, group or "
             "service principal in the app's Enterprise application (Users and groups)",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from deployer.context import Context
-from deployer.ports import PlatformError
+from deployer.domain.errors import PlatformError
 
 CHECK_TIMEOUT_S = 3.0
 

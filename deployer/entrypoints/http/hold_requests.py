@@ -3,14 +3,11 @@ refused request has written nothing."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from deployer.entrypoints.http.problems import ProblemError
+from deployer.domain.errors import Refused
+from deployer.domain.imageref import DIGEST
 from deployer.entrypoints.http.requests import parse_agent_name
-
-#: A held digest, exactly as ``GET /api/agents/{agent}/holds`` lists it.
-DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,7 +22,7 @@ def parse_hold_ref(agent: str, digest: str) -> HoldRef:
     """The agent name and digest of a release request; ``sha256:`` and 64 lowercase hex digits."""
     name = parse_agent_name(agent)
     if not DIGEST.fullmatch(digest):
-        raise ProblemError(
+        raise Refused(
             "invalid-query",
             f"{digest[:80]!r} is not a digest: send sha256: and 64 lowercase hex digits, as "
             f"GET /api/agents/{name}/holds lists it",

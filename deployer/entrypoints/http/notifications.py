@@ -1,4 +1,5 @@
-"""The notification outbox as the API and the CLI show it: entries, paged, and redelivery.
+"""The notification outbox as the API and the CLI show it: entries, paged (redelivery is
+:mod:`deployer.notify.redelivery`).
 
 An entry is shown with its subscriber described by key, format and host only: webhook URLs
 (Slack and Teams carry their secret in the path), secrets and payloads never leave the store.
@@ -13,12 +14,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from deployer.context import Context
-from deployer.entrypoints.http.problems import ProblemError
+from deployer.domain.notifications import NotificationEntry
+from deployer.domain.subscribers import EventGridTopic, Subscriber
 from deployer.entrypoints.http.requests import NotificationsQuery
 from deployer.notify import outbox
-from deployer.notify.entries import NotificationEntry
-from deployer.notify.subscribers import EventGridTopic, Subscriber
-from deployer.ports import Conflict
 
 log = logging.getLogger(__name__)
 
@@ -71,56 +70,13 @@ def page(ctx: Context, query: NotificationsQuery) -> NotificationPage:
     )
 
 
-def redeliver(ctx: Context, entry_id: str, *, requested_by: str | None = None) -> NotificationView:
-    """Queue a ``dead`` entry again (a fresh retry schedule, the same event id); refuse an
-    unknown entry (404), one that is not dead (409) and one whose subscriber is gone (422)."""
-    entry = ctx.store.get_notification(entry_id)
-    if entry is None:
-        raise ProblemError(
-            "not-found", f"no notification {entry_id}; list them at /api/notifications?state=dead"
-        )
-    if entry.state != "dead":
-        raise ProblemError(
-            "notification-not-dead",
-            f"notification {entry_id} is {entry.state}: only dead notifications are sent again",
-            state=entry.state,
-        )
-    if _subscriber(ctx, entry.subscriber) is None:
-        raise ProblemError(
-            "not-allowed-by-config",
-            f"subscriber {entry.subscriber} of notification {entry_id} is no longer configured",
-        )
-    log.info("notification %s: redelivery requested by %s", entry_id, requested_by or "a function key")
-    try:
-        queued = outbox.redeliver(ctx, entry_id)
-    except Conflict:  # changed since it was read: by a sender, or a redelivery at the same time
-        return _after_race(ctx, entry_id)
-    return view(ctx, queued)
-
-
 def view(ctx: Context, entry: NotificationEntry) -> NotificationView:
     """``entry`` with its subscriber looked up in the configuration."""
-    subscriber = _subscriber(ctx, entry.subscriber)
+    subscriber = ctx.config.subscriber(entry.subscriber)
     host = _host(subscriber) if subscriber is not None else None
     return NotificationView(
         entry=entry, subscriber=SubscriberView(key=entry.subscriber, format=entry.channel, host=host)
     )
-
-
-def _after_race(ctx: Context, entry_id: str) -> NotificationView:
-    fresh = ctx.store.get_notification(entry_id)
-    if fresh is not None and fresh.state == "pending":
-        return view(ctx, fresh)  # a redelivery at the same time won: queued, as asked
-    state = fresh.state if fresh else "gone"
-    raise ProblemError(
-        "notification-not-dead",
-        f"notification {entry_id} changed while being redelivered (now {state}): list it again",
-        state=state,
-    )
-
-
-def _subscriber(ctx: Context, key: str) -> Subscriber | None:
-    return next((s for s in ctx.config.subscribers if s.key == key), None)
 
 
 def _host(subscriber: Subscriber) -> str | None:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from deployer.domain.imageref import DIGEST
+from deployer.domain.notifications import ENTRY_STATES
 from deployer.entrypoints.http import openapi_canary
-from deployer.entrypoints.http.hold_requests import DIGEST
 from deployer.entrypoints.http.openapi_parts import json_body as _json_body
 from deployer.entrypoints.http.openapi_parts import ok as _ok
 from deployer.entrypoints.http.openapi_parts import path_param as _path_param
@@ -17,7 +18,6 @@ from deployer.entrypoints.http.openapi_parts import problems as _problems
 from deployer.entrypoints.http.requests import DEFAULT_LIMIT, MAX_LIMIT, STATUSES
 from deployer.entrypoints.http.schemas import STR as _STR
 from deployer.entrypoints.http.schemas import components, ref
-from deployer.notify.entries import ENTRY_STATES
 
 _DIGEST = {"type": "string", "pattern": f"^{DIGEST.pattern}$", "description": "sha256: and 64 hex digits"}
 

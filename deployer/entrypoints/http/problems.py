@@ -1,8 +1,9 @@
 """Errors as ``application/problem+json`` (RFC 9457): what went wrong and what to do about it.
 
-Every refusal of the API is a :class:`Problem`; code below the triggers raises
-:class:`ProblemError` and the trigger turns it into the response, so a bad request can never
-end as a 500.
+Every refusal of the API is a :class:`Problem`. Code below the triggers raises domain errors
+(:class:`~deployer.domain.errors.Refused` with a slug, a lost race, a Foundry outage) and
+:func:`problem_for` turns each into its problem, here and nowhere else, so a bad request can
+never end as a 500.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from deployer.domain.errors import Conflict, PlatformError, Refused
 
 MEDIA_TYPE = "application/problem+json"
 #: Problem ``type`` URIs are this prefix and a slug; the OpenAPI document lists the slugs.
@@ -59,9 +62,18 @@ class Problem:
         return {**body, **self.extra}
 
 
-class ProblemError(Exception):
-    """Raised to refuse a request with ``problem``; nothing has been written when it is raised."""
+#: slug -> seconds a client should wait before sending the request again (``Retry-After``).
+RETRY_AFTER_S: Mapping[str, int] = {"request-in-progress": 2, "busy": 2, "unavailable": 10}
 
-    def __init__(self, slug: str, detail: str, **extra: Any) -> None:
-        super().__init__(detail)
-        self.problem = Problem(slug=slug, detail=detail, extra=extra)
+
+def problem_for(exc: Exception) -> Problem | None:
+    """The problem a domain error answers as; ``None`` for any other exception."""
+    if isinstance(exc, Refused):
+        return Problem(slug=exc.slug, detail=exc.detail, extra=exc.extra)
+    if isinstance(exc, Conflict):
+        detail = "the agent is being changed by other deployments at this moment: retry in a few seconds"
+        return Problem(slug="busy", detail=detail)
+    if isinstance(exc, PlatformError):
+        detail = f"Foundry did not answer ({exc.code}); nothing was started: retry later"
+        return Problem(slug="unavailable", detail=detail)
+    return None

@@ -1,6 +1,6 @@
 """Request bodies, query strings and headers read once into frozen values, or refused.
 
-Everything here is pure: a request is refused (:class:`ProblemError`) before any service runs,
+Everything here is pure: a request is refused (:class:`Refused`) before any service runs,
 so a refused request has written nothing.
 """
 
@@ -10,14 +10,15 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, get_args
+from dataclasses import dataclass
+from typing import Any, cast, get_args
 
-from deployer.config.parser import AGENT_NAME
+from deployer.deploy.requests import DeployRequest, RollbackRequest
+from deployer.domain.agents import AGENT_NAME
+from deployer.domain.errors import Refused
 from deployer.domain.imageref import ImageRef, ImageRefError
 from deployer.domain.model import Status
-from deployer.entrypoints.http.problems import ProblemError
-from deployer.notify.entries import ENTRY_STATES
+from deployer.domain.notifications import ENTRY_STATES
 
 #: The largest request body accepted (the Functions host would take 100 MB).
 MAX_BODY_BYTES = 64 * 1024
@@ -42,31 +43,11 @@ class JsonBody:
 
 
 @dataclass(frozen=True, kw_only=True)
-class DeployRequest:
-    """``POST /api/deployments``."""
-
-    agent: str
-    image: ImageRef
-    environment_variables: Mapping[str, str] = field(default_factory=dict)
-    reason: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class RollbackRequest:
-    """``POST /api/agents/{agent}/rollback``: ``to`` is a deployment id or a version, or ``None``
-    for the deployment that was active before the current one."""
-
-    agent: str
-    to: str | None = None
-    reason: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
 class ListQuery:
     """``GET /api/deployments?agent=&status=&limit=&next=``."""
 
     agent: str | None = None
-    status: str | None = None
+    status: Status | None = None
     limit: int = DEFAULT_LIMIT
     next: str | None = None
 
@@ -83,23 +64,23 @@ class NotificationsQuery:
 def read_json(body: bytes, content_type: str | None, *, required: bool) -> JsonBody:
     """The body as a JSON object. An empty body is ``{}`` where the body is optional."""
     if len(body) > MAX_BODY_BYTES:
-        raise ProblemError(
+        raise Refused(
             "body-too-large", f"the body is {len(body)} bytes; at most {MAX_BODY_BYTES} are accepted"
         )
     if not body.strip() and not required:
         return JsonBody(document={}, sha256=_digest({}))
     media_type = (content_type or "").split(";", 1)[0].strip()
     if not _JSON_TYPES.fullmatch(media_type):
-        raise ProblemError(
+        raise Refused(
             "unsupported-media-type",
             f"send the body as JSON with 'Content-Type: application/json' (got {media_type or 'none'!r})",
         )
     try:
         document = json.loads(body)
     except (ValueError, RecursionError) as exc:
-        raise ProblemError("invalid-body", f"the body is not valid JSON: {str(exc)[:200]}") from None
+        raise Refused("invalid-body", f"the body is not valid JSON: {str(exc)[:200]}") from None
     if not isinstance(document, dict):
-        raise ProblemError("invalid-body", "the body must be a JSON object")
+        raise Refused("invalid-body", "the body must be a JSON object")
     return JsonBody(document=document, sha256=_digest(document))
 
 
@@ -133,34 +114,34 @@ def parse_list_query(params: Mapping[str, str]) -> ListQuery:
     """The list filters and page; unknown parameters are refused so a typo is not ignored."""
     unknown = sorted(set(params) - {"agent", "status", "limit", "next", "code"})
     if unknown:
-        raise ProblemError("invalid-query", f"unknown query parameter(s): {', '.join(unknown)}")
+        raise Refused("invalid-query", f"unknown query parameter(s): {', '.join(unknown)}")
     agent, status, next_ = params.get("agent") or None, params.get("status") or None, params.get("next")
     if agent is not None and not AGENT_NAME.fullmatch(agent):
-        raise ProblemError("invalid-query", f"agent={agent[:80]!r} is not an agent name")
+        raise Refused("invalid-query", f"agent={agent[:80]!r} is not an agent name")
     if status is not None and status not in STATUSES:
-        raise ProblemError("invalid-query", f"status must be one of: {', '.join(STATUSES)}")
+        raise Refused("invalid-query", f"status must be one of: {', '.join(STATUSES)}")
     if next_ is not None and not _DEPLOYMENT_ID.fullmatch(next_):
-        raise ProblemError("invalid-query", "next must be the token of a previous page, as returned")
-    return ListQuery(agent=agent, status=status, limit=_limit(params), next=next_)
+        raise Refused("invalid-query", "next must be the token of a previous page, as returned")
+    return ListQuery(agent=agent, status=cast(Status | None, status), limit=_limit(params), next=next_)
 
 
 def parse_notifications_query(params: Mapping[str, str]) -> NotificationsQuery:
     """The outbox filter and page; unknown parameters are refused so a typo is not ignored."""
     unknown = sorted(set(params) - {"state", "limit", "next", "code"})
     if unknown:
-        raise ProblemError("invalid-query", f"unknown query parameter(s): {', '.join(unknown)}")
+        raise Refused("invalid-query", f"unknown query parameter(s): {', '.join(unknown)}")
     state, next_ = params.get("state") or None, params.get("next") or None
     if state is not None and state not in ENTRY_STATES:
-        raise ProblemError("invalid-query", f"state must be one of: {', '.join(sorted(ENTRY_STATES))}")
+        raise Refused("invalid-query", f"state must be one of: {', '.join(sorted(ENTRY_STATES))}")
     if next_ is not None and not _NOTIFICATION_ID.fullmatch(next_):
-        raise ProblemError("invalid-query", "next must be the token of a previous page, as returned")
+        raise Refused("invalid-query", "next must be the token of a previous page, as returned")
     return NotificationsQuery(state=state, limit=_limit(params), next=next_)
 
 
 def parse_notification_id(text: str) -> str:
     """A notification id as the list shows it: ``<deployment id>.<status>.<subscriber key>``."""
     if not _NOTIFICATION_ID.fullmatch(text):
-        raise ProblemError(
+        raise Refused(
             "invalid-query", "a notification id is <deployment id>.<status>.<subscriber key>, as listed"
         )
     return text
@@ -168,13 +149,13 @@ def parse_notification_id(text: str) -> str:
 
 def parse_deployment_id(text: str) -> str:
     if not _DEPLOYMENT_ID.fullmatch(text):
-        raise ProblemError("invalid-query", "a deployment id is 1 to 64 letters and digits")
+        raise Refused("invalid-query", "a deployment id is 1 to 64 letters and digits")
     return text
 
 
 def parse_agent_name(text: str) -> str:
     if not AGENT_NAME.fullmatch(text):
-        raise ProblemError("invalid-query", f"{text[:80]!r} is not an agent name")
+        raise Refused("invalid-query", f"{text[:80]!r} is not an agent name")
     return text
 
 
@@ -183,14 +164,14 @@ def parse_idempotency_key(header: str | None) -> str | None:
     if header is None:
         return None
     if not _IDEMPOTENCY_KEY.fullmatch(header):
-        raise ProblemError("invalid-header", "Idempotency-Key must be 1 to 255 printable ASCII characters")
+        raise Refused("invalid-header", "Idempotency-Key must be 1 to 255 printable ASCII characters")
     return header
 
 
 def _limit(params: Mapping[str, str]) -> int:
     raw = params.get("limit") or str(DEFAULT_LIMIT)
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise ProblemError("invalid-query", f"limit must be a whole number from 1 to {MAX_LIMIT}")
+        raise Refused("invalid-query", f"limit must be a whole number from 1 to {MAX_LIMIT}")
     return int(raw)
 
 
@@ -206,7 +187,7 @@ def _error(name: str, message: str) -> dict[str, str]:
 def _raise_if(errors: list[dict[str, str]]) -> None:
     if errors:
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        raise ProblemError("invalid-body", detail, errors=errors)
+        raise Refused("invalid-body", detail, errors=errors)
 
 
 def _unknown_fields(doc: Mapping[str, Any], known: set[str]) -> list[dict[str, str]]:

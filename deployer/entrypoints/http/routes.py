@@ -1,8 +1,7 @@
-"""HTTP triggers under ``/api``: each reads its request once (``deployer.api.requests``,
-``deployer.api.hold_requests``, ``deployer.api.canary_requests``) and calls one service
-(``deployer.manual``, ``deployer.api.agent_controls``, ``deployer.api.canary_requests``, the
-store, ``deployer.api.health``). Refusals are
-``application/problem+json``; the routes are described by ``GET /api/openapi.json``."""
+"""HTTP triggers under ``/api``: each reads its request once (``requests``, ``hold_requests``,
+``canary_requests``) and calls one service of ``deployer.deploy`` (or the store, ``health``, the
+outbox views of ``notifications``). Domain errors are answered as ``application/problem+json``
+(``problems``); the routes are described by ``GET /api/openapi.json``."""
 
 from __future__ import annotations
 
@@ -13,13 +12,14 @@ from typing import Any
 import azure.functions as func
 
 from deployer.bootstrap import root
-from deployer.deploy import manual
-from deployer.entrypoints.http import agent_controls, canary_requests, notifications, openapi
+from deployer.deploy import agent_controls, canary_control, manual, promotion
+from deployer.deploy.idempotency import IdempotencyKey
+from deployer.domain.errors import Conflict, PlatformError, Refused
+from deployer.entrypoints.http import canary_requests, notifications, openapi
 from deployer.entrypoints.http.auth import PRINCIPAL_HEADER, authorize_write, principal_from
 from deployer.entrypoints.http.health import check_health, unavailable
 from deployer.entrypoints.http.hold_requests import parse_hold_ref
-from deployer.entrypoints.http.idempotency import IdempotencyKey
-from deployer.entrypoints.http.problems import MEDIA_TYPE, Problem, ProblemError
+from deployer.entrypoints.http.problems import MEDIA_TYPE, RETRY_AFTER_S, Problem, problem_for
 from deployer.entrypoints.http.requests import (
     JsonBody,
     parse_agent_name,
@@ -32,7 +32,7 @@ from deployer.entrypoints.http.requests import (
     parse_rollback,
     read_json,
 )
-from deployer.ports import Conflict, PlatformError
+from deployer.notify import redelivery
 
 blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions leaves it untyped
 
@@ -76,13 +76,13 @@ def resume_agent(req: func.HttpRequest) -> func.HttpResponse:
 @blueprint.route(route="deployments/{id}/promote", methods=["POST"])
 def promote_canary(req: func.HttpRequest) -> func.HttpResponse:
     """Skip the rest of a deployment's canary: all traffic to its version, then verified."""
-    return _guarded(req, lambda r: _canary_action(r, canary_requests.promote_canary))
+    return _guarded(req, lambda r: _canary_action(r, canary_control.promote))
 
 
 @blueprint.route(route="deployments/{id}/abort", methods=["POST"])
 def abort_canary(req: func.HttpRequest) -> func.HttpResponse:
     """Roll a deployment's canary back to the stable version at once (rolled_back)."""
-    return _guarded(req, lambda r: _canary_action(r, canary_requests.abort_canary))
+    return _guarded(req, lambda r: _canary_action(r, canary_control.abort))
 
 
 @blueprint.route(route="agents/{agent}/promote", methods=["POST"])
@@ -163,7 +163,7 @@ def _list_holds(req: func.HttpRequest) -> func.HttpResponse:
 def _release_hold(req: func.HttpRequest) -> func.HttpResponse:
     requested_by = _writer(req)
     ref = parse_hold_ref(req.route_params.get("agent", ""), req.route_params.get("digest", ""))
-    released = agent_controls.release(root().context, ref, requested_by=requested_by)
+    released = agent_controls.release(root().context, ref.agent, ref.digest, requested_by=requested_by)
     return _json({"released": released})
 
 
@@ -189,7 +189,7 @@ def _promote_agent(req: func.HttpRequest) -> func.HttpResponse:
     requested_by = _writer(req)
     body = read_json(req.get_body(), req.headers.get("content-type"), required=True)
     request = canary_requests.parse_promote(req.route_params.get("agent", ""), body)
-    target = canary_requests.promote_agent(root().context, request, requested_by=requested_by)
+    target = promotion.promote_to_agent(root().context, request.agent, request.to, requested_by=requested_by)
     return _accepted(manual.Started(deployment=target))
 
 
@@ -197,7 +197,7 @@ def _get_deployment(req: func.HttpRequest) -> func.HttpResponse:
     deployment_id = parse_deployment_id(req.route_params.get("id", ""))
     found = root().context.store.get(deployment_id)
     if found is None:
-        raise ProblemError("not-found", f"no deployment {deployment_id}; list them at /api/deployments")
+        raise Refused("not-found", f"no deployment {deployment_id}; list them at /api/deployments")
     return _json(found.to_json())
 
 
@@ -217,8 +217,9 @@ def _list_notifications(req: func.HttpRequest) -> func.HttpResponse:
 def _redeliver_notification(req: func.HttpRequest) -> func.HttpResponse:
     requested_by = _writer(req)
     entry_id = parse_notification_id(req.route_params.get("id", ""))
-    redelivered = notifications.redeliver(root().context, entry_id, requested_by=requested_by)
-    return _json(redelivered.to_json(), 202)
+    ctx = root().context
+    redelivered = redelivery.redeliver(ctx, entry_id, requested_by=requested_by)
+    return _json(notifications.view(ctx, redelivered).to_json(), 202)
 
 
 def _writer(req: func.HttpRequest) -> str | None:
@@ -249,14 +250,10 @@ def _guarded(
     """Run ``handler``, answering its refusals (and lost races, Foundry outages) as problems."""
     try:
         return handler(req)
-    except ProblemError as exc:
-        return _problem(exc.problem)
-    except Conflict:
-        detail = "the agent is being changed by other deployments at this moment: retry in a few seconds"
-        return _problem(Problem(slug="busy", detail=detail), retry_after=2)
-    except PlatformError as exc:
-        detail = f"Foundry did not answer ({exc.code}); nothing was started: retry later"
-        return _problem(Problem(slug="unavailable", detail=detail), retry_after=10)
+    except (Refused, Conflict, PlatformError) as exc:
+        problem = problem_for(exc)
+        assert problem is not None
+        return _problem(problem)
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
@@ -265,10 +262,9 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
     )
 
 
-def _problem(problem: Problem, *, retry_after: int | None = None) -> func.HttpResponse:
+def _problem(problem: Problem) -> func.HttpResponse:
     headers = {"Content-Type": MEDIA_TYPE}
-    if retry_after is None and problem.slug == "request-in-progress":
-        retry_after = 2
+    retry_after = RETRY_AFTER_S.get(problem.slug)
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
     return func.HttpResponse(

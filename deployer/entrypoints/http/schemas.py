@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from deployer.config.smoke import ROLLOUTS
+from deployer.domain.imageref import DIGEST
+from deployer.domain.model import STRATEGIES
+from deployer.domain.notifications import ENTRY_STATES
 from deployer.entrypoints.http.deployment_schema import deployment
 from deployer.entrypoints.http.requests import MAX_REASON
 from deployer.entrypoints.http.schema_parts import NULLABLE_STR, STR, obj, ref
-from deployer.notify.entries import ENTRY_STATES
 
 __all__ = ["STR", "components", "ref"]
 
@@ -89,7 +90,7 @@ def _deploy_request() -> dict[str, Any]:
 def _hold() -> dict[str, Any]:
     return obj(
         {
-            "digest": {**STR, "pattern": "^sha256:[a-f0-9]{64}$"},
+            "digest": {**STR, "pattern": f"^{DIGEST.pattern}$"},
             "reason": {**STR, "description": "rollback, or smoke_test_failed"},
             "at": STR,
             "by": NULLABLE_STR,
@@ -114,7 +115,7 @@ def _agent() -> dict[str, Any]:
             "environment_variables": {"type": "array", "items": STR, "description": "names only"},
             "keep_versions": {"type": "integer"},
             "timeout_s": {"type": "number"},
-            "rollout": {"type": "string", "enum": list(ROLLOUTS)},
+            "rollout": {"type": "string", "enum": list(STRATEGIES)},
             "paused": {"type": "boolean", "description": "pushes are skipped while paused"},
             "project_endpoint": NULLABLE_STR,
             "high_tag": NULLABLE_STR,

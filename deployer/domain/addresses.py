@@ -1,5 +1,5 @@
-"""Where notifications may be sent: URL and address rules against SSRF. Pure: resolution is done
-by the caller (at config check and again at send time) and handed in.
+"""Where notifications may be sent: URL and address rules against SSRF. Resolution is done by the
+caller (at config check and again at send time) and handed in: :func:`system_resolve` is DNS.
 
 Rules (OWASP SSRF cheat sheet): ``https`` only; plain ``http`` only to loopback and only with the
 loopback exception (``WEBHOOKS_ALLOW_LOOPBACK=true``, local development and tests); every address
@@ -11,6 +11,7 @@ endpoints. IPv4 addresses embedded in IPv6 (mapped, 6to4, Teredo) are judged as 
 from __future__ import annotations
 
 import ipaddress
+import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -133,3 +134,10 @@ def _embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
     if ip in ipaddress.ip_network("64:ff9b::/96"):  # NAT64: reaches the embedded IPv4 address
         return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     return None
+
+
+def system_resolve(host: str) -> list[str]:
+    """The A and AAAA addresses of ``host`` (``OSError`` if it does not resolve): the resolver
+    callers hand in, as :class:`~deployer.domain.clock.SystemClock` is the clock."""
+    infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))

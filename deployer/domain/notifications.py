@@ -1,7 +1,9 @@
-"""The outbox's values: one entry per (deployment, status, subscriber), and its place in the queue."""
+"""The outbox's values: one entry per (deployment, status, subscriber), its place in the queue, and
+what one attempt to send it gave."""
 
 from __future__ import annotations
 
+import email.utils
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -72,3 +74,31 @@ class QueuedNotification:
     entry_id: str
     due: float
     etag: str | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Attempt:
+    """What one send gave: an HTTP status, or an error kind (``timeout``, ``connection_error``,
+    ``tls_error``, ``address_refused``, ``subscriber_removed``), and a ``Retry-After`` in seconds."""
+
+    status: int | None = None
+    error: str | None = None
+    retry_after_s: float | None = None
+
+    @property
+    def result(self) -> str:
+        return str(self.status) if self.status is not None else (self.error or "error")
+
+
+def parse_retry_after(value: str | None, *, now: float) -> float | None:
+    """``Retry-After`` as seconds from ``now``: delta-seconds or an HTTP date; None if absent or bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - now, 0.0)

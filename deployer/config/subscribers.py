@@ -1,79 +1,28 @@
-"""Who is notified: the ``webhooks`` and ``event_grid_topic`` sections of the config, validated.
-
-Each subscriber has a stable ``key`` (a hash of its format and URL, not the URL: Slack and Teams
-URLs are secrets) that names it in outbox entries. ``repr`` shows the origin only, never the
-path or the secret. Addresses are checked here (literal IPs and names that resolve to refused
-addresses) and again at send time, when the name may resolve differently.
+"""The ``webhooks`` and ``event_grid_topic`` sections of ``deployer.yaml``, validated into
+:mod:`deployer.domain.subscribers` values. Addresses are checked here (literal IPs and names that
+resolve to refused addresses) and again at send time, when the name may resolve differently.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
-from deployer.notify.addresses import Resolver, UrlRefused, checked_addresses, literal_address, parse_target
-from deployer.notify.events import NOTIFIED_TYPES
+from deployer.domain.addresses import Resolver, UrlRefused, checked_addresses, literal_address, parse_target
+from deployer.domain.subscribers import (
+    FORMATS,
+    NOTIFIED_TYPES,
+    SECRET_PREFIX,
+    EventGridTopic,
+    Filters,
+    Webhook,
+)
 
-Format = Literal["cloudevents", "slack", "teams"]
-FORMATS: tuple[str, ...] = ("cloudevents", "slack", "teams")
 _WEBHOOK_KEYS = frozenset({"url", "secret", "events", "agents", "format"})
 _TOPIC_KEYS = frozenset({"endpoint", "events", "agents"})
-SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix of Standard Webhooks secrets, not a secret
-
-
-@dataclass(frozen=True, kw_only=True)
-class Filters:
-    """Which events a subscriber wants: None means all."""
-
-    events: frozenset[str] | None = None
-    agents: frozenset[str] | None = None
-
-    def wants(self, event_type: str, agent: str) -> bool:
-        return (self.events is None or event_type in self.events) and (
-            self.agents is None or agent in self.agents
-        )
-
-
-@dataclass(frozen=True, kw_only=True)
-class Webhook:
-    """An HTTPS receiver of notifications, in one of the formats."""
-
-    url: str = field(repr=False)
-    secret: str | None = field(default=None, repr=False)
-    format: Format = "cloudevents"
-    filters: Filters = field(default_factory=Filters)
-    origin: str = ""
-
-    @property
-    def key(self) -> str:
-        return "w" + hashlib.sha256(f"{self.format}\n{self.url}".encode()).hexdigest()[:20]
-
-    @property
-    def channel(self) -> str:
-        return self.format
-
-
-@dataclass(frozen=True, kw_only=True)
-class EventGridTopic:
-    """An Event Grid custom topic that gets every notified event as a CloudEvent."""
-
-    endpoint: str
-    filters: Filters = field(default_factory=Filters)
-
-    @property
-    def key(self) -> str:
-        return "t" + hashlib.sha256(self.endpoint.encode()).hexdigest()[:20]
-
-    @property
-    def channel(self) -> str:
-        return "eventgrid"
-
-
-Subscriber = Webhook | EventGridTopic
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
+from deployer.domain.errors import Refused
 from deployer.domain.model import Deployment
-from deployer.entrypoints.http.problems import ProblemError
 from deployer.ports import DeploymentStore
 
 
@@ -41,14 +41,14 @@ def earlier(store: DeploymentStore, key: IdempotencyKey) -> Deployment | None:
     if owner is None:
         return None
     if owner.split("|", 1)[0] != key.body_sha256:
-        raise ProblemError(
+        raise Refused(
             "idempotency-key-reused",
             "this Idempotency-Key was sent before with another body: use a new key for a new request",
         )
     deployment_id = store.claimed(key.result)
     found = store.get(deployment_id) if deployment_id else None
     if found is None:
-        raise ProblemError(
+        raise Refused(
             "request-in-progress",
             "the first request with this Idempotency-Key has not started a deployment yet: retry in a "
             "few seconds; if it still has not after a minute, it failed: send it with a new key",
