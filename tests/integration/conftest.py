@@ -22,7 +22,7 @@ from localdev.stack import Stack, StackInfo
 from localdev.stack_config import config_scopes
 from localdev.tls import LocalTLS, ensure_local_tls
 from tests.integration.foundry_support import CA_ENV_VARS, Admin
-from tests.integration.registry_seed import seed, seed_pushed
+from tests.integration.registry_seed import StandIn, seed, seed_pushed
 
 HERE = Path(__file__).parent
 FIXTURES = HERE.parent / "fixtures"
@@ -152,6 +152,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory):
         # client here sends the keys, and test_local_stack checks them on the make-run stack.
         check_keys=None,
     ) as running:
+        assert running.info is not None
+        StandIn.use(running.info.registry_endpoint, running.info.foundry_ca_bundle)
         yield running
 
 
