@@ -5,7 +5,7 @@ version is created. Otherwise the digest the reference resolved to is recorded (
 named a tag learns its digest, so holds, rollbacks and promotions know the image) and, with
 ``pin: digest``, the version is created by that digest.
 
-A registry that fails or cannot be reached raises :class:`deployer.ports.PlatformError`: the
+A registry that fails or cannot be reached raises :class:`deployer.domain.errors.PlatformError`: the
 deployment stays ``pending`` and is retried like any platform error, never deployed unchecked.
 """
 
