@@ -72,11 +72,12 @@ def _parser() -> argparse.ArgumentParser:
     canary.add_commands(commands)
     _add_notification_commands(commands)
     config = commands.group.add_parser("config", help="configuration commands")
-    check = config.add_subparsers(required=True, metavar="COMMAND").add_parser(
-        "check", help="validate a config file offline", parents=[common]
-    )
+    config_commands = config.add_subparsers(required=True, metavar="COMMAND")
+    check = config_commands.add_parser("check", help="validate a config file offline", parents=[common])
     check.add_argument("file")
     check.set_defaults(run=_config_check)
+    schema = config_commands.add_parser("schema", help="print the JSON Schema of deployer.yaml")
+    schema.set_defaults(run=_config_schema)
     push = commands.add(
         "simulate-push",
         _simulate_push,
@@ -225,6 +226,13 @@ def _config_check(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return EXIT_FAILED
     print(f"{args.file}: ok ({len(config.agents)} agents, {len(config.registries)} registries)")
+    return EXIT_OK
+
+
+def _config_schema(args: argparse.Namespace) -> int:
+    from deployer.config.parser import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
     return EXIT_OK
 
 

@@ -1,57 +1,35 @@
-"""The deployer's configuration file (YAML): registries, agents and their rules, validated.
+"""The deployer's configuration file (YAML): registries, agents and their rules, read into domain
+values through one set of models (``document``, ``agent``, ``subscribers``), whose JSON Schema
+:func:`json_schema` exports.
 
-Every error names the field (``agents[1].memory``) and says what is wrong; all errors are
-reported at once. ``${NAME}`` in a value is read from the app settings, so secrets never
-sit in the file.
+Every problem names its field (``agents[1].memory``) and says what is wrong, an unknown key with
+the known one it may stand for; all are reported at once. ``${NAME}`` in a value is read from the
+app settings, so secrets never sit in the file.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any, get_args
 
-from deployer.config.canary import check_promotions
-from deployer.config.roles import runtime_role_options
-from deployer.config.smoke import rollout_options
-from deployer.config.subscribers import SubscriberRules, parse_topic, parse_webhooks
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError, model_validator
+
+from deployer.config import checks
+from deployer.config.agent import Agent
+from deployer.config.checks import Problem, fail
+from deployer.config.document import Model, _mapping, _schema
+from deployer.config.subscribers import Topic, Webhook
 from deployer.domain.addresses import Resolver, system_resolve
-from deployer.domain.agents import AGENT_NAME, PROTOCOLS, AgentConfig, DeployerConfig
-from deployer.domain.imageref import is_valid_registry, is_valid_repository
-from deployer.domain.subscribers import EventGridTopic, Webhook
-from deployer.domain.tag_policy import TagPolicy, TagPolicyError
+from deployer.domain.agents import DeployerConfig
 
-_CPU = re.compile(r"^(?:\d+(?:\.\d+)?|\d+m)$")
-_MEMORY = re.compile(r"^\d+(?:\.\d+)?(?:Mi|Gi)$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SETTING_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
 #: Keys an agent inherits from the top level when it does not set them.
 _INHERITED_KEYS = ("grant_runtime_role", "project_resource_id", "registry_check")
-_AGENT_KEYS = frozenset(
-    {
-        "name",
-        "repository",
-        "registry",
-        "tags",
-        "allow_latest",
-        "cpu",
-        "memory",
-        "protocols",
-        "environment_variables",
-        "keep_versions",
-        "project_endpoint",
-        "pin",
-        "timeout_s",
-        "rollout",
-        "smoke_test",
-        "on_smoke_failure",
-        "preflight",
-        "promote_to",
-        *_INHERITED_KEYS,
-    }
-)
-_TOP_KEYS = frozenset({"registries", "agents", "webhooks", "event_grid_topic", *_INHERITED_KEYS})
+_HOOKS = "url, secret, events, agents, format"
+#: The tags of the fields that are a string or a mapping (``rollout``) or a flag or a mapping.
+_UNION_TAGS = frozenset({"name", "settings", "flag"})
 
 
 class ConfigError(ValueError):
@@ -62,30 +40,99 @@ class ConfigError(ValueError):
         self.problems = problems
 
 
+def _list(message: str) -> BeforeValidator:
+    def check(value: object) -> object:
+        if not isinstance(value, list) or not value:
+            raise fail(message)
+        return value
+
+    return BeforeValidator(check)
+
+
+def _hooks(value: object) -> object:
+    if value is not None and not isinstance(value, list):
+        raise fail(f"must be a list of mappings with {_HOOKS}")
+    return value
+
+
+class Document(Model):
+    """``deployer.yaml``: the registry allow-list, the agents, and who is notified."""
+
+    REQUIRED = ("registries", "agents")
+    registries: Annotated[
+        Any,
+        BeforeValidator(checks.registry_list),
+        _schema({"type": "array", "items": {"type": "string"}, "minItems": 1}),
+    ] = Field(default=None, validate_default=True)
+    agents: Annotated[
+        list[Annotated[Agent, _mapping("must be a mapping")]], _list("must be a non-empty list")
+    ] = []
+    webhooks: (
+        Annotated[
+            list[Annotated[Webhook, _mapping(f"must be a mapping with {_HOOKS}")]], BeforeValidator(_hooks)
+        ]
+        | None
+    ) = None
+    event_grid_topic: Annotated[Topic, _mapping("must be a mapping with endpoint")] | None = None
+    grant_runtime_role: Annotated[Any, _schema({"type": "boolean"}, "the default of every agent")] = None
+    project_resource_id: Annotated[Any, _schema({"type": "string"}, "the default of every agent")] = None
+    registry_check: Annotated[Any, _schema({"type": "boolean"}, "the default of every agent")] = None
+
+    @model_validator(mode="after")
+    def _across(self) -> Document:
+        names = [a.name for a in self.agents]
+        found = [
+            (f"agents[{i}].promote_to.agent", f"{a.promote_to.agent!r} must be another configured agent")
+            for i, a in enumerate(self.agents)
+            if a.promote_to is not None and (a.promote_to.agent == a.name or a.promote_to.agent not in names)
+        ]
+        hooks = self.webhooks or []
+        keys = [(h.format, h.url) for h in hooks]
+        found += [
+            ("webhooks", f"{h.origin} is configured twice with format {h.format}")
+            for i, h in enumerate(hooks)
+            if keys[i] in keys[:i]
+        ]
+        if found:
+            raise Problem(*found)
+        return self
+
+    def value(self) -> DeployerConfig:
+        return DeployerConfig(
+            registries=self.registries,
+            agents=tuple(a.value() for a in self.agents),
+            webhooks=tuple(h.value() for h in self.webhooks or ()),
+            event_grid_topic=self.event_grid_topic.value() if self.event_grid_topic else None,
+        )
+
+
 def parse_config(
     raw: object, settings: Mapping[str, str], *, resolver: Resolver | None = None
 ) -> DeployerConfig:
     """Validate the loaded YAML document ``raw``; raise :class:`ConfigError` listing all problems.
     Webhook and topic hosts are resolved with ``resolver`` (default: DNS) to refuse internal
     addresses; ``WEBHOOKS_ALLOW_LOOPBACK=true`` in ``settings`` allows loopback receivers."""
-    problems: list[str] = []
     if not isinstance(raw, Mapping):
         raise ConfigError(["the file must be a mapping with 'registries' and 'agents'"])
-    raw = _expand(raw, settings, "", problems)
-    assert isinstance(raw, Mapping)
-    problems += [f"{key}: unknown field" for key in raw if key not in _TOP_KEYS]
-    registries = _registries(raw.get("registries"), problems)
-    agents = _agents(_inherit(raw, _INHERITED_KEYS), problems)
-    check_promotions(agents, problems)
-    webhooks, topic = _subscribers(raw, settings, frozenset(a.name for a in agents), resolver, problems)
+    problems: list[str] = []
+    expanded = _expand(raw, settings, "", problems)
+    assert isinstance(expanded, Mapping)
+    names = _names(expanded.get("agents"))
+    problems += [
+        f"agents[{i}].name: {n!r} is configured twice" for i, n in enumerate(names) if n and n in names[:i]
+    ]
+    context = {
+        "resolver": resolver or system_resolve,
+        "allow_loopback": settings.get("WEBHOOKS_ALLOW_LOOPBACK", "").lower() == "true",
+        "agents": names,
+    }
+    try:
+        document = Document.model_validate({**expanded, "agents": _inherit(expanded)}, context=context)
+    except ValidationError as exc:
+        raise ConfigError(problems + [p for error in exc.errors() for p in _problems(error)]) from None
     if problems:
         raise ConfigError(problems)
-    return DeployerConfig(
-        registries=registries,
-        agents=agents,
-        webhooks=webhooks,
-        event_grid_topic=topic,
-    )
+    return document.value()
 
 
 def load_config(path: str, settings: Mapping[str, str]) -> DeployerConfig:
@@ -100,6 +147,86 @@ def load_config(path: str, settings: Mapping[str, str]) -> DeployerConfig:
     except yaml.YAMLError as exc:
         raise ConfigError([f"{path}: is not valid YAML ({exc})"]) from None
     return parse_config(raw, settings)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of ``deployer.yaml``, for editors (``# yaml-language-server: $schema=``)."""
+    schema = Document.model_json_schema()
+    models: dict[str, type[Model]] = {m.__name__: m for m in Model.__subclasses__()}
+    for name, definition in [("Document", schema), *schema["$defs"].items()]:
+        for field in models[name].REQUIRED:
+            definition["properties"][field].pop("default", None)
+        if models[name].REQUIRED:
+            definition["required"] = list(models[name].REQUIRED)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **schema,
+        "title": "agent-deployer configuration (deployer.yaml)",
+    }
+
+
+def _problems(error: Mapping[str, Any]) -> list[str]:
+    loc = _readable(error["loc"])
+    where = _path(loc)
+    exc = (error.get("ctx") or {}).get("error")
+    if isinstance(exc, Problem):
+        return [f"{_join(where, at)}: {message}" for at, message in exc.found]
+    if error["type"] == "extra_forbidden":
+        guess = _guess(loc)
+        return [f"{where}: unknown field" + (f" (did you mean {guess!r}?)" if guess else "")]
+    return [f"{where}: {error['msg']}"]
+
+
+def _readable(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """``loc`` without the tags pydantic adds for a field that is one of two kinds."""
+    return tuple(
+        p
+        for i, p in enumerate(loc)
+        if not (p in _UNION_TAGS and i and loc[i - 1] in ("rollout", "preflight"))
+    )
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+
+
+def _join(where: str, at: str) -> str:
+    if not where or not at:
+        return where or at
+    return f"{where}{at}" if at.startswith("[") else f"{where}.{at}"
+
+
+def _guess(loc: tuple[int | str, ...]) -> str | None:
+    """The known key an unknown one (the last of ``loc``) may be a typo of."""
+    model: type[BaseModel] | None = Document
+    for part in loc[:-1]:
+        if model is None:
+            return None
+        if isinstance(part, str):
+            model = _model_in(model.model_fields[part].annotation) if part in model.model_fields else model
+    if model is None:
+        return None
+    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1, cutoff=0.8)
+    return close[0] if close else None
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _names(agents: object) -> list[str | None]:
+    """The name of each agent as written (``None`` where it has none), for the checks across them."""
+    if not isinstance(agents, list):
+        return []
+    return [
+        a.get("name") if isinstance(a, Mapping) and isinstance(a.get("name"), str) else None for a in agents
+    ]
 
 
 def _expand(value: object, settings: Mapping[str, str], where: str, problems: list[str]) -> object:
@@ -122,174 +249,10 @@ def _expand(value: object, settings: Mapping[str, str], where: str, problems: li
     return value
 
 
-def _inherit(raw: Mapping[str, Any], keys: tuple[str, ...]) -> object:
-    """The ``agents`` list, each agent given the top-level ``keys`` it does not set itself."""
-    agents, defaults = raw.get("agents"), {k: raw[k] for k in keys if k in raw}
+def _inherit(raw: Mapping[str, Any]) -> object:
+    """The ``agents`` list, each agent given the top-level keys (runtime role, registry check) it
+    does not set itself."""
+    agents, defaults = raw.get("agents"), {k: raw[k] for k in _INHERITED_KEYS if k in raw}
     if not isinstance(agents, list) or not defaults:
         return agents
     return [{**defaults, **a} if isinstance(a, Mapping) else a for a in agents]
-
-
-def _subscribers(
-    raw: Mapping[str, Any],
-    settings: Mapping[str, str],
-    agents: frozenset[str],
-    resolver: Resolver | None,
-    problems: list[str],
-) -> tuple[tuple[Webhook, ...], EventGridTopic | None]:
-    if resolver is None:
-        resolver = system_resolve
-    rules = SubscriberRules(
-        agents=agents,
-        allow_loopback=settings.get("WEBHOOKS_ALLOW_LOOPBACK", "").lower() == "true",
-        resolver=resolver,
-    )
-    return (
-        parse_webhooks(raw.get("webhooks"), rules, problems),
-        parse_topic(raw.get("event_grid_topic"), rules, problems),
-    )
-
-
-def _registries(raw: object, problems: list[str]) -> tuple[str, ...]:
-    if not isinstance(raw, list) or not raw:
-        problems.append("registries: must be a non-empty list of registry login servers")
-        return ()
-    for i, registry in enumerate(raw):
-        if not isinstance(registry, str) or not is_valid_registry(registry.lower()):
-            problems.append(f"registries[{i}]: {registry!r} is not a registry login server")
-    return tuple(r.lower() for r in raw if isinstance(r, str))
-
-
-def _agents(raw: object, problems: list[str]) -> tuple[AgentConfig, ...]:
-    if not isinstance(raw, list) or not raw:
-        problems.append("agents: must be a non-empty list")
-        return ()
-    agents = [_agent(item, f"agents[{i}]", problems) for i, item in enumerate(raw)]
-    seen: set[str] = set()
-    for i, agent in enumerate(agents):
-        if agent and agent.name in seen:
-            problems.append(f"agents[{i}].name: {agent.name!r} is configured twice")
-        if agent:
-            seen.add(agent.name)
-    return tuple(a for a in agents if a is not None)
-
-
-def _agent(raw: object, at: str, problems: list[str]) -> AgentConfig | None:
-    if not isinstance(raw, Mapping):
-        problems.append(f"{at}: must be a mapping")
-        return None
-    before = len(problems)
-    problems += [f"{at}.{key}: unknown field" for key in raw if key not in _AGENT_KEYS]
-    name = _agent_name(raw.get("name"), at, problems)
-    repository = raw.get("repository")
-    if not isinstance(repository, str) or not is_valid_repository(repository):
-        problems.append(f"{at}.repository: {repository!r} is not a repository name (e.g. agents/support-bot)")
-    tags = _tags(raw, at, problems)
-    resources = _resources(raw, at, problems)
-    protocols = _protocols(raw.get("protocols", {"responses": "1.0.0"}), at, problems)
-    env = _environment(raw.get("environment_variables") or {}, at, problems)
-    options = _options(raw, at, problems) | runtime_role_options(raw, at, problems)
-    options |= rollout_options(raw, at, problems, protocols=protocols)
-    if len(problems) > before:
-        return None
-    assert isinstance(repository, str) and tags is not None
-    return AgentConfig(
-        name=name,
-        repository=repository,
-        tags=tags,
-        protocols=protocols,
-        environment_variables=env,
-        **resources,
-        **options,
-    )
-
-
-def _agent_name(raw: object, at: str, problems: list[str]) -> str:
-    if not isinstance(raw, str) or not AGENT_NAME.fullmatch(raw):
-        problems.append(
-            f"{at}.name: {raw!r} is not a valid agent name: letters, digits and hyphens, "
-            "starting and ending with a letter or digit, at most 63 characters"
-        )
-        return ""
-    return raw
-
-
-def _tags(raw: Mapping[str, Any], at: str, problems: list[str]) -> TagPolicy | None:
-    text = raw.get("tags", "*")
-    allow_latest = raw.get("allow_latest", False)
-    if not isinstance(allow_latest, bool):
-        problems.append(f"{at}.allow_latest: must be true or false")
-        allow_latest = False
-    if not isinstance(text, str):
-        problems.append(f"{at}.tags: must be a string: a glob, 'semver:<range>' or 'regex:<pattern>'")
-        return None
-    try:
-        return TagPolicy.parse(text, allow_latest=allow_latest)
-    except TagPolicyError as exc:
-        problems.append(f"{at}.tags: {exc}")
-        return None
-
-
-def _resources(raw: Mapping[str, Any], at: str, problems: list[str]) -> dict[str, Any]:
-    cpu, memory = str(raw.get("cpu", "1")), str(raw.get("memory", "2Gi"))
-    if not _CPU.fullmatch(cpu):
-        problems.append(f'{at}.cpu: {cpu!r} is not a CPU amount (e.g. "1", "0.5" or "500m")')
-    if not _MEMORY.fullmatch(memory):
-        problems.append(f'{at}.memory: {memory!r} is not a memory amount (e.g. "2Gi" or "512Mi")')
-    return {"cpu": cpu, "memory": memory}
-
-
-def _protocols(raw: object, at: str, problems: list[str]) -> dict[str, str]:
-    if not isinstance(raw, Mapping) or not raw:
-        problems.append(f'{at}.protocols: must map protocol to version, e.g. {{responses: "1.0.0"}}')
-        return {}
-    for key, version in raw.items():
-        if key not in PROTOCOLS:
-            problems.append(f"{at}.protocols.{key}: unknown protocol (known: {', '.join(sorted(PROTOCOLS))})")
-        if not isinstance(version, str) or not version:
-            problems.append(f'{at}.protocols.{key}: the version must be a string such as "1.0.0"')
-    return {str(k): str(v) for k, v in raw.items()}
-
-
-def _environment(raw: object, at: str, problems: list[str]) -> dict[str, str]:
-    if not isinstance(raw, Mapping):
-        problems.append(f"{at}.environment_variables: must be a mapping of NAME: value")
-        return {}
-    for key, value in raw.items():
-        where = f"{at}.environment_variables.{key}"
-        if not isinstance(key, str) or not _ENV_NAME.fullmatch(key):
-            problems.append(f"{where}: not a valid environment variable name")
-        elif key.upper().startswith("FOUNDRY_"):
-            problems.append(f"{where}: the FOUNDRY_ prefix is reserved for variables the platform injects")
-        if not isinstance(value, str | int | float | bool):
-            problems.append(f"{where}: the value must be a string")
-    return {str(k): str(v) for k, v in raw.items()}
-
-
-def _options(raw: Mapping[str, Any], at: str, problems: list[str]) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    keep = raw.get("keep_versions", 5)
-    if not isinstance(keep, int) or isinstance(keep, bool) or keep < 1:
-        problems.append(f"{at}.keep_versions: must be a whole number of at least 1")
-    options["keep_versions"] = keep
-    pin = raw.get("pin", "tag")
-    if pin not in ("tag", "digest"):
-        problems.append(f"{at}.pin: must be 'tag' or 'digest'")
-    options["pin"] = pin
-    check = raw.get("registry_check", True)
-    if not isinstance(check, bool):
-        problems.append(f"{at}.registry_check: must be true or false")
-    options["registry_check"] = check is not False
-    timeout = raw.get("timeout_s", 900)
-    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
-        problems.append(f"{at}.timeout_s: must be a positive number of seconds")
-    options["timeout_s"] = float(timeout) if isinstance(timeout, int | float) else 900.0
-    for key in ("registry", "project_endpoint"):
-        value = raw.get(key)
-        if value is not None and not isinstance(value, str):
-            problems.append(f"{at}.{key}: must be a string")
-        options[key] = value.lower() if key == "registry" and isinstance(value, str) else value
-    endpoint = options["project_endpoint"]
-    if isinstance(endpoint, str) and not endpoint.startswith("https://"):
-        problems.append(f"{at}.project_endpoint: must be an https:// URL")
-    return options

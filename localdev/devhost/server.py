@@ -107,6 +107,10 @@ def _in_background(name: str, work: Callable[[], object]) -> None:
     threading.Thread(target=work, name=f"devhost-admin-{name}", daemon=True).start()
 
 
+#: The most of an over-limit body the dev host reads (and drops) so its 413 reaches the client.
+_DRAIN_LIMIT = 16 * 1024 * 1024
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "devhost"
@@ -151,7 +155,18 @@ class _Handler(BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
             length = limit + 1
-        return None if length > limit or length < 0 else self.rfile.read(length)
+        if 0 <= length <= limit:
+            return self.rfile.read(length)
+        self._discard(length)
+        return None
+
+    def _discard(self, length: int) -> None:
+        """Read and drop an over-limit body (up to ``_DRAIN_LIMIT``) before answering 413: closing
+        a socket with unread data makes the kernel reset the connection, and the client then sees
+        a broken pipe instead of the answer."""
+        left = min(length, _DRAIN_LIMIT)
+        while left > 0 and (chunk := self.rfile.read(min(left, 64 * 1024))):
+            left -= len(chunk)
 
     def _read_chunked(self, limit: int) -> bytes | None:
         body = bytearray()

@@ -1,7 +1,15 @@
-import pytest
+import json
+import subprocess
+import sys
+from pathlib import Path
 
-from deployer.config.parser import ConfigError, parse_config
+import pytest
+import yaml
+
+from deployer.config.parser import ConfigError, json_schema, parse_config
 from tests.unit.conftest import PROJECT_ID
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def agent(**overrides):
@@ -57,3 +65,70 @@ def test_setting_references_are_read_from_app_settings():
 def test_all_problems_are_reported_at_once():
     raw = {"registries": [], "agents": [agent(cpu="x", memory="y")]}
     assert len(problems_of(raw).splitlines()) == 3
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"registrys": ["r.azurecr.io"]}, "registrys: unknown field (did you mean 'registries'?)"),
+        ({"agents": [agent(cpuu="1")]}, "agents[0].cpuu: unknown field (did you mean 'cpu'?)"),
+        (
+            {"agents": [agent(rollout={"strategy": "canary", "step": [10, 100]})]},
+            "agents[0].rollout.step: unknown field (did you mean 'steps'?)",
+        ),
+        (
+            {"agents": [agent(smoke_test={"input": "hi", "attemps": 2})]},
+            "agents[0].smoke_test.attemps: unknown field (did you mean 'attempts'?)",
+        ),
+        ({"agents": [agent(colour="blue")]}, "agents[0].colour: unknown field"),
+    ],
+)
+def test_an_unknown_key_is_refused_with_the_key_it_may_stand_for(raw, message):
+    found = problems_of({"registries": ["r.azurecr.io"], "agents": [agent()], **raw}).splitlines()
+    assert message in found
+    assert all("did you mean" not in p for p in found if "colour" in p)
+
+
+def test_the_schema_describes_every_key_of_the_shipped_configs_and_nothing_else():
+    schema = json_schema()
+    assert schema["required"] == ["registries", "agents"]
+    assert schema["$defs"]["Agent"]["required"] == ["name", "repository"]
+    for path in (ROOT / "deployer.yaml", *ROOT.joinpath("tests", "integration").glob("deployer.*.yaml")):
+        unknown = list(undescribed(yaml.safe_load(path.read_text()), schema, schema))
+        assert not unknown, (path.name, unknown)
+    assert list(undescribed({"agents": [{"name": "x", "colour": 1}]}, schema, schema)) == ["agents[0].colour"]
+
+
+def test_the_committed_schema_is_the_one_the_cli_prints():
+    printed = subprocess.run(
+        [sys.executable, "-m", "deployer", "config", "schema"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert json.loads(printed) == json_schema() == json.loads((ROOT / "deployer.schema.json").read_text())
+    assert (
+        (ROOT / "deployer.yaml")
+        .read_text()
+        .startswith("# yaml-language-server: $schema=./deployer.schema.json")
+    )
+
+
+def undescribed(value, node, schema, at=""):
+    """The keys of ``value`` that the schema ``node`` does not describe (objects and arrays walked)."""
+    if "$ref" in node:
+        node = schema["$defs"][node["$ref"].rsplit("/", 1)[1]]
+    for option in node.get("anyOf", []) + node.get("oneOf", []):
+        kind = option.get("type")
+        if "$ref" in option or (kind == "array" and isinstance(value, list)):
+            yield from undescribed(value, option, schema, at)
+    if isinstance(value, dict) and "properties" in node:
+        for key, item in value.items():
+            if key not in node["properties"]:
+                yield f"{at}.{key}".lstrip(".")
+            else:
+                yield from undescribed(item, node["properties"][key], schema, f"{at}.{key}".lstrip("."))
+    if isinstance(value, list) and "items" in node:
+        for i, item in enumerate(value):
+            yield from undescribed(item, node["items"], schema, f"{at}[{i}]")
