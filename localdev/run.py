@@ -77,7 +77,7 @@ def _demo(info: StackInfo, stopping: threading.Event) -> None:
     from deployer.cli.main import main as cli
 
     url = info.deployer_url
-    os.environ.setdefault("SSL_CERT_FILE", info.foundry_ca_bundle)  # the stand-in's local CA
+    os.environ["SSL_CERT_FILE"] = info.foundry_ca_bundle  # this process trusts the stand-ins' local CA
     registry = ["--registry-endpoint", info.registry_endpoint]
     # The Event Grid webhook takes the system key, not the function key.
     cli(["--url", url, "--key", info.eventgrid_key, "simulate-push", DEMO_IMAGE, *registry])

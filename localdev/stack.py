@@ -96,7 +96,10 @@ class Stack:
         self.fixed_ports = {"table": table_port or 0, "emulator": emulator_port, "deployer": deployer_port}
         self.ports = {**self.fixed_ports, "table": table_port or free_port()}
         self.foundry_settings = {**foundry_compat_settings(), **(foundry_settings or {})}
-        self.arm_settings = {"scopes": config_scopes(config_path), **(arm_settings or {})}
+        # The config's project scopes, and the one the stack's FOUNDRY_PROJECT_RESOURCE_ID names
+        # (what a ${FOUNDRY_PROJECT_RESOURCE_ID} in the config, as in deployer.yaml, resolves to).
+        scopes = sorted({*config_scopes(config_path), LOCAL_PROJECT_RESOURCE_ID})
+        self.arm_settings = {"scopes": scopes, **(arm_settings or {})}
         self.keys = new_keys()
         self.key_env = (
             {

@@ -90,7 +90,8 @@ def _parser() -> argparse.ArgumentParser:
         "--registry-endpoint",
         default=os.environ.get("DEPLOYER_REGISTRY_ENDPOINT"),
         help="the registry stand-in's origin (DEPLOYER_REGISTRY_ENDPOINT; .local/stack.json's "
-        "registry_endpoint); without it only the event is posted",
+        "registry_endpoint), trusted through SSL_CERT_FILE (the local CA bundle); without it only "
+        "the event is posted",
     )
     return parser
 
