@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from deployer.adapters.registry import AcrRegistry
     from deployer.adapters.table_store import TableDeploymentStore
+    from deployer.domain.addresses import Resolver
     from deployer.notify.outbox import Delivery
 
 
@@ -41,7 +42,10 @@ class Root:
     @cached_property
     def config(self) -> DeployerConfig:
         path = Path(self.settings.config_path)
-        return load_config(str(path if path.is_absolute() else APP_ROOT / path), self._env)
+        # Names of webhook and topic hosts are not resolved here: a name resolving to a refused
+        # address must fail its subscriber when sending, not stop every trigger at start-up.
+        full = str(path if path.is_absolute() else APP_ROOT / path)
+        return load_config(full, self._env, resolve_names=False)
 
     @cached_property
     def store(self) -> TableDeploymentStore:
@@ -56,8 +60,10 @@ class Root:
             service = TableServiceClient(endpoint=settings.table_endpoint, credential=self._credential)
         else:
             raise SettingsError("set DEPLOYER_TABLE_ENDPOINT (or DEPLOYER_TABLE_CONNECTION_STRING locally)")
-        table = service.create_table_if_not_exists(settings.table_name)
-        return TableDeploymentStore(table)
+        # Never created here: the app's identity holds a table-scoped role, and creating a table
+        # is an account-level action. Infra (and the local stack) create it; a missing table is
+        # StoreUnavailable on every use until it exists.
+        return TableDeploymentStore(service.get_table_client(settings.table_name))
 
     @cached_property
     def context(self) -> Context:
@@ -103,6 +109,13 @@ class Root:
             topics=topics,
             links_base=f"https://{host}" if host else None,
         )
+
+    @property
+    def resolver(self) -> Resolver:
+        """DNS, as the notification sender resolves webhook and topic hosts."""
+        from deployer.domain.addresses import system_resolve
+
+        return system_resolve
 
     @cached_property
     def _credential(self) -> TokenCredential:

@@ -5,7 +5,7 @@ fakes. Every conditional write raises :class:`deployer.domain.errors.Conflict` w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from deployer.domain.images import ImageFacts
@@ -67,6 +67,9 @@ class DeploymentStore(NotificationStore, Protocol):
     def claimed(self, key: str) -> str | None:
         """The owner on record for ``key``, or ``None``: a read that never inserts."""
 
+    def release(self, key: str, owner: str) -> None:
+        """Delete ``key`` if ``owner`` holds it; nothing if it is absent or another owner's."""
+
     def ping(self, timeout_s: float) -> None:
         """One cheap read within ``timeout_s``, no retries; raise if the storage does not answer."""
 
@@ -78,6 +81,11 @@ class DeploymentStore(NotificationStore, Protocol):
     def update(self, deployment: Deployment) -> Deployment:
         """Replace the record if its ETag still matches; raise :class:`Conflict` otherwise."""
 
+    def update_together(self, deployments: Sequence[Deployment]) -> list[Deployment]:
+        """Replace every record in one atomic write (an entity-group transaction: the records
+        share a partition) if every ETag still matches; :class:`Conflict` and nothing written
+        otherwise. Returns the records as stored, in order."""
+
     def get_agent(self, name: str) -> AgentState:
         """The agent's row, or an empty state (no ETag) when there is none yet."""
 
@@ -85,7 +93,13 @@ class DeploymentStore(NotificationStore, Protocol):
         """Insert (no ETag) or replace (ETag must match) the agent's row; :class:`Conflict` if lost."""
 
     def schedule(self, entry: Scheduled) -> Scheduled:
-        """Upsert the open-work entry (or, with an ETag, replace it only if unchanged)."""
+        """Upsert the open-work entry (or, with an ETag, replace it only if unchanged). For the
+        path that owns the deployment (holds its lease, or just wrote it): it may move ``due`` later."""
+
+    def schedule_by(self, entry: Scheduled) -> None:
+        """Make the open-work entry due no later than ``entry.due``: insert it if absent, move an
+        existing one's ``due`` earlier, never later. For a path that does not own the deployment
+        (a duplicate delivery, a deployment retiring another): it cannot delay the owner's work."""
 
     def due(self, now: float, limit: int) -> list[Scheduled]:
         """Open-work entries due at ``now``: reads only the open-work index."""
@@ -111,13 +125,22 @@ class AgentPlatform(Protocol):
 
     def list_versions(self, endpoint: str, agent: str) -> list[VersionInfo]: ...
 
-    def delete_version(self, endpoint: str, agent: str, version: str) -> None: ...
+    def delete_version(self, endpoint: str, agent: str, version: str, *, force: bool = False) -> None:
+        """Delete the version (gone already: done). A version with live sessions is refused
+        (:class:`PlatformError`, status 409) unless ``force``, which ends them."""
 
     def get_traffic(self, endpoint: str, agent: str) -> Traffic:
         """The agent's version-selector rules (empty: none, or no such agent)."""
 
     def set_traffic(self, endpoint: str, agent: str, traffic: Traffic) -> None:
         """Replace the agent's version-selector rules (a merge-patch of the agent's endpoint)."""
+
+    def get_protocols(self, endpoint: str, agent: str) -> frozenset[str] | None:
+        """The protocols the agent's endpoint serves (``protocol_configuration``); ``None`` when
+        it sets none (the platform then serves responses only) or there is no such agent."""
+
+    def set_protocols(self, endpoint: str, agent: str, protocols: frozenset[str]) -> None:
+        """Make the agent's endpoint serve ``protocols`` (a merge-patch: others stay)."""
 
     def invoke(self, endpoint: str, agent: str, request: InvokeRequest) -> InvokeReply:
         """Call the agent's endpoint for one version; failures to answer are in the reply."""

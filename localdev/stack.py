@@ -60,6 +60,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def create_deployer_table(app_env: dict[str, str]) -> None:
+    """Create the table the app settings name (``DEPLOYER_TABLE_NAME``, default ``deployments``)
+    in Azurite, as ``infra/`` creates it in Azure."""
+    from azure.data.tables import TableServiceClient
+
+    connection = app_env["DEPLOYER_TABLE_CONNECTION_STRING"]
+    with TableServiceClient.from_connection_string(connection) as service:
+        service.create_table_if_not_exists(app_env.get("DEPLOYER_TABLE_NAME") or "deployments")
+
+
 def table_connection_string(port: int) -> str:
     return (
         "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
@@ -174,9 +184,12 @@ class Stack:
         *,
         env: dict[str, str] | None = None,
         run_timers: bool | None = None,
+        create_table: bool = True,
     ) -> str:
         """Start (another) dev host on the stack's services, e.g. for scale-out or restart tests;
-        ``env`` overrides app settings for this host alone (another table, another project)."""
+        ``env`` overrides app settings for this host alone (another table, another project).
+        Its table is created first, as infra does in Azure (the app never creates it), unless
+        ``create_table`` is false."""
         args = [
             "-m",
             "localdev.devhost",
@@ -188,6 +201,8 @@ class Stack:
         if not (self.run_timers if run_timers is None else run_timers):
             args.append("--no-timers")
         app_env = {**self.app_env, **self.key_env, **(env or {})}
+        if create_table:
+            create_deployer_table(app_env)
         return self._spawn(name, [sys.executable, *args], logs or self.state_dir / "logs", app_env)
 
     def stop_process(self, name: str, *, kill: bool = False) -> None:

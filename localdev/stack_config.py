@@ -20,13 +20,10 @@ PORT_VARIABLES = {
 }
 
 #: Foundry emulator settings the stack pins to the emulator's earlier behaviour, because the app
-#: does not cope with the platform's yet (see docs/platform-contract.md): it sends Invocations
-#: without the preview header and does not enable Invocations in the endpoint's
-#: ``protocol_configuration``.
-APP_COMPAT_FOUNDRY: dict[str, Any] = {
-    "require_preview_header": False,
-    "enforce_protocols": False,
-}
+#: does not cope with the platform's yet (see docs/platform-contract.md). None now: the app
+#: resolves ``@latest``, sends the preview header and enables its protocols on the endpoint. Only
+#: versions kept busy by sessions stay off, as the emulator's own default (``session_linger_s``).
+APP_COMPAT_FOUNDRY: dict[str, Any] = {}
 
 
 #: Session lifetime the stack uses with ``LOCAL_STACK_FAITHFUL=1`` (field reports: 5 to 60 minutes).

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from deployer.domain.addresses import Resolver, UrlRefused, checked_addresses, literal_address, parse_target
+from deployer.domain.addresses import Resolver, UrlRefused, resolve_checked
 from deployer.domain.clock import parse_iso
 from deployer.domain.notifications import Attempt, parse_retry_after
 
@@ -76,11 +76,7 @@ class EventGridTopicPublisher:
         return Attempt(status=200)
 
     def _check(self, endpoint: str) -> None:
-        target = parse_target(endpoint, allow_loopback=self._allow_loopback)
-        literal = literal_address(target.host)
-        checked_addresses(
-            target, [literal] if literal else self._resolver(target.host), allow_loopback=self._allow_loopback
-        )
+        resolve_checked(endpoint, self._resolver, allow_loopback=self._allow_loopback)
 
     def _client(self, endpoint: str) -> EventGridPublisherClient:
         from azure.eventgrid import EventGridPublisherClient

@@ -14,6 +14,7 @@ from azure.core.credentials import TokenCredential
 
 from deployer.adapters import foundry_invoke
 from deployer.domain.errors import PlatformError
+from deployer.domain.hints import PROJECT_NOT_FOUND
 from deployer.domain.platform import InvokeReply, InvokeRequest, VersionInfo, VersionSpec
 from deployer.domain.rollout_state import Traffic, traffic_of
 from deployer.domain.transitions import CREATE_READ_TIMEOUT_S, CREATE_RETRY_BUDGET_S
@@ -50,7 +51,7 @@ class FoundryPlatform:
             ],
             environment_variables=dict(spec.environment_variables),
         )
-        with _translated_errors():
+        with _translated_errors(endpoint):
             details = self._client(endpoint).agents.create_version(
                 agent,
                 definition=definition,
@@ -61,24 +62,24 @@ class FoundryPlatform:
         return _version_info(details)
 
     def get_version(self, endpoint: str, agent: str, version: str) -> VersionInfo:
-        with _translated_errors():
+        with _translated_errors(endpoint):
             return _version_info(self._client(endpoint).agents.get_version(agent, version))
 
     def list_versions(self, endpoint: str, agent: str) -> list[VersionInfo]:
         from azure.core.exceptions import ResourceNotFoundError
 
         try:
-            with _translated_errors(passthrough=ResourceNotFoundError):
+            with _translated_errors(endpoint, passthrough=ResourceNotFoundError):
                 return [_version_info(v) for v in self._client(endpoint).agents.list_versions(agent)]
         except ResourceNotFoundError:
             return []
 
-    def delete_version(self, endpoint: str, agent: str, version: str) -> None:
+    def delete_version(self, endpoint: str, agent: str, version: str, *, force: bool = False) -> None:
         from azure.core.exceptions import ResourceNotFoundError
 
         try:
-            with _translated_errors(passthrough=ResourceNotFoundError):
-                self._client(endpoint).agents.delete_version(agent, version)
+            with _translated_errors(endpoint, passthrough=ResourceNotFoundError):
+                self._client(endpoint).agents.delete_version(agent, version, force=force or None)
         except ResourceNotFoundError:
             return
 
@@ -86,7 +87,7 @@ class FoundryPlatform:
         from azure.core.exceptions import ResourceNotFoundError
 
         try:
-            with _translated_errors(passthrough=ResourceNotFoundError):
+            with _translated_errors(endpoint, passthrough=ResourceNotFoundError):
                 details = self._client(endpoint).agents.get(agent)
         except ResourceNotFoundError:
             return ()
@@ -105,9 +106,29 @@ class FoundryPlatform:
             for rule in traffic
         ]
         selector = VersionSelector(version_selection_rules=rules)
-        with _translated_errors():
+        with _translated_errors(endpoint):
             self._client(endpoint).agents.update_details(
                 agent, agent_endpoint=AgentEndpointConfig(version_selector=selector)
+            )
+
+    def get_protocols(self, endpoint: str, agent: str) -> frozenset[str] | None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            with _translated_errors(endpoint, passthrough=ResourceNotFoundError):
+                details = self._client(endpoint).agents.get(agent)
+        except ResourceNotFoundError:
+            return None
+        return _protocols(details)
+
+    def set_protocols(self, endpoint: str, agent: str, protocols: frozenset[str]) -> None:
+        from azure.ai.projects.models import AgentEndpointConfig, ProtocolConfiguration
+
+        # Each protocol's own configuration is left as it is: an empty object merges into it.
+        configuration = ProtocolConfiguration({name: {} for name in sorted(protocols)})
+        with _translated_errors(endpoint):
+            self._client(endpoint).agents.update_details(
+                agent, agent_endpoint=AgentEndpointConfig(protocol_configuration=configuration)
             )
 
     def invoke(self, endpoint: str, agent: str, request: InvokeRequest) -> InvokeReply:
@@ -116,16 +137,16 @@ class FoundryPlatform:
         return foundry_invoke.invoke_invocations(endpoint, self._credential, agent, request)
 
     def has_model_deployment(self, endpoint: str, name: str) -> bool:
-        return self._exists(lambda: self._client(endpoint).deployments.get(name))
+        return self._exists(endpoint, lambda: self._client(endpoint).deployments.get(name))
 
     def has_connection(self, endpoint: str, name: str) -> bool:
-        return self._exists(lambda: self._client(endpoint).connections.get(name))
+        return self._exists(endpoint, lambda: self._client(endpoint).connections.get(name))
 
-    def _exists(self, read: Callable[[], object]) -> bool:
+    def _exists(self, endpoint: str, read: Callable[[], object]) -> bool:
         from azure.core.exceptions import ResourceNotFoundError
 
         try:
-            with _translated_errors(passthrough=ResourceNotFoundError):
+            with _translated_errors(endpoint, passthrough=ResourceNotFoundError):
                 read()
         except ResourceNotFoundError:
             return False
@@ -133,7 +154,7 @@ class FoundryPlatform:
 
     def ping(self, endpoint: str, timeout_s: float) -> None:
         # Listing one agent is the cheapest authenticated call; no retries so an outage shows at once.
-        with _translated_errors():
+        with _translated_errors(endpoint):
             pages = self._client(endpoint).agents.list(
                 limit=1, retry_total=0, connection_timeout=timeout_s, read_timeout=timeout_s
             )
@@ -156,23 +177,37 @@ class FoundryPlatform:
 
 
 @contextmanager
-def _translated_errors(passthrough: type[Exception] | None = None) -> Iterator[None]:
-    """Turn azure-core errors into :class:`PlatformError` with the service's code and message."""
+def _translated_errors(endpoint: str, passthrough: type[Exception] | None = None) -> Iterator[None]:
+    """Turn azure-core errors into :class:`PlatformError` with the service's code and message; a
+    project that does not exist is :data:`PROJECT_NOT_FOUND` (never "no such agent")."""
     from azure.core.exceptions import AzureError, HttpResponseError
 
     try:
         yield
     except HttpResponseError as exc:
-        if passthrough and isinstance(exc, passthrough):
-            raise
         status = exc.status_code
         code, message = _service_error(exc)
+        if status == 404 and _project_missing(code, message):
+            raise PlatformError(
+                code=PROJECT_NOT_FOUND,
+                message=f"the Foundry project at {endpoint} does not exist",
+                status_code=status,
+                retryable=False,
+            ) from exc
+        if passthrough and isinstance(exc, passthrough):
+            raise
         retryable = status is None or status == 429 or status >= 500
         raise PlatformError(code=code, message=message, status_code=status, retryable=retryable) from exc
     except AzureError as exc:
         raise PlatformError(
             code="ServiceUnreachable", message=str(exc)[:500], status_code=None, retryable=True
         ) from exc
+
+
+def _project_missing(code: str, message: str) -> bool:
+    """The platform's answer for a wrong project name: 404 ``ResourceNotFound``, "The project
+    does not exist." (a missing agent or version is another 404)."""
+    return code == "ResourceNotFound" and "project does not exist" in message.lower()
 
 
 def _service_error(exc: Any) -> tuple[str, str]:
@@ -198,6 +233,7 @@ def _version_info(details: Mapping[str, Any]) -> VersionInfo:
         error_message=error.get("message"),
         created_at=_epoch(created),
         principal_id=identity.get("principal_id") or None,
+        draft=bool(details.get("draft")),
     )
 
 
@@ -206,6 +242,14 @@ def _traffic(details: Mapping[str, Any]) -> Traffic:
     selector = endpoint.get("version_selector") or {}
     rules = selector.get("version_selection_rules") or []
     return traffic_of((str(r["agent_version"]), int(r.get("traffic_percentage", 0))) for r in rules)
+
+
+def _protocols(details: Mapping[str, Any]) -> frozenset[str] | None:
+    endpoint = details.get("agent_endpoint") or {}
+    configured = endpoint.get("protocol_configuration")
+    if configured is None:
+        return None
+    return frozenset(name for name, value in configured.items() if value is not None)
 
 
 def _epoch(value: object) -> float | None:

@@ -3,8 +3,9 @@
 Responses go through the OpenAI client that ``AIProjectClient.get_openai_client(agent_name=...)``
 makes (its bearer token, ``api-version`` and feature header); Invocations are a POST to
 ``{endpoint}/agents/{agent}/endpoint/protocols/invocations`` with a bearer token from the
-deployer's credential. Either way the request names the version in its body
-(``agent_reference: {name, version}``), so the version answers whatever the selector says.
+deployer's credential and the preview's ``Foundry-Features`` header. Either way the request names
+the version in its body (``agent_reference: {name, version}``), so the version answers whatever
+the selector says.
 Nothing here raises for the endpoint's own failures: they are in the :class:`InvokeReply`.
 """
 
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
 #: The token audience of Foundry's data plane (the one ``get_openai_client`` uses).
 AI_SCOPE = "https://ai.azure.com/.default"
 API_VERSION = "v1"
+#: The opt-in header of the hosted-agents preview, which Invocations calls need (the OpenAI client
+#: that ``get_openai_client`` makes sends it for Responses).
+PREVIEW_HEADER = {"Foundry-Features": "HostedAgents=V1Preview"}
 
 
 def agent_reference(agent: str, version: str) -> dict[str, str]:
@@ -70,7 +74,11 @@ def invoke_invocations(
         answer = requests.post(
             url,
             params={"api-version": API_VERSION},
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": "application/json",
+                **PREVIEW_HEADER,
+            },
             data=json.dumps(body),
             timeout=request.timeout_s,
         )

@@ -16,15 +16,7 @@ import ssl
 import time
 from collections.abc import Mapping, Sequence
 
-from deployer.domain.addresses import (
-    Resolver,
-    Target,
-    UrlRefused,
-    checked_addresses,
-    literal_address,
-    parse_target,
-    system_resolve,
-)
+from deployer.domain.addresses import Resolver, Target, UrlRefused, resolve_checked, system_resolve
 from deployer.domain.notifications import Attempt, parse_retry_after
 
 log = logging.getLogger(__name__)
@@ -84,20 +76,12 @@ class SafeHttpTransport:
     def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> Attempt:
         """Send one POST; every failure is an :class:`Attempt`, never an exception."""
         try:
-            target = parse_target(url, allow_loopback=self._allow_loopback)
-        except UrlRefused as exc:
+            target, addresses = resolve_checked(url, self._resolver, allow_loopback=self._allow_loopback)
+        except UrlRefused as exc:  # the message names the origin and the rule, never the URL
             log.warning("webhook refused: %s", exc)
             return Attempt(error="address_refused")
-        try:
-            literal = literal_address(target.host)
-            resolved = [literal] if literal else self._resolver(target.host)
         except OSError:
             return Attempt(error="dns_error")
-        try:
-            addresses = checked_addresses(target, resolved, allow_loopback=self._allow_loopback)
-        except UrlRefused as exc:
-            log.warning("webhook to %s refused: %s", target.origin, exc)
-            return Attempt(error="address_refused")
         return self._send(target, addresses, body, headers)
 
     def _send(

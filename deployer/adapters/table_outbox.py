@@ -20,9 +20,9 @@ from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import TableClient, UpdateMode
+from azure.data.tables import TableClient
 
-from deployer.domain.errors import Conflict
+from deployer.adapters.table_errors import replace_if_unchanged, row_missing, translate_missing_table
 from deployer.domain.notifications import NotificationEntry, QueuedNotification
 
 NOTIFICATIONS, QUEUE = "n", "q"
@@ -46,6 +46,7 @@ _FIELDS = (
 )
 
 
+@translate_missing_table
 class TableNotificationStore:
     """:class:`deployer.ports.NotificationStore` over the deployer's table."""
 
@@ -62,22 +63,15 @@ class TableNotificationStore:
     def get_notification(self, entry_id: str) -> NotificationEntry | None:
         try:
             entity = self._table.get_entity(NOTIFICATIONS, entry_id)
-        except ResourceNotFoundError:
+        except ResourceNotFoundError as exc:
+            row_missing(exc)
             return None
         self.entities_read += 1
         return _from_entity(entity)
 
     def save_notification(self, entry: NotificationEntry) -> NotificationEntry:
-        try:
-            meta = self._table.update_entity(
-                _to_entity(entry),
-                mode=UpdateMode.REPLACE,
-                etag=entry.etag,
-                match_condition=MatchConditions.IfNotModified,
-            )
-        except (ResourceModifiedError, ResourceNotFoundError):
-            raise Conflict(entry.id) from None
-        return replace(entry, etag=meta["etag"])
+        etag = replace_if_unchanged(self._table, _to_entity(entry), entry.etag)
+        return replace(entry, etag=etag)
 
     def list_notifications(
         self, *, state: str | None = None, limit: int = 50, after: str | None = None
@@ -105,16 +99,8 @@ class TableNotificationStore:
             self._table.create_entity({"PartitionKey": QUEUE, "RowKey": entry_id, "due": float(due)})
 
     def requeue_notification(self, queued: QueuedNotification) -> QueuedNotification:
-        try:
-            meta = self._table.update_entity(
-                {"PartitionKey": QUEUE, "RowKey": queued.entry_id, "due": float(queued.due)},
-                mode=UpdateMode.REPLACE,
-                etag=queued.etag,
-                match_condition=MatchConditions.IfNotModified,
-            )
-        except (ResourceModifiedError, ResourceNotFoundError):
-            raise Conflict(queued.entry_id) from None
-        return replace(queued, etag=meta["etag"])
+        entity = {"PartitionKey": QUEUE, "RowKey": queued.entry_id, "due": float(queued.due)}
+        return replace(queued, etag=replace_if_unchanged(self._table, entity, queued.etag))
 
     def due_notifications(self, now: float, limit: int) -> list[QueuedNotification]:
         pages = self._table.query_entities(
@@ -135,10 +121,14 @@ class TableNotificationStore:
         return found
 
     def dequeue_notification(self, queued: QueuedNotification) -> None:
-        with suppress(ResourceModifiedError, ResourceNotFoundError):
+        try:
             self._table.delete_entity(
                 QUEUE, queued.entry_id, etag=queued.etag, match_condition=MatchConditions.IfNotModified
             )
+        except ResourceModifiedError:
+            pass  # leased again by another sender: theirs now
+        except ResourceNotFoundError as exc:
+            row_missing(exc)
 
 
 def _to_entity(entry: NotificationEntry) -> dict[str, Any]:

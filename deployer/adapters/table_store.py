@@ -10,20 +10,28 @@ One table, six partitions, each made for the query that reads it:
 | ``a`` | agent name | the agent's active deployment, highest started tag, pause and holds | point reads |
 | ``n`` / ``q`` | notification entry id | outbox entries / their delivery queue | ``notify/table_outbox.py`` |
 
-Every change is conditional: inserts fail if the row exists, replaces carry the ETag read.
+The open-work index is in ``table_open_work.py``. Every change is conditional: inserts fail if
+the row exists, replaces carry the ETag read. Two records that must change together (a
+deployment taking over, the one it replaces retiring) are replaced in one entity-group
+transaction (:meth:`TableDeploymentStore.update_together`): both are in partition ``d``, so no
+reader sees one change without the other.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import replace
 from typing import Any, TypeVar
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import TableClient, UpdateMode
+from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
+from deployer.adapters.table_errors import replace_if_unchanged, row_missing, translate_missing_table
+from deployer.adapters.table_open_work import TableOpenWork
 from deployer.adapters.table_outbox import TableNotificationStore
 from deployer.domain.errors import Conflict
 from deployer.domain.images import ImageCheck
@@ -33,7 +41,8 @@ from deployer.domain.roles import RoleGrant
 from deployer.domain.rollout_state import CanaryState, Hold, SmokeResult, traffic_from_json
 
 _T = TypeVar("_T", Deployment, AgentState, Scheduled)
-RECORDS, OPEN, KEYS, AGENTS = "d", "o", "k", "a"
+RECORDS, KEYS, AGENTS = "d", "k", "a"
+_MATCH = MatchConditions.IfNotModified
 _PLAIN = (
     "agent",
     "image",
@@ -52,6 +61,9 @@ _PLAIN = (
     "requested_by",
     "time_to_active_s",
     "version_deleted_at",
+    "version_delete_refused_at",
+    "version_delete_next_at",
+    "reconcile_after",
     "rollout",
     "promoted_to",
     "promoted_from",
@@ -68,9 +80,10 @@ _AGENT_PLAIN = (
 )
 
 
-class TableDeploymentStore(TableNotificationStore):
-    """:class:`deployer.ports.DeploymentStore` over one Azure Table (the outbox's partitions
-    ``n`` and ``q`` are in ``deployer/notify/table_outbox.py``)."""
+@translate_missing_table
+class TableDeploymentStore(TableOpenWork, TableNotificationStore):
+    """:class:`deployer.ports.DeploymentStore` over one Azure Table (the open-work index ``o`` is
+    in ``table_open_work.py``, the outbox's partitions ``n`` and ``q`` in ``table_outbox.py``)."""
 
     def __init__(self, table: TableClient) -> None:
         self._table = table
@@ -92,10 +105,25 @@ class TableDeploymentStore(TableNotificationStore):
     def claimed(self, key: str) -> str | None:
         try:
             entity = self._table.get_entity(KEYS, hashlib.sha256(key.encode()).hexdigest())
-        except ResourceNotFoundError:
+        except ResourceNotFoundError as exc:
+            row_missing(exc)
             return None
         self.entities_read += 1
         return str(entity["owner"])
+
+    def release(self, key: str, owner: str) -> None:
+        row = hashlib.sha256(key.encode()).hexdigest()
+        try:
+            entity = self._table.get_entity(KEYS, row)
+        except ResourceNotFoundError as exc:
+            row_missing(exc)
+            return
+        if entity["owner"] != owner:
+            return
+        with suppress(ResourceModifiedError):  # changed since read: no longer ours to delete
+            self._table.delete_entity(
+                KEYS, row, etag=entity.metadata["etag"], match_condition=MatchConditions.IfNotModified
+            )
 
     def ping(self, timeout_s: float) -> None:
         # A one-entity page of the small agents partition: cheap, and it needs the table to exist.
@@ -120,91 +148,48 @@ class TableDeploymentStore(TableNotificationStore):
     def get(self, deployment_id: str) -> Deployment | None:
         try:
             entity = self._table.get_entity(RECORDS, deployment_id)
-        except ResourceNotFoundError:
+        except ResourceNotFoundError as exc:
+            row_missing(exc)
             return None
         self.entities_read += 1
         return _from_entity(entity)
 
     def update(self, deployment: Deployment) -> Deployment:
+        return replace(
+            deployment, etag=replace_if_unchanged(self._table, _to_entity(deployment), deployment.etag)
+        )
+
+    def update_together(self, deployments: Sequence[Deployment]) -> list[Deployment]:
+        operations = [
+            ("update", _to_entity(d), {"mode": UpdateMode.REPLACE, "etag": d.etag, "match_condition": _MATCH})
+            for d in deployments
+        ]
         try:
-            meta = self._table.update_entity(
-                _to_entity(deployment),
-                mode=UpdateMode.REPLACE,
-                etag=deployment.etag,
-                match_condition=MatchConditions.IfNotModified,
-            )
-        except (ResourceModifiedError, ResourceNotFoundError):
-            raise Conflict(deployment.id) from None
-        return _replace_etag(deployment, meta)
+            metas = self._table.submit_transaction(operations)
+        except TableTransactionError as exc:
+            if exc.status_code in (404, 409, 412):
+                raise Conflict(", ".join(d.id for d in deployments)) from None
+            raise
+        return [_replace_etag(d, meta) for d, meta in zip(deployments, metas, strict=True)]
 
     def get_agent(self, name: str) -> AgentState:
         try:
             entity = self._table.get_entity(AGENTS, name)
-        except ResourceNotFoundError:
+        except ResourceNotFoundError as exc:
+            row_missing(exc)
             return AgentState(name=name)
         self.entities_read += 1
         return _agent_from_entity(name, entity)
 
     def save_agent(self, state: AgentState) -> AgentState:
         entity = _agent_entity(state)
-        try:
-            if state.etag is None:
+        if state.etag is None:
+            try:
                 meta = self._table.create_entity(entity)
-            else:
-                meta = self._table.update_entity(
-                    entity,
-                    mode=UpdateMode.REPLACE,
-                    etag=state.etag,
-                    match_condition=MatchConditions.IfNotModified,
-                )
-        except (ResourceExistsError, ResourceModifiedError, ResourceNotFoundError):
-            raise Conflict(state.name) from None
-        return _replace_etag(state, meta)
-
-    def schedule(self, entry: Scheduled) -> Scheduled:
-        entity = {
-            "PartitionKey": OPEN,
-            "RowKey": entry.deployment_id,
-            "due": float(entry.due),
-            "attempt": entry.attempt,
-        }
-        try:
-            if entry.etag is None:
-                meta = self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
-            else:
-                meta = self._table.update_entity(
-                    entity,
-                    mode=UpdateMode.REPLACE,
-                    etag=entry.etag,
-                    match_condition=MatchConditions.IfNotModified,
-                )
-        except (ResourceModifiedError, ResourceNotFoundError):
-            raise Conflict(entry.deployment_id) from None
-        return _replace_etag(entry, meta)
-
-    def due(self, now: float, limit: int) -> list[Scheduled]:
-        pages = self._table.query_entities(
-            "PartitionKey eq @pk and due le @now",
-            parameters={"pk": OPEN, "now": float(now)},
-            results_per_page=min(limit, 1000),
-        )
-        found: list[Scheduled] = []
-        for entity in pages:
-            self.entities_read += 1
-            found.append(
-                Scheduled(
-                    deployment_id=entity["RowKey"],
-                    due=float(entity["due"]),
-                    attempt=int(entity.get("attempt", 0)),
-                    etag=entity.metadata["etag"],
-                )
-            )
-            if len(found) >= limit:
-                break
-        return found
-
-    def unschedule(self, deployment_id: str) -> None:
-        self._table.delete_entity(OPEN, deployment_id)
+            except ResourceExistsError:
+                raise Conflict(state.name) from None
+            return _replace_etag(state, meta)
+        return replace(state, etag=replace_if_unchanged(self._table, entity, state.etag))
 
     def list(
         self,
@@ -222,15 +207,17 @@ class TableDeploymentStore(TableNotificationStore):
         if after:
             clauses.append("RowKey gt @after")
             params["after"] = after
-        pager = self._table.query_entities(" and ".join(clauses), parameters=params, results_per_page=limit)
+        # One row more than the page: a next page exists only if that row does.
+        query = " and ".join(clauses)
+        pager = self._table.query_entities(query, parameters=params, results_per_page=limit + 1)
         items: list[Deployment] = []
         for entity in pager:
             self.entities_read += 1
             items.append(_from_entity(entity))
-            if len(items) >= limit:
+            if len(items) > limit:
                 break
-        more = len(items) == limit
-        return Page(items=items, next=items[-1].id if more else None)
+        more = len(items) > limit
+        return Page(items=items[:limit], next=items[limit - 1].id if more else None)
 
 
 def _agent_entity(state: AgentState) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from deployer.cli.base import (
 from deployer.cli.base import client as _client
 from deployer.cli.base import follow as _follow
 from deployer.cli.client import ApiError
+from deployer.cli.terminal import printable_output
 
 __all__ = [
     "DEFAULT_URL",
@@ -48,6 +49,11 @@ deployer could not be reached or the command was misused.
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     args = _parser().parse_args(argv)
+    with printable_output():  # the deployer's answers carry text others wrote
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.run(args))
     except ApiError as exc:
@@ -200,7 +206,8 @@ def _health(args: argparse.Namespace) -> int:
             raise
         report = exc.problem  # 503 carries the health document: show which check failed
     print(json.dumps(report, indent=2) if args.json else text.health(report))
-    return EXIT_OK if report["status"] == "ok" else EXIT_FAILED
+    # degraded: a notification subscriber is refused, the deployer itself is available
+    return EXIT_OK if report["status"] in ("ok", "degraded") else EXIT_FAILED
 
 
 def _notifications(args: argparse.Namespace) -> int:

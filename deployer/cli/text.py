@@ -195,6 +195,8 @@ def _smoke(smoke: Doc | None) -> str | None:
     parts = [f"smoke test {smoke['status']}", f"{attempts} attempt{'' if attempts == 1 else 's'}"]
     if smoke.get("latency_ms") is not None:
         parts.append(f"{smoke['latency_ms']:.0f} ms")
+    if smoke.get("answered_by"):
+        parts.append(f"answered by version {smoke['answered_by']}")
     if smoke.get("detail") and smoke["status"] != "passed":
         parts.append(str(smoke["detail"]))
     return ", ".join(parts)

@@ -78,6 +78,9 @@ class Agent(Model):
     keep_versions: Annotated[
         Any, BeforeValidator(checks.keep), _schema({"type": "integer", "minimum": 1})
     ] = 5
+    retention_force_after_s: Annotated[
+        Any, BeforeValidator(checks.force_after), _schema({"type": ["number", "null"], "minimum": 0})
+    ] = None
     project_endpoint: Annotated[
         Any, BeforeValidator(_endpoint), _schema({"type": "string", "pattern": "^https://"})
     ] = None
@@ -163,6 +166,7 @@ class Agent(Model):
             environment_variables=self.environment_variables,
             registry=self.registry,
             keep_versions=self.keep_versions,
+            retention_force_after_s=self.retention_force_after_s,
             project_endpoint=self.project_endpoint,
             pin=self.pin,
             timeout_s=self.timeout_s,

@@ -159,6 +159,12 @@ def keep(value: object) -> int:
     return whole(value, 1, None, "must be a whole number of at least 1")
 
 
+def force_after(value: object) -> float | None:
+    if value is None:
+        return None
+    return number(value, lambda v: v >= 0, "must be a number of seconds (0 or more), or absent")
+
+
 def timeout(value: object) -> float:
     return number(value, lambda v: v > 0, "must be a positive number of seconds")
 

@@ -20,6 +20,7 @@ from deployer.config import checks
 from deployer.config.agent import Agent
 from deployer.config.checks import Problem, fail
 from deployer.config.document import Model, _mapping, _schema
+from deployer.config.settings import unresolved_reference
 from deployer.config.subscribers import Topic, Webhook
 from deployer.domain.addresses import Resolver, system_resolve
 from deployer.domain.agents import DeployerConfig
@@ -107,11 +108,17 @@ class Document(Model):
 
 
 def parse_config(
-    raw: object, settings: Mapping[str, str], *, resolver: Resolver | None = None
+    raw: object,
+    settings: Mapping[str, str],
+    *,
+    resolver: Resolver | None = None,
+    resolve_names: bool = True,
 ) -> DeployerConfig:
     """Validate the loaded YAML document ``raw``; raise :class:`ConfigError` listing all problems.
     Webhook and topic hosts are resolved with ``resolver`` (default: DNS) to refuse internal
-    addresses; ``WEBHOOKS_ALLOW_LOOPBACK=true`` in ``settings`` allows loopback receivers."""
+    addresses; ``WEBHOOKS_ALLOW_LOOPBACK=true`` in ``settings`` allows loopback receivers.
+    ``resolve_names=False`` (the running app) checks literal IPs only: what a name resolves to
+    can change, so it is checked when sending, and fails that subscriber alone."""
     if not isinstance(raw, Mapping):
         raise ConfigError(["the file must be a mapping with 'registries' and 'agents'"])
     problems: list[str] = []
@@ -122,7 +129,7 @@ def parse_config(
         f"agents[{i}].name: {n!r} is configured twice" for i, n in enumerate(names) if n and n in names[:i]
     ]
     context = {
-        "resolver": resolver or system_resolve,
+        "resolver": (resolver or system_resolve) if resolve_names else _unresolved,
         "allow_loopback": settings.get("WEBHOOKS_ALLOW_LOOPBACK", "").lower() == "true",
         "agents": names,
     }
@@ -135,8 +142,8 @@ def parse_config(
     return document.value()
 
 
-def load_config(path: str, settings: Mapping[str, str]) -> DeployerConfig:
-    """Read and validate the YAML file at ``path``."""
+def load_config(path: str, settings: Mapping[str, str], *, resolve_names: bool = True) -> DeployerConfig:
+    """Read and validate the YAML file at ``path`` (``resolve_names``: see :func:`parse_config`)."""
     import yaml
 
     try:
@@ -146,7 +153,12 @@ def load_config(path: str, settings: Mapping[str, str]) -> DeployerConfig:
         raise ConfigError([f"{path}: cannot be read ({exc.strerror})"]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([f"{path}: is not valid YAML ({exc})"]) from None
-    return parse_config(raw, settings)
+    return parse_config(raw, settings, resolve_names=resolve_names)
+
+
+def _unresolved(host: str) -> list[str]:
+    """A resolver that resolves nothing: names are left to the send-time check."""
+    return []
 
 
 def json_schema() -> dict[str, Any]:
@@ -236,6 +248,10 @@ def _expand(value: object, settings: Mapping[str, str], where: str, problems: li
             name = match.group(1)
             if name not in settings:
                 problems.append(f"{where or 'value'}: ${{{name}}} is not set as an app setting")
+                return ""
+            unresolved = unresolved_reference(name, settings[name])
+            if unresolved:
+                problems.append(f"{where or 'value'}: ${{{name}}}: {unresolved}")
                 return ""
             return settings[name]
 

@@ -42,8 +42,24 @@ LOCAL_ONLY_SETTINGS: tuple[str, ...] = (
 )
 
 
+#: How an app setting that is a Key Vault reference starts when App Service could not resolve it:
+#: the app then sees the reference text itself ("Key Vault references", App Service docs).
+KEY_VAULT_REFERENCE = "@Microsoft.KeyVault("
+
+
 class SettingsError(ValueError):
     """An app setting is missing or malformed."""
+
+
+def unresolved_reference(name: str, value: str) -> str | None:
+    """What is wrong when ``value`` of app setting ``name`` is an unresolved Key Vault reference."""
+    if not value.strip().startswith(KEY_VAULT_REFERENCE):
+        return None
+    return (
+        f"{name} is an unresolved Key Vault reference: App Service could not read the secret "
+        "(check that the app's identity may read it and that the secret exists; the portal's "
+        "Environment variables page shows the reference's status)"
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,10 +85,17 @@ class Settings:
     write_role: str = DEFAULT_WRITE_ROLE
     #: Local only: the origin that replaces ``https://`` before each registry's login server.
     registry_endpoint: str | None = None
+    #: App Service Authentication is on: ``WEBSITE_AUTH_ENABLED``, set by the platform itself
+    #: (never by infra). Only then is ``x-ms-client-principal`` trusted.
+    auth_enabled: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """Read settings from ``env``; raise :class:`SettingsError` naming a bad one."""
+        for name in (*AZURE_SETTINGS, *LOCAL_ONLY_SETTINGS, "WEBSITE_HOSTNAME"):
+            problem = unresolved_reference(name, env.get(name, ""))
+            if problem:
+                raise SettingsError(problem)
         return cls(
             config_path=env.get("DEPLOYER_CONFIG") or "deployer.yaml",
             project_endpoint=env.get("FOUNDRY_PROJECT_ENDPOINT") or None,
@@ -89,6 +112,7 @@ class Settings:
             arm_endpoint=_https_url(env, "ARM_ENDPOINT", DEFAULT_ARM_ENDPOINT),
             write_role=(env.get("DEPLOYER_WRITE_ROLE") or "").strip() or DEFAULT_WRITE_ROLE,
             registry_endpoint=_https_url(env, "DEPLOYER_REGISTRY_ENDPOINT", "") or None,
+            auth_enabled=(env.get("WEBSITE_AUTH_ENABLED", "").strip().lower() == "true"),
         )
 
 

@@ -3,8 +3,10 @@
 Two rows in the store's key partition, both insert-if-absent: the *lock* (key -> digest of the
 body and a token naming the request that took it) and the *result* (key -> the deployment the
 request started, written as soon as its id exists, before Foundry is called). A request whose
-lock is taken but whose result is not yet written is still running, or died before it started
-anything: both answer 409 and write nothing more.
+lock is taken but whose deployment is not yet recorded is still running: 409. A request that
+fails before it records a deployment (Foundry unavailable, a lost race: 503, 409 ``busy``)
+releases both rows, so a retry with the same key starts the work; only a process that dies in
+that window leaves the key held (answer: a new key).
 """
 
 from __future__ import annotations
@@ -56,12 +58,21 @@ def earlier(store: DeploymentStore, key: IdempotencyKey) -> Deployment | None:
     return found
 
 
-def take(store: DeploymentStore, key: IdempotencyKey) -> bool:
-    """Take the key for this request; ``False`` if another request took it first."""
+def take(store: DeploymentStore, key: IdempotencyKey) -> str | None:
+    """Take the key for this request: the token naming it as the holder, ``None`` if another
+    request took it first."""
     mine = f"{key.body_sha256}|{secrets.token_hex(8)}"
-    return store.claim(key.lock, mine) == mine
+    return mine if store.claim(key.lock, mine) == mine else None
 
 
 def remember(store: DeploymentStore, key: IdempotencyKey, deployment_id: str) -> None:
     """Record the deployment the request that holds ``key`` started."""
     store.claim(key.result, deployment_id)
+
+
+def release(store: DeploymentStore, key: IdempotencyKey, token: str, deployment_id: str | None) -> None:
+    """Give the key back after a request that recorded nothing: the result row first (so no
+    reader sees a result without its lock), then the lock, each only if still this request's."""
+    if deployment_id is not None:
+        store.release(key.result, deployment_id)
+    store.release(key.lock, token)

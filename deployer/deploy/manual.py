@@ -12,6 +12,7 @@ is gone is a new version of its image deployed.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -29,6 +30,9 @@ from deployer.domain.model import AgentState, Deployment, ImagePush, Source, new
 
 _ROLLBACK_SCAN_PAGES = 10
 _PAGE = 100
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -203,10 +207,31 @@ def _once(
     if earlier is not None:
         return Started(deployment=earlier, replayed=True)
     plan = plan_of()  # a refused request takes no key: sent again once fixed, it is a new request
-    if not idempotency.take(ctx.store, key):
+    token = idempotency.take(ctx.store, key)
+    if token is None:
         return Started(deployment=_earlier_or_busy(ctx, key), replayed=True)
-    remember = lambda deployment_id: idempotency.remember(ctx.store, key, deployment_id)  # noqa: E731
-    return Started(deployment=start(ctx, plan, requested_by=requested_by, on_started=remember))
+    started: list[str] = []
+
+    def remember(deployment_id: str) -> None:
+        started.append(deployment_id)
+        idempotency.remember(ctx.store, key, deployment_id)
+
+    try:
+        return Started(deployment=start(ctx, plan, requested_by=requested_by, on_started=remember))
+    except Exception:
+        _release_unless_recorded(ctx, key, token, started[0] if started else None)
+        raise
+
+
+def _release_unless_recorded(
+    ctx: Context, key: IdempotencyKey, token: str, deployment_id: str | None
+) -> None:
+    """After a failed start: if no deployment was recorded, free the key for a retry."""
+    try:
+        if deployment_id is None or ctx.store.get(deployment_id) is None:
+            idempotency.release(ctx.store, key, token, deployment_id)
+    except Exception:  # the store is failing too: the request's own error is the answer
+        log.warning("could not release Idempotency-Key after a failed request", exc_info=True)
 
 
 def _earlier_or_busy(ctx: Context, key: IdempotencyKey) -> Deployment:

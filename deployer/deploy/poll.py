@@ -13,16 +13,16 @@ from contextlib import suppress
 from dataclasses import dataclass, replace
 
 from deployer.context import Context
-from deployer.deploy import promotion, rollback, runtime_role, start
+from deployer.deploy import create, promotion, rollback, runtime_role
 from deployer.domain.agents import AgentConfig
 from deployer.domain.clock import iso, parse_iso
 from deployer.domain.errors import Conflict, PlatformError
 from deployer.domain.model import SERVING_STATUSES, SMOKE_TESTED, Deployment, Status, deployment_time
-from deployer.domain.platform import DEPLOYMENT_ID_KEY, Scheduled, VersionInfo
+from deployer.domain.platform import Scheduled, VersionInfo
 from deployer.domain.rollout import promotion_due
-from deployer.domain.transitions import PENDING_GRACE_S, backoff, next_look, observe, settles_as
+from deployer.domain.transitions import backoff, next_look, observe, settles_as
 from deployer.notify import outbox
-from deployer.rollout import canary, settle, traffic, verify
+from deployer.rollout import canary, retention, settle, traffic, verify
 
 log = logging.getLogger(__name__)
 LEASE_S = 60.0
@@ -100,6 +100,8 @@ def _advance(ctx: Context, lease: Scheduled, now: float) -> None:
         canary.finish_abort(ctx, agent, deployment)
     elif deployment.status in SERVING_STATUSES:
         settle.settle(ctx, agent, deployment, status=deployment.status)
+    elif deployment.version_delete_next_at and not deployment.version_deleted_at:
+        retention.retry(ctx, agent, deployment, lease, now)
     else:
         ctx.store.unschedule(deployment.id)
         return
@@ -133,6 +135,7 @@ def _observe(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, 
         ctx.store.schedule(replace(lease, due=now + delay, attempt=lease.attempt + 1))
         return
     if seen.status == "active":
+        traffic.serve_protocols(ctx, agent, d)  # before the smoke test or the first user calls
         if d.rollout in SMOKE_TESTED:
             verify.begin(ctx, agent, d, lease, now)
         else:
@@ -160,34 +163,16 @@ def _version_or_gone(ctx: Context, agent: AgentConfig, d: Deployment) -> Version
 
 
 def _reconcile(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, now: float) -> None:
-    """A pending record: its push handler died around ``create_version``. Adopt the version it
-    created if there is one, else create it: never both."""
-    created = parse_iso(d.created_at)
-    if now - created < PENDING_GRACE_S:
-        ctx.store.schedule(replace(lease, due=created + PENDING_GRACE_S))
+    """A pending record: its push handler's ``create_version`` call died or failed. Once no call
+    of ours can still be running, adopt the version one made, or create it (``create.py``)."""
+    due = create.reconcile_at(d)
+    if now < due:
+        ctx.store.schedule(replace(lease, due=due))
         return
     if d.rollout == "instant":  # a rollback by traffic: no version to create
         rollback.finish(ctx, agent, d)
         return
-    found = _find_version(ctx.platform.list_versions(ctx.endpoint_of(agent, d), d.agent), d)
-    if found is None:
-        start.create_version_for(ctx, agent, d)
-        return
-    pinned = traffic.pin_before_create(ctx, agent, d) if d.rollout in SMOKE_TESTED else None
-    creating = ctx.store.update(
-        d.moved_to("creating", iso(now), version=found.version, note="reconciled", traffic_before=pinned)
-    )
-    outbox.flush(ctx, creating)
-    ctx.store.schedule(replace(lease, due=now, attempt=0))
-    log.info("deployment %s: reconciled with existing version %s", d.id, found.version)
-
-
-def _find_version(versions: list[VersionInfo], d: Deployment) -> VersionInfo | None:
-    by_id = [v for v in versions if v.metadata.get(DEPLOYMENT_ID_KEY) == d.id]
-    if by_id:
-        return by_id[0]
-    by_image = [v for v in versions if DEPLOYMENT_ID_KEY not in v.metadata and v.image == d.image]
-    return by_image[0] if by_image else None
+    create.reconcile(ctx, agent, d)
 
 
 def _drop_orphan(ctx: Context, lease: Scheduled, now: float) -> None:

@@ -15,6 +15,7 @@ from dataclasses import replace
 
 from deployer.context import Context, retry_on_conflict
 from deployer.deploy import start
+from deployer.domain import rollout
 from deployer.domain.agents import AgentConfig
 from deployer.domain.clock import iso
 from deployer.domain.errors import Conflict, Refused
@@ -35,7 +36,8 @@ def after_verified(ctx: Context, agent: AgentConfig, d: Deployment) -> None:
     """After a deployment settles ``verified`` (the poll's follow-up): promote it if its agent says where."""
     if agent.promote_to is None or d.status != "verified":
         return
-    promote_deployment(ctx, d, agent.promote_to.agent, endpoint=agent.promote_to.project_endpoint)
+    target, endpoint = agent.promote_to.agent, agent.promote_to.project_endpoint
+    promote_deployment(ctx, d, target, endpoint=endpoint, automatic=True)
 
 
 def promote_to_agent(
@@ -64,19 +66,37 @@ def promote_deployment(
     *,
     endpoint: str | None = None,
     requested_by: str | None = None,
+    automatic: bool = False,
 ) -> Deployment:
-    """Start (once) the deployment of ``source``'s image to ``target`` and link the two."""
+    """Start (once) the deployment of ``source``'s image to ``target`` and link the two.
+    ``automatic`` (after ``verified``, nobody asked): a paused target, or one holding the
+    digest, records the promotion ``skipped`` (``paused`` / ``held``) and deploys nothing. That
+    record has its own key, so a person asking later still promotes."""
     target_cfg = ctx.config.configured(target)
     if endpoint:
         target_cfg = replace(target_cfg, project_endpoint=endpoint)
-    target_id = ctx.store.claim(f"promote|{source.id}|{target}", new_deployment_id(ctx.clock.now()))
-    promoted = ctx.store.get(target_id) or _start(ctx, source, target_cfg, target_id, requested_by)
+    key = f"promote|{source.id}|{target}"
+    blocked = automatic and rollout.push_blocked(ctx.store.get_agent(target), source.digest) is not None
+    target_id = ctx.store.claim(f"{key}|blocked" if blocked else key, new_deployment_id(ctx.clock.now()))
+    promoted = ctx.store.get(target_id) or _start(
+        ctx, source, target_cfg, target_id, requested_by=requested_by, automatic=automatic
+    )
+    if promoted.status == "skipped":
+        return promoted
+    if blocked:  # resumed in the meantime: it deployed, so it is the promotion
+        ctx.store.claim(key, promoted.id)
     _link(ctx, source.id, promoted)
     return promoted
 
 
 def _start(
-    ctx: Context, source: Deployment, target: AgentConfig, target_id: str, requested_by: str | None
+    ctx: Context,
+    source: Deployment,
+    target: AgentConfig,
+    target_id: str,
+    *,
+    requested_by: str | None,
+    automatic: bool,
 ) -> Deployment:
     push = ImagePush(
         registry=source.registry or "",
@@ -95,6 +115,7 @@ def _start(
         deployment_id=target_id,
         reason=reason,
         promoted_from=source.id,
+        automatic=automatic,
     )
 
 

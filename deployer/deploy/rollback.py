@@ -17,6 +17,7 @@ from deployer.deploy.start import write_pending
 from deployer.domain.agents import AgentConfig
 from deployer.domain.clock import iso
 from deployer.domain.errors import PlatformError
+from deployer.domain.hints import PROJECT_NOT_FOUND
 from deployer.domain.model import Deployment, new_deployment_id
 from deployer.rollout import holds, settle, traffic
 
@@ -51,6 +52,7 @@ def rollback_by_traffic(
 def finish(ctx: Context, agent: AgentConfig, record: Deployment) -> Deployment:
     """Move the traffic to the record's version and settle it ``active``. Safe to repeat."""
     traffic.move_to(ctx, agent, record)
+    traffic.serve_protocols(ctx, agent, record)
     settle.settle(ctx, agent, record, note=f"traffic moved back to version {record.version}")
     log.info(
         "deployment %s: %s rolled back to version %s by traffic", record.id, record.agent, record.version
@@ -64,7 +66,7 @@ def _still_serves(ctx: Context, endpoint: str, agent: str, target: Deployment) -
     try:
         info = ctx.platform.get_version(endpoint, agent, target.version)
     except PlatformError as exc:
-        if exc.status_code == 404:
+        if exc.status_code == 404 and exc.code != PROJECT_NOT_FOUND:
             return False
         raise
     return info.status == "active"

@@ -2,7 +2,9 @@
 
 Crash safety: the record is written ``pending`` before ``create_version`` and the version
 carries the deployment id in its metadata; if the process dies in between, the poll
-reconciles the pending record (``deployer.deploy.poll``) instead of anything creating a second version.
+reconciles the pending record (``create.py``) instead of anything creating a second version.
+A delivery that does not own the record (a duplicate, a redelivery) only ever moves its
+open-work row earlier, and reconciles it at once when its first call is known to have ended.
 """
 
 from __future__ import annotations
@@ -11,27 +13,24 @@ import logging
 from dataclasses import replace
 
 from deployer.context import Context, retry_on_conflict
-from deployer.deploy import image_check, preflight
+from deployer.deploy import create
 from deployer.domain import rollout, rules
 from deployer.domain.agents import AgentConfig
 from deployer.domain.clock import iso
 from deployer.domain.errors import Conflict, PlatformError
-from deployer.domain.hints import hint_for
 from deployer.domain.model import (
-    SMOKE_TESTED,
     AgentState,
     Deployment,
-    DeploymentError,
     ImagePush,
     ReceivedEvent,
     Source,
     Status,
     new_deployment_id,
 )
-from deployer.domain.platform import DEPLOYMENT_ID_KEY, Scheduled, VersionSpec
-from deployer.domain.transitions import FIRST_DELAY_S, PENDING_GRACE_S
+from deployer.domain.platform import Scheduled
+from deployer.domain.transitions import PENDING_GRACE_S
 from deployer.notify import outbox
-from deployer.rollout import canary, holds, traffic
+from deployer.rollout import holds
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +64,13 @@ def start_deployment(
     deployment_id: str | None = None,
     reason: str | None = None,
     promoted_from: str | None = None,
+    automatic: bool = False,
 ) -> Deployment:
     """Deploy ``push`` to ``agent`` on request (no tag policy, may go backwards on purpose).
     ``deployment_id`` (default: a new one) lets the caller know the id before anything is
-    written; ``reason`` (and ``promoted_from``) are recorded on the record's first write."""
+    written; ``reason`` (and ``promoted_from``) are recorded on the record's first write.
+    ``automatic`` (nobody asked: a promotion after ``verified``): like a push, it is ``skipped``
+    when the agent is paused or the digest is held."""
     now = ctx.clock.now()
     record = _record(
         ctx,
@@ -79,7 +81,8 @@ def start_deployment(
         now=now,
         requested_by=requested_by,
     )
-    return _launch(ctx, agent, push, replace(record, reason=reason, promoted_from=promoted_from))
+    record = replace(record, reason=reason, promoted_from=promoted_from)
+    return _launch(ctx, agent, push, record, automatic=automatic)
 
 
 def _push_to_agent(ctx: Context, push: ImagePush, agent: AgentConfig) -> Deployment:
@@ -89,7 +92,7 @@ def _push_to_agent(ctx: Context, push: ImagePush, agent: AgentConfig) -> Deploym
     if deployment_id != candidate:  # a redelivery: the first delivery's record, if it got that far
         existing = ctx.store.get(deployment_id)
         if existing is not None:
-            return existing
+            return create.reconcile_if_due(ctx, agent, existing)
     record = _record(ctx, agent, push, deployment_id=deployment_id, source="event", now=now)
     verdict = rules.tag_verdict(push, agent)
     if not verdict.deploy:
@@ -105,26 +108,49 @@ def _push_to_agent(ctx: Context, push: ImagePush, agent: AgentConfig) -> Deploym
 
 
 def _launch(
-    ctx: Context, agent: AgentConfig, push: ImagePush, record: Deployment, *, state: AgentState | None = None
+    ctx: Context,
+    agent: AgentConfig,
+    push: ImagePush,
+    record: Deployment,
+    *,
+    state: AgentState | None = None,
+    automatic: bool = False,
 ) -> Deployment:
     held = None
     if record.source == "rollback":  # pushes of the digest rolled away from must not undo it
         held = holds.hold_rolled_away(
             ctx, agent.name, to_digest=push.digest, by=record.requested_by, deployment_id=record.id
         )
-    reason = _take_agent(ctx, agent, push, ordered=record.source == "event", state=state)
+    ordered = record.source == "event"
+    reason = _take_agent(ctx, agent, push, ordered=ordered, blockable=ordered or automatic, state=state)
     if reason is not None:
         return _add_skipped(ctx, record, reason)
     pending, ours = write_pending(ctx, record, note=held)
-    return create_version_for(ctx, agent, pending) if ours else pending
+    if not ours:
+        return create.reconcile_if_due(ctx, agent, pending)
+    try:
+        return create.create_version_for(ctx, agent, pending)
+    except PlatformError:
+        _wake_for_reconcile(ctx, pending.id)
+        raise
+
+
+def _wake_for_reconcile(ctx: Context, deployment_id: str) -> None:
+    """The first call ended in an error worth retrying: the poll looks when the record says it
+    may be reconciled, which may be sooner than the pending grace (a redelivery may be first)."""
+    record = ctx.store.get(deployment_id)
+    if record is not None and record.status == "pending":
+        ctx.store.schedule_by(Scheduled(deployment_id=deployment_id, due=create.reconcile_at(record)))
 
 
 def write_pending(ctx: Context, record: Deployment, *, note: str | None = None) -> tuple[Deployment, bool]:
     """Write ``record`` as ``pending`` (``note`` on its history entry: a rollback's, what it held)
     with its open-work entry first (so the poll reconciles it if this process dies); ``False``
-    when another delivery wrote it already (its record back)."""
+    when another delivery wrote it already (its record back).
+    The entry is only ever moved earlier here: a delivery that loses the race for the record
+    must not delay the winner's next look."""
     now = ctx.clock.now()
-    ctx.store.schedule(Scheduled(deployment_id=record.id, due=now + PENDING_GRACE_S))
+    ctx.store.schedule_by(Scheduled(deployment_id=record.id, due=now + PENDING_GRACE_S))
     try:
         return ctx.store.add(record.moved_to("pending", iso(now), note=note)), True
     except Conflict:
@@ -134,16 +160,23 @@ def write_pending(ctx: Context, record: Deployment, *, note: str | None = None) 
 
 
 def _take_agent(
-    ctx: Context, agent: AgentConfig, push: ImagePush, *, ordered: bool, state: AgentState | None
+    ctx: Context,
+    agent: AgentConfig,
+    push: ImagePush,
+    *,
+    ordered: bool,
+    blockable: bool,
+    state: AgentState | None,
 ) -> str | None:
-    """Check pauses, holds and the order rules against the agent's row (``state``: as just read,
-    if it was) and raise its highest started tag, conditionally, so concurrent pushes for one
-    agent are decided one at a time."""
+    """Check pauses and holds (``blockable``: deployments nobody asked for), the order rules
+    (``ordered``: pushes) against the agent's row (``state``: as just read, if it was) and raise
+    its highest started tag, conditionally, so concurrent pushes for one agent are decided one
+    at a time."""
     read = [state] if state is not None else []  # the row as just read: for the first attempt only
 
     def attempt() -> str | None:
         current = read.pop() if read else ctx.store.get_agent(agent.name)
-        blocked = rollout.push_blocked(current, push.digest) if ordered else None
+        blocked = rollout.push_blocked(current, push.digest) if blockable else None
         if blocked is not None:
             return blocked
         verdict = rules.order_verdict(push, agent, current) if ordered else rules.DEPLOY
@@ -156,56 +189,6 @@ def _take_agent(
 
     gave_up = f"agent {agent.name} is being updated by too many deployments at once; retry"
     return retry_on_conflict(attempt, gave_up=gave_up)
-
-
-def create_version_for(ctx: Context, agent: AgentConfig, record: Deployment) -> Deployment:
-    """Create the version for a pending record and move it to ``creating`` (or ``failed``).
-    Preflight first: the image in its registry (``image_check``), then, when configured, the
-    model deployments and connections; what is missing fails it with no version.
-    ``rollout: verified``: the agent's traffic is pinned to the serving version."""
-    endpoint = ctx.endpoint_for(agent)
-    try:
-        record, refused = image_check.check(ctx, agent, record)
-        if refused is not None:
-            return _fail(ctx, record, refused)
-        missing = preflight.check(ctx, agent, endpoint)
-        if missing is not None:
-            return _fail(ctx, record, missing)
-        canary.abort_older(ctx, agent, record)  # an unfinished canary goes back to its stable version
-        pinned = traffic.pin_before_create(ctx, agent, record) if record.rollout in SMOKE_TESTED else None
-        info = ctx.platform.create_version(endpoint, agent.name, _spec(agent, record))
-    except PlatformError as exc:
-        if exc.retryable:
-            raise
-        hint = hint_for(exc.code, exc.status_code)
-        return _fail(ctx, record, DeploymentError(code=exc.code, message=exc.message, hint=hint))
-    now = ctx.clock.now()
-    creating = ctx.store.update(
-        record.moved_to("creating", iso(now), version=info.version, traffic_before=pinned)
-    )
-    creating = outbox.flush(ctx, creating)
-    ctx.store.schedule(Scheduled(deployment_id=record.id, due=now + FIRST_DELAY_S))
-    log.info("deployment %s: %s version %s creating (%s)", record.id, agent.name, info.version, record.image)
-    return creating
-
-
-def _spec(agent: AgentConfig, record: Deployment) -> VersionSpec:
-    return VersionSpec(
-        image=record.image,
-        cpu=agent.cpu,
-        memory=agent.memory,
-        protocols=agent.protocols,
-        environment_variables=agent.environment_variables,
-        metadata={DEPLOYMENT_ID_KEY: record.id},
-    )
-
-
-def _fail(ctx: Context, record: Deployment, error: DeploymentError) -> Deployment:
-    failed = ctx.store.update(record.moved_to("failed", iso(ctx.clock.now()), error=error))
-    failed = outbox.flush(ctx, failed)
-    ctx.store.unschedule(record.id)
-    log.info("deployment %s: %s failed before a version was created: %s", record.id, record.agent, error.code)
-    return failed
 
 
 def _record(
@@ -239,11 +222,11 @@ def _add_skipped(ctx: Context, record: Deployment, reason: str | None) -> Deploy
 
 
 def _note(ctx: Context, event: ReceivedEvent, status: Status, reason: str) -> Deployment:
-    """Record an event that deploys nothing (ignored, refused, no rule), once per event id."""
+    """Record an event that deploys nothing (ignored, refused, no rule), once per event id (an
+    event without one: once per content)."""
     now = ctx.clock.now()
-    deployment_id = new_deployment_id(now)
-    if event.event_id:
-        deployment_id = ctx.store.claim(f"event|{event.event_id}|", deployment_id)
+    key = f"event|{event.event_id}|" if event.event_id else f"content|{event.content_sha256}|"
+    deployment_id = ctx.store.claim(key, new_deployment_id(now))
     push = event.push
     record = Deployment.begin(
         deployment_id,
@@ -266,7 +249,7 @@ def _add_once(ctx: Context, record: Deployment) -> Deployment:
     process dies in between, the poll finds the record and flushes it (``deployer.deploy.poll``)."""
     notify = outbox.has_notifications(ctx, record)
     if notify:
-        ctx.store.schedule(Scheduled(deployment_id=record.id, due=ctx.clock.now() + PENDING_GRACE_S))
+        ctx.store.schedule_by(Scheduled(deployment_id=record.id, due=ctx.clock.now() + PENDING_GRACE_S))
     try:
         stored = ctx.store.add(record)
     except Conflict:

@@ -109,6 +109,18 @@ def checked_addresses(target: Target, addresses: Sequence[str], *, allow_loopbac
     return list(dict.fromkeys(addresses))
 
 
+def resolve_checked(url: str, resolver: Resolver, *, allow_loopback: bool) -> tuple[Target, list[str]]:
+    """``url`` split and the allowed addresses it leads to now (an IP literal needs no resolver);
+    :class:`UrlRefused` by the rules above, ``OSError`` when the name cannot be resolved."""
+    target = parse_target(url, allow_loopback=allow_loopback)
+    literal = literal_address(target.host)
+    resolved = [literal] if literal else resolver(target.host)
+    try:
+        return target, checked_addresses(target, resolved, allow_loopback=allow_loopback)
+    except UrlRefused as exc:
+        raise UrlRefused(f"{target.origin}: {exc}") from None
+
+
 def literal_address(host: str) -> str | None:
     """``host`` itself if it is an IP literal, so no resolver is needed."""
     try:

@@ -85,6 +85,9 @@ class AgentConfig:
     environment_variables: Mapping[str, str] = field(default_factory=dict)
     registry: str | None = None
     keep_versions: int = 5
+    #: Retention deletes a version busy with sessions with ``force`` once it has been busy this
+    #: long (``None``: never; it waits until the sessions end).
+    retention_force_after_s: float | None = None
     project_endpoint: str | None = None
     pin: Literal["tag", "digest"] = "tag"
     timeout_s: float = 900.0

@@ -12,6 +12,15 @@ class Conflict(Exception):
     """A conditional write lost: the entity exists already, or changed since it was read."""
 
 
+class StoreUnavailable(Exception):
+    """The store cannot be used at all (its table does not exist): nothing was read or written.
+    ``code`` names why (``TableNotFound``); it is never read as "no row"."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
 class PlatformError(Exception):
     """Foundry (or the container registry) refused or failed a call. ``retryable`` is true for
     throttling, 5xx errors and an unreachable service, once the SDK's own retries are spent."""

@@ -84,11 +84,15 @@ class ReceivedEvent:
     """What one delivered event means to the deployer."""
 
     kind: Literal["push", "ignored", "invalid"]
+    #: The event's id; empty when it has none (a malformed event).
     event_id: str
     event_type: str
     topic: str
     push: ImagePush | None = None
     reason: str | None = None
+    #: sha256 of the envelope (canonical JSON): what an event without an id is recorded once by,
+    #: so a redelivery of it finds its record and another id-less event gets its own.
+    content_sha256: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,6 +150,14 @@ class Deployment:
     time_to_active_s: float | None = None
     #: When retention deleted this deployment's version (keep_versions).
     version_deleted_at: str | None = None
+    #: Retention found the version busy (live sessions): when the delete was first refused, and
+    #: when it is tried again (on this deployment's own open-work row; cleared once deleted).
+    version_delete_refused_at: str | None = None
+    version_delete_next_at: str | None = None
+    #: A pending deployment: when it may be reconciled (list, adopt or create its version), i.e.
+    #: when no ``create_version`` call made for it can still be running (``None``: ``created_at``
+    #: plus ``PENDING_GRACE_S``). Moved earlier when a call is known to have ended.
+    reconcile_after: str | None = None
     #: The runtime-role step: the version's identity given Azure AI User on the project.
     runtime_role: RoleGrant | None = None
     #: How the version takes traffic (``None``: records from before rollouts, as ``immediate``).
@@ -256,6 +268,8 @@ class Deployment:
             "requested_by": self.requested_by,
             "time_to_active_s": self.time_to_active_s,
             "version_deleted_at": self.version_deleted_at,
+            "version_delete_refused_at": self.version_delete_refused_at,
+            "version_delete_next_at": self.version_delete_next_at,
             "runtime_role": self.runtime_role.to_json() if self.runtime_role else None,
             "rollout": self.rollout or "immediate",
             "traffic_before": None

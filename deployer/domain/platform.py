@@ -56,6 +56,8 @@ class VersionInfo:
     created_at: float | None = None
     #: The version's ``instance_identity.principal_id`` (its Entra agent identity), once reported.
     principal_id: str | None = None
+    #: A draft version: never what the selector's ``@latest`` names.
+    draft: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

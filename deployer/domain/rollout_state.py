@@ -40,7 +40,8 @@ def traffic_from_json(raw: Iterable[Mapping[str, Any]]) -> Traffic:
 @dataclass(frozen=True, kw_only=True)
 class SmokeResult:
     """Where a deployment's smoke test stands: ``running`` until it passes or its attempts are
-    spent. ``excerpt`` is the start of the last reply; ``detail`` says why the last attempt failed."""
+    spent. ``excerpt`` is the start of the last reply; ``detail`` says why the last attempt failed;
+    ``answered_by`` is the version the last reply names (its ``agent_reference``), when it does."""
 
     status: SmokeStatus
     attempts: int
@@ -48,6 +49,7 @@ class SmokeResult:
     http_status: int | None = None
     excerpt: str | None = None
     detail: str | None = None
+    answered_by: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The ``smoke`` of the deployment document (and its stored form)."""
@@ -58,6 +60,7 @@ class SmokeResult:
             "http_status": self.http_status,
             "excerpt": self.excerpt,
             "detail": self.detail,
+            "answered_by": self.answered_by,
         }
 
     @classmethod
@@ -70,6 +73,7 @@ class SmokeResult:
             http_status=raw.get("http_status"),
             excerpt=raw.get("excerpt"),
             detail=raw.get("detail"),
+            answered_by=raw.get("answered_by"),
         )
 
 

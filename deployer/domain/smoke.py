@@ -53,13 +53,13 @@ def request_for(test: SmokeTest, version: str) -> InvokeRequest:
     return InvokeRequest(version=version, protocol=test.protocol, payload=payload, timeout_s=test.timeout_s)
 
 
-def judge(test: SmokeTest, reply: InvokeReply) -> Verdict:
-    """Whether ``reply`` passes ``test.expect``."""
+def judge(test: SmokeTest, reply: InvokeReply, *, version: str | None = None) -> Verdict:
+    """Whether ``reply`` passes ``test.expect``; a reply that names another version than the one
+    under test (``version``) fails, whatever it says."""
     expect = test.expect
-    if reply.status_code is None:
-        return Verdict(passed=False, detail=reply.error or "no answer")
-    if reply.status_code != expect.status:
-        return Verdict(passed=False, detail=f"answered HTTP {reply.status_code}, expected {expect.status}")
+    problem = _answer_problem(expect, reply, version)
+    if problem is not None:
+        return Verdict(passed=False, detail=problem)
     text = answer_text(test, reply.body)
     if expect.contains is not None and expect.contains not in text:
         return Verdict(passed=False, detail=f"the answer does not contain {expect.contains!r}")
@@ -68,6 +68,31 @@ def judge(test: SmokeTest, reply: InvokeReply) -> Verdict:
     if expect.json_path is not None:
         return _json_check(expect, reply.body)
     return Verdict(passed=True)
+
+
+def _answer_problem(expect: Expect, reply: InvokeReply, version: str | None) -> str | None:
+    """Why the reply fails before its content is looked at: no answer, another HTTP status, or
+    another version answered."""
+    if reply.status_code is None:
+        return reply.error or "no answer"
+    if reply.status_code != expect.status:
+        return f"answered HTTP {reply.status_code}, expected {expect.status}"
+    answered = answered_by(reply.body)
+    if version is not None and answered is not None and answered != version:
+        return f"version {answered} answered, not version {version}"
+    return None
+
+
+def answered_by(body: str) -> str | None:
+    """The version a reply names: its ``agent_reference.version`` (a Responses object carries
+    the reference it answered), if it has one."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    reference = document.get("agent_reference") if isinstance(document, dict) else None
+    version = reference.get("version") if isinstance(reference, dict) else None
+    return str(version) if isinstance(version, str | int) and not isinstance(version, bool) else None
 
 
 def answer_text(test: SmokeTest, body: str) -> str:
@@ -105,6 +130,7 @@ def after_attempt(
         http_status=reply.status_code,
         excerpt=excerpt(reply.body),
         detail=verdict.detail,
+        answered_by=answered_by(reply.body),
     )
 
 

@@ -18,10 +18,18 @@ FAST_WINDOW_S = 120.0
 #: after ``CREATE_RETRY_BUDGET_S`` and the request in flight then has one read timeout left.
 CREATE_READ_TIMEOUT_S = 30.0
 CREATE_RETRY_BUDGET_S = 60.0
-#: How long a pending record is left alone before the poll reconciles it: longer than any
-#: ``create_version`` call, with room for a service that finishes a request its client gave up
-#: on, so the version that call made (if any) is listed and adopted, never created again.
-PENDING_GRACE_S = CREATE_RETRY_BUDGET_S + CREATE_READ_TIMEOUT_S + 30.0
+#: Room for a service that finishes a request its client gave up on (a read timeout): the
+#: version that call made, if any, is listed by then and adopted, never created again.
+SERVER_FINISH_S = 30.0
+#: How long a pending record is left alone while a ``create_version`` call may be running:
+#: longer than any call, plus ``SERVER_FINISH_S``. When the call is known to have ended, the
+#: record says so (``reconcile_after``) and is reconciled sooner.
+PENDING_GRACE_S = CREATE_RETRY_BUDGET_S + CREATE_READ_TIMEOUT_S + SERVER_FINISH_S
+#: Foundry answering 401/403 is retried this long after the deployment began (a role assignment
+#: still propagating, a credential being rotated), then fails the deployment with a hint.
+AUTH_RETRY_S = 600.0
+#: Retention retries a version busy with sessions after as long as it has been busy, within these.
+DELETE_RETRY_MIN_S, DELETE_RETRY_MAX_S = 60.0, 900.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +75,24 @@ def next_look(attempt: int, age_s: float) -> float:
 def backoff(attempt: int) -> float:
     """Seconds until a failed look is tried again: 2, 4, 8, 16, then 30 at most."""
     return float(min(FIRST_DELAY_S * (2 ** max(attempt, 0)), MAX_DELAY_S))
+
+
+def reconcile_after(now: float, *, answered: bool) -> float:
+    """When a pending deployment may be reconciled after its ``create_version`` call ended: at
+    once if the platform answered (it refused: nothing of ours is still running), else once the
+    service has had ``SERVER_FINISH_S`` to finish the request the client gave up on."""
+    return now if answered else now + SERVER_FINISH_S
+
+
+def auth_refusal_retryable(status_code: int | None, age_s: float) -> bool:
+    """Whether a 401/403 from Foundry is still retried: for ``AUTH_RETRY_S`` after the start."""
+    return status_code in (401, 403) and age_s < AUTH_RETRY_S
+
+
+def delete_retry_delay(busy_for_s: float) -> float:
+    """Seconds until retention tries a busy version again: as long as it has been busy so far,
+    at least a minute, at most 15 (sessions linger up to an hour)."""
+    return min(max(busy_for_s, DELETE_RETRY_MIN_S), DELETE_RETRY_MAX_S)
 
 
 def newer(a: str, b: str) -> bool:

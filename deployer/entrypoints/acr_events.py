@@ -4,6 +4,8 @@ Envelopes are read with azure-eventgrid's models; ``data`` is checked here."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,12 +20,14 @@ def parse_event(envelope: Mapping[str, Any]) -> ReceivedEvent:
     try:
         event_id, event_type, topic, data = _envelope(envelope)
     except (KeyError, TypeError, ValueError) as exc:
+        given_id = envelope.get("id")
         return ReceivedEvent(
             kind="invalid",
-            event_id=str(envelope.get("id", ""))[:200],
+            event_id=given_id[:200] if isinstance(given_id, str) else "",
             event_type=str(envelope.get("type") or envelope.get("eventType") or "")[:200],
             topic="",
             reason=f"malformed event envelope: {exc}"[:500],
+            content_sha256=_content_sha256(envelope),
         )
     if event_type != IMAGE_PUSHED:
         return ReceivedEvent(
@@ -39,6 +43,11 @@ def parse_event(envelope: Mapping[str, Any]) -> ReceivedEvent:
             kind="invalid", event_id=event_id, event_type=event_type, topic=topic, reason=problem
         )
     return ReceivedEvent(kind="push", event_id=event_id, event_type=event_type, topic=topic, push=push)
+
+
+def _content_sha256(envelope: Mapping[str, Any]) -> str:
+    canonical = json.dumps(envelope, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _envelope(envelope: Mapping[str, Any]) -> tuple[str, str, str, Any]:

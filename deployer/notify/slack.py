@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from deployer.domain.notifications import NotificationEntry
-from deployer.notify.summary import clip, summarize
+from deployer.notify.summary import clip, slack_text, summarize
 
 CONTENT_TYPE = "application/json; charset=utf-8"
 
@@ -19,19 +19,22 @@ CONTENT_TYPE = "application/json; charset=utf-8"
 def message(entry: NotificationEntry, *, links_base: str | None = None) -> dict[str, Any]:
     """The message for one event."""
     summary = summarize(entry, links_base=links_base)
+    # Every value may carry user text (a request's reason, a platform message): escaped.
     fields = [
-        {"type": "mrkdwn", "text": clip(f"*{label}*\n{value}", 2000)} for label, value in summary.facts[:10]
+        {"type": "mrkdwn", "text": clip(f"*{label}*\n{slack_text(value)}", 2000)}
+        for label, value in summary.facts[:10]
     ]
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": clip(summary.title, 150), "emoji": True}},
         {"type": "section", "fields": fields},
     ]
     if summary.error:
-        text = f"*Error* {summary.error}" + (f"\n*Hint* {summary.hint}" if summary.hint else "")
+        hint = f"\n*Hint* {slack_text(summary.hint)}" if summary.hint else ""
+        text = f"*Error* {slack_text(summary.error)}{hint}"
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": clip(text, 3000)}})
     where = f"<{summary.link}|Open the deployment>" if summary.link else f"`{summary.command}`"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": clip(where, 3000)}]})
-    fallback = f"{summary.title} ({dict(summary.facts)['Image']})"
+    fallback = f"{summary.title} ({slack_text(dict(summary.facts)['Image'])})"
     return {"text": clip(fallback, 3000), "blocks": blocks}
 
 

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from deployer.domain.notifications import NotificationEntry
+
+#: What makes Markdown of plain text: emphasis, code, links, headings, quotes, tables, HTML. An
+#: underscore inside a word (``tag_policy``) emphasises nothing (CommonMark), so it is left alone.
+_TEAMS_MARKDOWN = re.compile(r"[\\`*\[\]()#<>|~]|(?<!\w)_|_(?!\w)")
 
 _EMOJI = {
     "active": "✅",
@@ -59,6 +64,20 @@ def summarize(entry: NotificationEntry, *, links_base: str | None) -> Summary:
         link=link,
         command=f"agent-deployer status {entry.deployment_id}",
     )
+
+
+def slack_text(text: str) -> str:
+    """``text`` safe inside Slack ``mrkdwn``: ``&``, ``<`` and ``>`` escaped as Slack asks
+    ("Formatting text for app surfaces"), so user text cannot mention (``<!channel>``), link
+    under other words (``<https://x|click>``) or open a tag."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def teams_text(text: str) -> str:
+    """``text`` safe inside an Adaptive Card ``TextBlock`` or fact (a Markdown subset): the
+    Markdown punctuation backslash-escaped (CommonMark), so user text cannot make a link under
+    other words (``[click](https://x)``), emphasis or headings."""
+    return _TEAMS_MARKDOWN.sub(r"\\\g<0>", text)
 
 
 def clip(text: str, limit: int) -> str:

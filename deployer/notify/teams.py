@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from deployer.domain.notifications import NotificationEntry
-from deployer.notify.summary import summarize
+from deployer.notify.summary import summarize, teams_text
 
 CONTENT_TYPE = "application/json; charset=utf-8"
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -24,16 +24,19 @@ CARD_VERSION = "1.4"
 def message(entry: NotificationEntry, *, links_base: str | None = None) -> dict[str, Any]:
     """The message for one event."""
     summary = summarize(entry, links_base=links_base)
+    # Every value may carry user text (a request's reason, a platform message): escaped.
+    facts = [{"title": label, "value": teams_text(value)} for label, value in summary.facts]
+    title = teams_text(summary.title)
     body: list[dict[str, Any]] = [
-        {"type": "TextBlock", "text": summary.title, "weight": "Bolder", "size": "Medium", "wrap": True},
-        {"type": "FactSet", "facts": [{"title": label, "value": value} for label, value in summary.facts]},
+        {"type": "TextBlock", "text": title, "weight": "Bolder", "size": "Medium", "wrap": True},
+        {"type": "FactSet", "facts": facts},
     ]
     if summary.error:
-        body.append(
-            {"type": "TextBlock", "text": f"Error: {summary.error}", "color": "Attention", "wrap": True}
-        )
+        error = f"Error: {teams_text(summary.error)}"
+        body.append({"type": "TextBlock", "text": error, "color": "Attention", "wrap": True})
     if summary.hint:
-        body.append({"type": "TextBlock", "text": f"Hint: {summary.hint}", "isSubtle": True, "wrap": True})
+        hint = f"Hint: {teams_text(summary.hint)}"
+        body.append({"type": "TextBlock", "text": hint, "isSubtle": True, "wrap": True})
     card: dict[str, Any] = {
         "$schema": CARD_SCHEMA,
         "type": "AdaptiveCard",

@@ -26,7 +26,7 @@ from deployer.domain.rollout_state import CanaryState
 from deployer.domain.smoke import FAILED_CODE, LEASE_MARGIN_S
 from deployer.domain.transitions import backoff, newer
 from deployer.notify import outbox
-from deployer.rollout import holds, settle
+from deployer.rollout import holds, settle, traffic
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,8 @@ def begin(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, now
     or the traffic was routed by hand): the caller promotes as a verified rollout does."""
     assert d.version is not None
     abort_older(ctx, agent, d)
-    current = ctx.platform.get_traffic(ctx.endpoint_of(agent, d), d.agent)
+    endpoint = ctx.endpoint_of(agent, d)
+    current = traffic.resolved(ctx, endpoint, d.agent, ctx.platform.get_traffic(endpoint, d.agent))
     stable = rollout.sole_version(current)
     decision = rollout.promotion(current, version=d.version, before=d.traffic_before)
     if decision != "move" or stable is None or stable == d.version:
@@ -74,7 +75,7 @@ def _smoke_then_shift(ctx: Context, agent: AgentConfig, d: Deployment, lease: Sc
     if test is not None:
         lease = ctx.store.schedule(replace(lease, due=now + test.timeout_s + LEASE_MARGIN_S))
         reply = ctx.platform.invoke(ctx.endpoint_of(agent, d), d.agent, smoke.request_for(test, d.version))
-        result = smoke.after_attempt(None, smoke.judge(test, reply), reply, attempts=1)
+        result = smoke.after_attempt(None, smoke.judge(test, reply, version=d.version), reply, attempts=1)
         state = canary_plan.after_smoke(d.canary, passed=result.status == "passed")
         d = ctx.store.update(replace(d, smoke=result, canary=state))
         log.info("deployment %s: canary smoke re-run at %d%%: %s", d.id, state.percentage, result.status)
@@ -145,9 +146,8 @@ def finish_abort(ctx: Context, agent: AgentConfig, d: Deployment) -> Deployment:
     stable = d.canary.stable if d.canary else rollout.sole_version(d.traffic_before or ())
     endpoint = ctx.endpoint_of(agent, d)
     if stable and d.version:
-        back = canary_plan.abort_traffic(
-            ctx.platform.get_traffic(endpoint, d.agent), version=d.version, stable=stable
-        )
+        current = traffic.resolved(ctx, endpoint, d.agent, ctx.platform.get_traffic(endpoint, d.agent))
+        back = canary_plan.abort_traffic(current, version=d.version, stable=stable)
         if back is not None:
             ctx.platform.set_traffic(endpoint, d.agent, back)
             log.info("deployment %s: %s traffic back to version %s", d.id, d.agent, stable)

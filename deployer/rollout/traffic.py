@@ -2,7 +2,9 @@
 ``set_traffic``), as the decisions in ``deployer.domain.rollout`` say.
 
 No step keeps state of its own: each reads the selector and writes only what differs, so a
-crash between moving traffic and recording it converges when the poll repeats the step.
+crash between moving traffic and recording it converges when the poll repeats the step. A rule
+naming ``@latest`` is read as the version it names now (``rollout.resolve``); every routing the
+deployer writes names versions by number.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ def pin_before_create(ctx: Context, agent: AgentConfig, d: Deployment) -> Traffi
     return the selector as left (recorded on the deployment as ``traffic_before``)."""
     endpoint = ctx.endpoint_of(agent, d)
     current = ctx.platform.get_traffic(endpoint, d.agent)
-    versions = [] if current else ctx.platform.list_versions(endpoint, d.agent)
+    needs_versions = not current or rollout.names_latest(current)
+    versions = ctx.platform.list_versions(endpoint, d.agent) if needs_versions else []
     plan = rollout.pin(current, versions, exclude_owner=d.id, owner_key=DEPLOYMENT_ID_KEY)
     if plan.write:
         ctx.platform.set_traffic(endpoint, d.agent, plan.traffic)
@@ -38,10 +41,10 @@ def promote(ctx: Context, agent: AgentConfig, d: Deployment) -> Promotion:
     routed it since the pin (then leave it). Returns what was decided."""
     assert d.version is not None
     endpoint = ctx.endpoint_of(agent, d)
-    decision = rollout.promotion(
-        ctx.platform.get_traffic(endpoint, d.agent), version=d.version, before=d.traffic_before
-    )
-    if decision == "move":
+    current = ctx.platform.get_traffic(endpoint, d.agent)
+    routed = resolved(ctx, endpoint, d.agent, current)
+    decision = rollout.promotion(routed, version=d.version, before=d.traffic_before)
+    if decision == "move" or (decision == "done" and routed != current):  # numbers, not @latest
         ctx.platform.set_traffic(endpoint, d.agent, rollout.all_to(d.version))
         log.info("deployment %s: %s traffic moved to version %s", d.id, d.agent, d.version)
     elif decision == "leave":
@@ -83,5 +86,26 @@ def hand_back(ctx: Context, agent: AgentConfig, d: Deployment, *, active_version
 
 
 def routed_versions(ctx: Context, agent: AgentConfig, d: Deployment) -> set[str]:
-    """The versions the agent's selector routes to (retention never deletes them)."""
-    return {rule.version for rule in ctx.platform.get_traffic(ctx.endpoint_of(agent, d), d.agent)}
+    """The versions the agent's selector routes to, ``@latest`` as the version it names
+    (retention never deletes them)."""
+    endpoint = ctx.endpoint_of(agent, d)
+    current = ctx.platform.get_traffic(endpoint, d.agent)
+    return {rule.version for rule in resolved(ctx, endpoint, d.agent, current)}
+
+
+def resolved(ctx: Context, endpoint: str, agent: str, current: Traffic) -> Traffic:
+    """``current`` with ``@latest`` as the version it names now (listing the versions only when a
+    rule names it); empty when it names none."""
+    if not rollout.names_latest(current):
+        return current
+    return rollout.resolve(current, ctx.platform.list_versions(endpoint, agent)) or ()
+
+
+def serve_protocols(ctx: Context, agent: AgentConfig, d: Deployment) -> None:
+    """Make the agent's endpoint serve the protocols its configuration declares, keeping those it
+    serves (a new endpoint serves responses only, so an Invocations agent would not answer)."""
+    endpoint = ctx.endpoint_of(agent, d)
+    wanted = rollout.protocols_to_serve(ctx.platform.get_protocols(endpoint, d.agent), agent.protocols)
+    if wanted is not None:
+        ctx.platform.set_protocols(endpoint, d.agent, wanted)
+        log.info("deployment %s: %s endpoint serves %s", d.id, d.agent, ", ".join(sorted(wanted)))

@@ -75,7 +75,9 @@ def _attempt(
     lease = ctx.store.schedule(replace(lease, due=now + test.timeout_s + LEASE_MARGIN_S))
     endpoint = ctx.endpoint_of(agent, d)
     reply = ctx.platform.invoke(endpoint, d.agent, smoke.request_for(test, d.version))
-    result = smoke.after_attempt(d.smoke, smoke.judge(test, reply), reply, attempts=test.attempts)
+    result = smoke.after_attempt(
+        d.smoke, smoke.judge(test, reply, version=d.version), reply, attempts=test.attempts
+    )
     log.info(
         "deployment %s: smoke test of %s version %s attempt %d: %s%s",
         d.id,

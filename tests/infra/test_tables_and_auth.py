@@ -7,8 +7,6 @@ import ast
 import json
 import re
 
-import pytest
-
 from tests.infra.bicep_text import INFRA, block_after, params
 from tests.infra.rules import Layout
 
@@ -57,12 +55,6 @@ def test_infra_creates_the_table_the_app_setting_names_and_scopes_the_role_to_it
     assert "scope: deploymentsTable" in (INFRA / "app" / "rbac.bicep").read_text()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the app still calls create_table_if_not_exists at start (deployer/bootstrap.py): creating a "
-    "table is an account-level operation its table-scoped role does not allow, so in Azure it must "
-    "only open the table infra created (get_table_client); the local stack creates its own",
-)
 def test_the_app_never_creates_tables() -> None:
     assert [where for where, _ in _calls({"create_table", "create_table_if_not_exists"})] == []
 

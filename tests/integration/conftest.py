@@ -85,15 +85,16 @@ class Http:
             except ValueError:
                 return exc.code, text.decode(errors="replace")
 
-    def deliver(self, events: Any, *, cloud: bool = False, push: bool = True) -> int:
-        """Deliver ``events`` to the dev host; ``push``: their images are put in the registry
-        first, as a real push does (``False``: events of images the registry does not hold)."""
+    def deliver(self, events: Any, *, cloud: bool = False, host: str | None = None, push: bool = True) -> int:
+        """Post ``events`` to the Event Grid webhook of the stack's dev host (or ``host``); ``push``:
+        their images are put in the registry first, as a real push does (``False``: events of
+        images the registry does not hold)."""
         if push:
             seed_pushed(self.info.registry_endpoint, self.info.foundry_ca_bundle, _listed(events))
         headers = {"aeg-event-type": "Notification"}
         if cloud:
             headers["Content-Type"] = "application/cloudevents+json"
-        url = f"{self.info.deployer_url}/runtime/webhooks/eventgrid?functionName=on_image_pushed"
+        url = f"{host or self.info.deployer_url}/runtime/webhooks/eventgrid?functionName=on_image_pushed"
         return self.request("POST", url, events, headers)[0]
 
     def seed(self, image: str, *, digest: str | None = None, platforms: list[str] | None = None) -> str:

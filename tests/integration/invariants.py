@@ -192,6 +192,9 @@ class Site:
     receiver: Receiver
     config_dir: Path
     hooks: Sequence[tuple[Receiver, str]] = ()
+    #: The agent's settings beyond name, repository and tags, one YAML line each (default:
+    #: ``keep_versions: 100``, so nothing is deleted).
+    agent_options: Sequence[str] = ()
     hosts: dict[str, str] = field(default_factory=dict)
     pushes: list[dict[str, Any]] = field(default_factory=list)
 
@@ -223,8 +226,8 @@ class Site:
             f"  - name: {self.agent}\n"
             f"    repository: {self.repository}\n"
             '    tags: "*"\n'
-            "    keep_versions: 100\n"
-            f"webhooks:\n{hooks}"
+            + ("".join(f"    {line}\n" for line in self.agent_options) or "    keep_versions: 100\n")
+            + f"webhooks:\n{hooks}"
         )
 
     @property
@@ -409,7 +412,7 @@ def check_invariants(site: Site) -> None:
     assert set(owners) <= ids, f"versions without a record: {set(owners) - ids}"
     by_number = {str(v["version"]): v for v in versions}
     for record in records:
-        if "creating" in history(record):
+        if "creating" in history(record) and not record.get("version_deleted_at"):  # not retention's
             assert record.get("version"), f"record {record['RowKey']} went creating without a version"
             owner = by_number[record["version"]]["metadata"]["deployer_deployment_id"]
             assert owner == record["RowKey"], f"record {record['RowKey']} shows another's version"

@@ -99,7 +99,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
             registry_endpoint=info.registry_endpoint,
             ca_bundle=info.foundry_ca_bundle,
         )
-        assert call("GET", f"{service.url}/api/health")[0] == 200  # creates the table, too
+        assert call("GET", f"{service.url}/api/health")[0] == 200
         yield service
 
 

@@ -12,6 +12,7 @@ from deployer.config.parser import parse_config
 from deployer.context import Context
 from deployer.deploy import canary_control, promotion
 from deployer.deploy.poll import poll_once
+from deployer.rollout import holds
 from tests.integration import rollout_helpers as verified
 from tests.integration.rollout_helpers import READY, calls, image, push, rollout_context, selector
 
@@ -126,3 +127,17 @@ def test_promotion_from_staging_to_production_only_after_verification(cctx):
     assert (target.source, target.promoted_from, target.digest) == ("promotion", staged.id, staged.digest)
     assert target.project_endpoint != staged.project_endpoint and "@sha256:" in target.image
     assert promotion.promote_to_agent(ctx, "stage", "prod").id == target.id
+
+
+def test_a_paused_production_agent_takes_no_automatic_promotion_but_a_request_deploys(cctx):
+    ctx = cctx
+    holds.pause(ctx, "prod", by="ops")
+    staged = push(ctx, "stage", "1")
+    until(ctx, staged.id, lambda d: d.status == "verified" and ctx.store.list(agent="prod").items)
+    for _ in range(3):  # later polls settle the verified deployment again: still nothing
+        poll_once(ctx, concurrency=4, budget_s=20)
+    [skipped] = ctx.store.list(agent="prod").items
+    assert (skipped.status, skipped.reason, skipped.promoted_from) == ("skipped", "paused", staged.id)
+    assert ctx.store.get(staged.id).promoted_to is None
+    asked = promotion.promote_to_agent(ctx, "stage", "prod", requested_by="ops")
+    assert asked.status == "creating" and ctx.store.get(staged.id).promoted_to == asked.id

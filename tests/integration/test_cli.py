@@ -167,3 +167,17 @@ def test_notifications_and_redeliver_against_a_deployer_without_subscribers(url)
     assert header.split() == ["ID", "STATE", "TYPE", "AGENT", "SUBSCRIBER", "TRIES", "LAST", "WHEN"]
     refused = run("--url", url, "redeliver", "0000000000000abcdef.creating.w0")
     assert refused.returncode == 3 and "404" in refused.stderr
+
+
+def test_text_others_wrote_reaches_the_terminal_without_control_sequences(http, url):
+    hostile = "\x1b]8;;https://evil.example\x07the runbook\x1b]8;;\x07\x1b[2J\r\u202eok"
+    body = {"agent": "cli-bot", "image": image("cli-bot", fresh_tag()), "reason": hostile}
+    status, started = http.request("POST", f"{url}/api/deployments", body)
+    assert status == 202, started
+    shown = run("--url", url, "status", started["id"])
+    assert shown.returncode in (0, 1, 2), shown.stderr
+    assert "the runbook" in shown.stdout and "ok" in shown.stdout
+    for unsafe in ("\x1b", "\x07", "\r", "\u202e"):
+        assert unsafe not in shown.stdout + shown.stderr
+    as_json = run("--url", url, "status", started["id"], "--json")
+    assert json.loads(as_json.stdout)["reason"] == hostile  # JSON keeps the text, escaped

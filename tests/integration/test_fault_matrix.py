@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import itertools
 import signal
-import ssl
 import subprocess
 import time
 from collections import Counter
@@ -32,10 +31,10 @@ import pytest
 
 from deployer.domain.subscribers import Webhook
 from localdev.stack import ROOT, Stack, _wait_for_port
+from tests.integration.fault_lab import Lab, running_lab
 from tests.integration.invariants import (
     Receiver,
     Site,
-    call,
     check_invariants,
     fast_forward,
     history,
@@ -43,34 +42,10 @@ from tests.integration.invariants import (
     wait_until,
 )
 
-BASE_CONFIG = (
-    "registries: [myregistry.azurecr.io]\ngrant_runtime_role: false\n"
-    "agents:\n  - {name: idle, repository: idle}\n"
-)
 #: Past ``FoundryPlatform``'s 30 s read timeout; the SDK does not retry a POST that timed out.
 HANG_S = 34.0
 #: The early faults by name: each one's site and its beginning, running or done.
 Begun = dict[str, tuple[Site, Future[Any]]]
-
-
-class Lab:
-    """The module's stack, its shared webhook receiver, and the sites made on it."""
-
-    def __init__(self, stack: Stack, receiver: Receiver, config_dir: Path) -> None:
-        self.stack, self.receiver, self.config_dir = stack, receiver, config_dir
-        assert stack.info is not None
-        self.info = stack.info
-
-    def site(
-        self, name: str, *, hooks: list[tuple[Receiver, str]] | None = None, stack: Stack | None = None
-    ) -> Site:
-        return Site(name, stack or self.stack, self.receiver, self.config_dir, hooks=hooks or ())
-
-    def set_faults(self, faults: list[dict[str, Any]]) -> None:
-        tls = ssl.create_default_context(cafile=self.info.foundry_ca_bundle)
-        url = f"{self.info.foundry_origin}/_emulator/settings"
-        status, body = call("PUT", url, body={"faults": faults}, tls=tls)
-        assert status == 200, body
 
 
 class DiskStack(Stack):
@@ -107,13 +82,8 @@ class DiskStack(Stack):
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    state = tmp_path_factory.mktemp("fault-matrix")
-    config = state / "base.yaml"
-    config.write_text(BASE_CONFIG)
-    with Stack(config_path=config, state_dir=state, run_timers=False) as stack:
-        receiver = Receiver()
-        yield Lab(stack, receiver, state)
-        receiver.down()
+    with running_lab(tmp_path_factory.mktemp("fault-matrix")) as lab:
+        yield lab
 
 
 @pytest.fixture(scope="module")

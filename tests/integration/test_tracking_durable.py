@@ -92,7 +92,7 @@ def test_a_crash_between_create_version_and_the_record_update_leaves_one_version
         handle_event(ctx, event)
     [pending] = handle_event(ctx, event)  # the redelivery creates nothing new
     assert pending.status == "pending" and len(versions(ctx, "echo")) == 1
-    monkeypatch.setattr("deployer.deploy.poll.PENDING_GRACE_S", 0.0)
+    monkeypatch.setattr("deployer.deploy.create.PENDING_GRACE_S", 0.0)
     ctx.store.schedule(
         replace(ctx.store.due(time.time() + PENDING_GRACE_S + 60, 1)[0], due=time.time(), etag=None)
     )

@@ -101,16 +101,24 @@ def test_a_slow_agent_times_out_its_smoke_test(ctx, emulator_settings):
 
 def test_a_crash_between_moving_traffic_and_recording_it_converges(ctx, http, monkeypatch):
     deploy(ctx, "chat", "3.0.0")
-    store, original = ctx.store, ctx.store.update
+    store, original, together = ctx.store, ctx.store.update, ctx.store.update_together
     died = []
 
-    def dies_once_after_the_traffic_moved(deployment):
-        if deployment.status == "verified" and deployment.version == "2" and not died:
-            died.append(deployment.id)
+    def dies_once_after_the_traffic_moved(deployments):
+        if any(d.status == "verified" and d.version == "2" for d in deployments) and not died:
+            died.append(True)
             raise SystemExit("process killed")
+
+    def update(deployment):
+        dies_once_after_the_traffic_moved([deployment])
         return original(deployment)
 
-    monkeypatch.setattr(store, "update", dies_once_after_the_traffic_moved)
+    def update_together(deployments):  # the takeover and the supersede are one write
+        dies_once_after_the_traffic_moved(deployments)
+        return together(deployments)
+
+    monkeypatch.setattr(store, "update", update)
+    monkeypatch.setattr(store, "update_together", update_together)
     record = push(ctx, "chat", "3.1.0")
     with pytest.raises(SystemExit):
         settle(ctx)

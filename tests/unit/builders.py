@@ -128,7 +128,13 @@ PROMOTION_CONFIG = {
 }
 
 
-def _context(config: dict, endpoint: str) -> Context:
+DEFAULT_ENDPOINT = "https://example.services.ai.azure.com/api/projects/p"
+
+
+def context_for(
+    config: dict, endpoint: str = "https://example.services.ai.azure.com/api/projects/p"
+) -> Context:
+    """A context for ``config`` on fresh fakes (registry hosts resolve to a public address)."""
     return Context(
         config=parse_config(config, {}, resolver=lambda host: ["93.184.216.34"]),
         store=FakeStore(),
@@ -141,9 +147,9 @@ def _context(config: dict, endpoint: str) -> Context:
 
 def canary_context() -> Context:
     """Two agents with canary rollouts (``vbot`` aborts on one failed re-run, ``tolerant`` on two)."""
-    return _context(CANARY_CONFIG, "https://example.services.ai.azure.com/api/projects/p")
+    return context_for(CANARY_CONFIG)
 
 
 def promotion_context() -> Context:
     """``vbot`` (verified) promotes to ``vbot-prod`` (canary) in another project."""
-    return _context(PROMOTION_CONFIG, "https://example.services.ai.azure.com/api/projects/staging")
+    return context_for(PROMOTION_CONFIG, "https://example.services.ai.azure.com/api/projects/staging")

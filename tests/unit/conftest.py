@@ -32,6 +32,11 @@ CONFIG = {
 
 @pytest.fixture
 def ctx() -> Context:
+    return make_ctx()
+
+
+def make_ctx() -> Context:
+    """A context of fakes with ``CONFIG`` (the ``ctx`` fixture; a test that needs several)."""
     return Context(
         config=parse_config(CONFIG, {}),
         store=FakeStore(),

@@ -5,9 +5,11 @@ from __future__ import annotations
 import itertools
 import threading
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from deployer.domain.errors import Conflict, PlatformError, RoleAssignmentError
+from deployer.domain.hints import PROJECT_NOT_FOUND
 from deployer.domain.model import AgentState, Deployment
 from deployer.domain.platform import InvokeReply, InvokeRequest, Page, Scheduled, VersionInfo, VersionSpec
 from deployer.domain.roles import RoleAssignment
@@ -50,6 +52,11 @@ class FakeStore(FakeNotificationStore):
         with self._lock:
             return self.keys.get(key)
 
+    def release(self, key: str, owner: str) -> None:
+        with self._lock:
+            if self.keys.get(key) == owner:
+                del self.keys[key]
+
     def ping(self, timeout_s: float) -> None:
         if self.ping_error is not None:
             raise self.ping_error
@@ -76,6 +83,14 @@ class FakeStore(FakeNotificationStore):
             self.records[deployment.id] = stored
             return stored
 
+    def update_together(self, deployments: Sequence[Deployment]) -> list[Deployment]:
+        with self._lock:
+            for d in deployments:
+                current = self.records.get(d.id)
+                if current is None or current.etag != d.etag:
+                    raise Conflict(d.id)
+            return [self.update(d) for d in deployments]
+
     def get_agent(self, name: str) -> AgentState:
         with self._lock:
             return self.agents.get(name, AgentState(name=name))
@@ -97,6 +112,14 @@ class FakeStore(FakeNotificationStore):
             stored = replace(entry, etag=self._etag())
             self.open[entry.deployment_id] = stored
             return stored
+
+    def schedule_by(self, entry: Scheduled) -> None:
+        with self._lock:
+            current = self.open.get(entry.deployment_id)
+            if current is None:
+                self.open[entry.deployment_id] = replace(entry, etag=self._etag())
+            elif entry.due < current.due:
+                self.open[entry.deployment_id] = replace(current, due=entry.due, etag=self._etag())
 
     def due(self, now: float, limit: int) -> list[Scheduled]:
         with self._lock:
@@ -135,8 +158,9 @@ class FakePlatform:
     versions: dict[str, list[FakeVersion]] = field(default_factory=dict)
     create_error: PlatformError | None = None
     get_error: PlatformError | None = None
-    #: Endpoints whose ``ping`` fails.
+    #: Endpoints whose ``ping`` fails, and endpoints whose project does not exist (every call fails).
     unreachable: set[str] = field(default_factory=set)
+    missing_projects: set[str] = field(default_factory=set)
     #: Version selectors by agent, and smoke-test replies by (agent, version) (default: READY).
     traffic: dict[str, tuple] = field(default_factory=dict)
     replies: dict[tuple[str, str], InvokeReply] = field(default_factory=dict)
@@ -144,9 +168,14 @@ class FakePlatform:
     #: The project's model deployments and connections (``None``: any name exists).
     model_deployments: set[str] | None = None
     connections: set[str] | None = None
+    #: The protocols each agent's endpoint is set to serve (absent: unset, responses only).
+    protocols: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: (agent, version) pairs with live sessions: deleting them needs ``force``.
+    busy: set[tuple[str, str]] = field(default_factory=set)
 
     def create_version(self, endpoint: str, agent: str, spec: VersionSpec) -> VersionInfo:
         self.calls.append(("create_version", agent, spec.image))
+        self._project(endpoint)
         if self.create_error:
             raise self.create_error
         existing = self.versions.setdefault(agent, [])
@@ -169,14 +198,18 @@ class FakePlatform:
 
     def list_versions(self, endpoint: str, agent: str) -> list[VersionInfo]:
         self.calls.append(("list_versions", agent, ""))
+        self._project(endpoint)
         return [v.info for v in self.versions.get(agent, []) if v.info.status != "deleted"]
 
-    def delete_version(self, endpoint: str, agent: str, version: str) -> None:
-        self.calls.append(("delete_version", agent, version))
+    def delete_version(self, endpoint: str, agent: str, version: str, *, force: bool = False) -> None:
+        self.calls.append(("delete_version", agent, f"{version} force" if force else version))
+        if (agent, version) in self.busy and not force:
+            raise PlatformError(code="conflict", message="active sessions", status_code=409, retryable=False)
         self.set_status(agent, version, "deleted")
 
     def ping(self, endpoint: str, timeout_s: float) -> None:
         self.calls.append(("ping", endpoint, ""))
+        self._project(endpoint)
         if endpoint in self.unreachable:
             raise PlatformError(
                 code="ServiceUnreachable", message="no answer", status_code=None, retryable=True
@@ -184,11 +217,20 @@ class FakePlatform:
 
     def get_traffic(self, endpoint: str, agent: str) -> tuple:
         self.calls.append(("get_traffic", agent, ""))
+        self._project(endpoint)
         return self.traffic.get(agent, ())
 
     def set_traffic(self, endpoint: str, agent: str, traffic: tuple) -> None:
         self.calls.append(("set_traffic", agent, ",".join(f"{r.version}:{r.percentage}" for r in traffic)))
         self.traffic[agent] = tuple(traffic)
+
+    def get_protocols(self, endpoint: str, agent: str) -> frozenset[str] | None:
+        self.calls.append(("get_protocols", agent, ""))
+        return self.protocols.get(agent)
+
+    def set_protocols(self, endpoint: str, agent: str, protocols: frozenset[str]) -> None:
+        self.calls.append(("set_protocols", agent, ",".join(sorted(protocols))))
+        self.protocols[agent] = self.protocols.get(agent, frozenset()) | protocols
 
     def invoke(self, endpoint: str, agent: str, request: InvokeRequest) -> InvokeReply:
         self.calls.append(("invoke", agent, request.version))
@@ -202,6 +244,15 @@ class FakePlatform:
     def has_connection(self, endpoint: str, name: str) -> bool:
         self.calls.append(("has_connection", name, ""))
         return self.connections is None or name in self.connections
+
+    def _project(self, endpoint: str) -> None:
+        if endpoint in self.missing_projects:
+            raise PlatformError(
+                code=PROJECT_NOT_FOUND,
+                message=f"the Foundry project at {endpoint} does not exist",
+                status_code=404,
+                retryable=False,
+            )
 
     def set_status(self, agent: str, version: str, status: str, *, code: str | None = None) -> None:
         for v in self.versions[agent]:

@@ -14,12 +14,18 @@ import azure.functions as func
 class FakeSettings:
     table_name: str = "deployments"
     write_role: str = "Deployer.Write"
+    auth_enabled: bool = False
+    webhooks_allow_loopback: bool = False
 
 
 @dataclass
 class FakeRoot:
     context: object
     settings: FakeSettings
+
+    @staticmethod
+    def resolver(host: str) -> list[str]:
+        return ["93.184.216.34"]  # a global address: every subscriber's host may be sent to
 
 
 def post(function, body, *, headers=None, route_params=None, raw=None):

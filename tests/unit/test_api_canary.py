@@ -83,7 +83,8 @@ def test_a_verified_deployment_is_not_in_a_canary(canary_app):
     assert refused.status_code == 409 and first.id in doc(refused)["detail"]
 
 
-def test_the_write_role_is_required_behind_app_service_authentication(canary_app):
+def test_the_write_role_is_required_behind_app_service_authentication(canary_app, settings):
+    settings.auth_enabled = True  # WEBSITE_AUTH_ENABLED
     second = stable_then_canary(canary_app)
     reader = {"X-MS-CLIENT-PRINCIPAL": principal("Deployer.Read")}
     assert on(http_api.abort_canary, second.id, headers=reader).status_code == 403

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from deployer.config.parser import parse_config
-from deployer.entrypoints.http.health import check_health, endpoints, unavailable
+from deployer.entrypoints.http.health import SubscriberRules, check_health, endpoints, unavailable
 from tests.unit import conftest
 
 OTHER = "https://other.services.ai.azure.com/api/projects/q"
@@ -43,8 +43,23 @@ def test_one_unreachable_endpoint_makes_it_unavailable_and_says_which(ctx):
             "status": "unreachable",
             "duration_ms": failed[0]["duration_ms"],
             "error": "ServiceUnreachable",
+            "hint": None,
         }
     ]
+
+
+def test_an_endpoint_whose_project_does_not_exist_is_not_found_and_says_what_to_correct(ctx):
+    app = with_two_endpoints(ctx)
+    app.platform.missing_projects.add(OTHER)
+    report = check_health(app, table="deployments")
+    [failed] = [c.to_json() for c in report.checks if not c.ok]
+    assert not report.ok
+    assert (failed["target"], failed["status"], failed["error"]) == (
+        OTHER,
+        "not_found",
+        "ProjectNotFound (HTTP 404)",
+    )
+    assert "FOUNDRY_PROJECT_ENDPOINT" in failed["hint"]
 
 
 def test_an_unreachable_table_reports_only_the_kind_of_error(ctx):
@@ -70,6 +85,27 @@ def test_a_deployer_that_cannot_start_is_unavailable():
                 "status": "unreachable",
                 "duration_ms": 0,
                 "error": "ValueError",
+                "hint": None,
             }
         ],
     }
+
+
+def test_a_subscriber_whose_host_resolves_to_a_refused_address_degrades_health_only(ctx):
+    hooks = [
+        {"url": "https://hooks.example.com/ok", "format": "slack"},
+        {"url": "https://internal.example.com/secret-path", "format": "slack"},
+    ]
+    dns = {"hooks.example.com": ["93.184.216.34"], "internal.example.com": ["10.0.0.5"]}
+    raw = {**conftest.CONFIG, "webhooks": hooks}
+    app = replace(ctx, config=parse_config(raw, {}, resolver=dns.__getitem__, resolve_names=False))
+    rules = SubscriberRules(resolver=dns.__getitem__, allow_loopback=False)
+    report = check_health(app, table="deployments", subscribers=rules)
+    assert report.ok and report.to_json()["status"] == "degraded"
+    [refused] = [c.to_json() for c in report.checks if not c.ok]
+    assert (refused["name"], refused["target"]) == ("webhook", "https://internal.example.com")
+    assert (
+        refused["error"]
+        == "address_refused: https://internal.example.com: the host resolves to a private address"
+    )
+    assert "secret-path" not in str(report.to_json())

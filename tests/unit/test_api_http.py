@@ -28,7 +28,7 @@ def test_a_deploy_answers_202_with_the_deployment_and_its_location(app):
     body = doc(response)
     assert response.status_code == 202 and response.mimetype == "application/json"
     assert response.headers["Location"] == f"/api/deployments/{body['id']}"
-    assert (body["status"], body["source"], body["requested_by"]) == ("creating", "manual", None)
+    assert (body["status"], body["source"], body["requested_by"]) == ("creating", "manual", "function key")
 
 
 def test_a_repeated_idempotency_key_replays_and_another_body_conflicts(app):
@@ -63,6 +63,7 @@ def test_bad_input_is_a_problem_and_writes_nothing(app, raw, headers, status):
 
 
 def test_behind_app_service_authentication_the_write_role_is_required(app, settings):
+    settings.auth_enabled = True  # WEBSITE_AUTH_ENABLED
     denied = post(
         http_api.start_deployment,
         {"agent": "support-bot", "image": IMAGE},
@@ -157,8 +158,10 @@ def test_holds_are_listed_and_released_once(app):
     assert app.store.get_agent("support-bot").holds == ()
 
 
-def test_pause_and_resume_are_recorded_with_the_caller(app):
-    paused = agent_post(http_api.pause_agent, headers={"x-ms-client-principal": principal("Deployer.Write")})
+def test_pause_and_resume_are_recorded_with_the_caller(app, settings):
+    settings.auth_enabled = True
+    signed_in = {"x-ms-client-principal": principal("Deployer.Write")}
+    paused = agent_post(http_api.pause_agent, headers=signed_in)
     assert paused.status_code == 200
     assert doc(paused) | {"paused_at": None} == {
         "agent": "support-bot",
@@ -167,7 +170,9 @@ def test_pause_and_resume_are_recorded_with_the_caller(app):
         "paused_at": None,
     }
     assert doc(get(http_api.list_holds, route_params={"agent": "support-bot"}))["paused"] is True
-    resumed = agent_post(http_api.resume_agent)
+    resumed = agent_post(
+        http_api.resume_agent, headers={"x-ms-client-principal": principal("Deployer.Write")}
+    )
     assert (resumed.status_code, doc(resumed)["paused"]) == (200, False)
     assert app.store.get_agent("support-bot").paused is False
 
@@ -193,8 +198,10 @@ def test_pause_and_resume_are_recorded_with_the_caller(app):
     ],
 )
 def test_hold_and_pause_refusals_are_problems_and_write_nothing(
-    app, function, agent, digest, headers, status, slug
+    app, settings, function, agent, digest, headers, status, slug
 ):
+    settings.auth_enabled = True
+    headers = headers or {"x-ms-client-principal": principal("Deployer.Write")}
     route = {"digest": digest} if digest is not None else {}
     response = agent_post(getattr(http_api, function), agent, headers=headers, **route)
     assert (response.status_code, response.headers["Content-Type"]) == (status, "application/problem+json")

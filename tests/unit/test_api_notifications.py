@@ -16,7 +16,7 @@ from deployer.domain.notifications import Attempt
 from deployer.entrypoints.http import notifications
 from deployer.entrypoints.http import routes as http_api
 from deployer.entrypoints.http.problems import problem_for
-from deployer.entrypoints.http.requests import NotificationsQuery
+from deployer.entrypoints.http.requests import NotificationsQuery, parse_notifications_query
 from deployer.notify import outbox, redelivery
 from deployer.notify.outbox import Delivery, deliver_due
 from deployer.notify.retry import RetrySchedule
@@ -93,13 +93,13 @@ def test_a_dead_entry_is_listed_with_its_subscriber_by_key_format_and_host_only(
 def test_entries_are_paged_without_repeats(octx, delivery):
     for n in range(3):
         handle_event(octx, pushed(f"v{n}", digest=digest_for(n), repository="agents/echo"))
-    seen, after = [], None
+    seen, params = [], {"limit": "2"}
     for _ in range(10):
-        page = notifications.page(octx, query(limit=2, next=after))
+        page = notifications.page(octx, parse_notifications_query(params))
         seen += [item.entry.id for item in page.items]
         if page.next is None:
             break
-        after = page.next
+        params["next"] = page.next
     assert len(seen) == len(set(seen)) == 6 and seen == sorted(seen)
 
 
@@ -174,6 +174,7 @@ def test_redelivering_a_bad_or_unknown_id_is_a_problem(app, entry_id, status):
 
 
 def test_redelivery_behind_app_service_authentication_needs_the_write_role(app, octx, dead):
+    app.auth_enabled = True
     headers = {"x-ms-client-principal": principal("Reader")}
     denied = post(
         http_api.redeliver_notification, None, raw=b"", route_params={"id": dead.id}, headers=headers

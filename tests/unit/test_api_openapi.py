@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import function_app
-from deployer.entrypoints.http import openapi
+from deployer.entrypoints.http import fallback, openapi
 from deployer.entrypoints.http.problems import TYPES
 from localdev.devhost.index import index_app
 
@@ -15,6 +15,8 @@ _METHODS = {"get", "post", "put", "patch", "delete"}
 def registered_routes() -> dict[str, set[str]]:
     routes: dict[str, set[str]] = {}
     for function in index_app(function_app.app, {}).http:
+        if function.route.template == fallback.CATCH_ALL:
+            continue  # answers what no documented route takes (404 / 405)
         assert function.methods, f"{function.name} accepts every method: name them"
         path = "/api/" + function.route.template.strip("/")
         routes.setdefault(path, set()).update(m.lower() for m in function.methods)

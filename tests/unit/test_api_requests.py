@@ -7,10 +7,13 @@ import json
 import pytest
 
 from deployer.domain.errors import Refused
+from deployer.entrypoints.http import paging
 from deployer.entrypoints.http.problems import problem_for
 from deployer.entrypoints.http.requests import (
     MAX_BODY_BYTES,
     JsonBody,
+    deployments_scope,
+    notifications_scope,
     parse_deploy,
     parse_deployment_id,
     parse_idempotency_key,
@@ -140,7 +143,8 @@ def test_the_notifications_query_has_defaults_and_limits():
     query = parse_notifications_query({})
     assert (query.state, query.limit, query.next) == (None, 50, None)
     entry_id = "8199999999999abcdef.timed_out.w0123456789abcdef0123"
-    parsed = parse_notifications_query({"state": "dead", "limit": "200", "next": entry_id, "code": "k"})
+    token = paging.token(entry_id, notifications_scope("dead"))
+    parsed = parse_notifications_query({"state": "dead", "limit": "200", "next": token, "code": "k"})
     assert (parsed.state, parsed.limit, parsed.next) == ("dead", 200, entry_id)
     assert parse_notification_id(entry_id) == entry_id
 
@@ -156,3 +160,21 @@ def test_a_bad_notifications_query_is_refused(params):
 @pytest.mark.parametrize("text", ["", "abc", "a.b", "a.B.c", "a.b.c.d", "a/b.c.d", "a.b.c%2f"])
 def test_a_malformed_notification_id_is_refused(text):
     assert refusal(parse_notification_id, text).status == 400
+
+
+def test_a_page_token_is_opaque_and_checked():
+    deployment_id = "8199999999999abcdef"
+    token = paging.token(deployment_id, deployments_scope("bot", None))
+    assert deployment_id not in token
+    assert parse_list_query({"agent": "bot", "next": token}).next == deployment_id
+    forged = [
+        deployment_id,  # a row id is not a token
+        "garbage",
+        token[:-2],  # cut short
+        token[:5] + ("A" if token[5] != "A" else "B") + token[6:],  # edited
+    ]
+    for raw in forged:
+        assert refusal(parse_list_query, {"agent": "bot", "next": raw}).slug == "invalid-query", raw
+    # made for other filters
+    assert refusal(parse_list_query, {"agent": "other", "next": token}).slug == "invalid-query"
+    assert refusal(parse_list_query, {"next": token}).slug == "invalid-query"

@@ -10,6 +10,7 @@ import pytest
 
 from deployer.cli import main as cli
 from deployer.cli import text
+from deployer.cli.terminal import printable
 from tests.unit.builders import deployment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -241,3 +242,8 @@ def test_holds_and_pause_render_for_people():
         "bot: paused by ana since 2026-11-25 06:34:44; pushes are skipped until it is resumed"
     )
     assert text.pause_state({**state, "paused": False}) == "bot: running; pushes deploy"
+
+
+def test_control_characters_never_reach_the_terminal():
+    text = "a\x1b[31mred\x1b[0m\x1b]8;;https://evil\x07link\x1b]8;;\x07\r\u202etab\there\nnext \x9b1m"
+    assert printable(text) == "a[31mred[0m]8;;https://evillink]8;;tab\there\nnext 1m"

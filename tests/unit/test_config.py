@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from deployer.config.parser import ConfigError, json_schema, parse_config
+from deployer.config.settings import Settings, SettingsError
 from tests.unit.conftest import PROJECT_ID
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,3 +133,26 @@ def undescribed(value, node, schema, at=""):
     if isinstance(value, list) and "items" in node:
         for i, item in enumerate(value):
             yield from undescribed(item, node["items"], schema, f"{at}[{i}]")
+
+
+KV_REFERENCE = "@Microsoft.KeyVault(VaultName=myvault;SecretName=webhook-secret)"
+
+
+def test_an_unresolved_key_vault_reference_is_refused_by_name_never_used():
+    raw = {
+        "registries": ["r.azurecr.io"],
+        "agents": [agent()],
+        "webhooks": [{"url": "https://hooks.example.com/x", "secret": "${WEBHOOK_SECRET}"}],
+    }
+    problems = problems_of(raw, {"WEBHOOK_SECRET": KV_REFERENCE})
+    assert (
+        "webhooks[0].secret: ${WEBHOOK_SECRET}: WEBHOOK_SECRET is an unresolved Key Vault reference"
+        in problems
+    )
+    assert "myvault" not in problems
+
+
+def test_an_unresolved_key_vault_reference_in_an_app_setting_is_refused():
+    for name in ("DEPLOYER_TABLE_ENDPOINT", "DEPLOYER_WRITE_ROLE", "DEPLOYER_STATIC_TOKEN"):
+        with pytest.raises(SettingsError, match=f"{name} is an unresolved Key Vault reference"):
+            Settings.from_env({name: " " + KV_REFERENCE})

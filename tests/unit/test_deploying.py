@@ -5,6 +5,7 @@ from deployer.deploy.poll import poll_once
 from deployer.deploy.start import handle_event
 from deployer.domain.errors import PlatformError
 from deployer.domain.transitions import PENDING_GRACE_S
+from deployer.entrypoints.acr_events import parse_event
 from tests.unit.builders import digest_for, pushed
 
 
@@ -104,3 +105,16 @@ def test_the_open_and_serving_statuses_are_statuses_and_apart():
 
     assert set(get_args(Status)) >= OPEN_STATUSES | SERVING_STATUSES
     assert not OPEN_STATUSES & SERVING_STATUSES
+
+
+def test_events_without_an_id_are_recorded_once_each_by_content(ctx):
+    def without_id(digest: str) -> dict:
+        return {"id": None, "eventType": "Microsoft.ContainerRegistry.ImagePushed", "data": {"d": digest}}
+
+    first, second = without_id(digest_for(1)), without_id(digest_for(2))
+    [one] = handle_event(ctx, parse_event(first))
+    [again] = handle_event(ctx, parse_event(first))  # a redelivery of the same event
+    [two] = handle_event(ctx, parse_event(second))
+    assert (one.status, one.event_id) == ("refused", None)
+    assert again.id == one.id and two.id != one.id
+    assert len(ctx.store.records) == 2

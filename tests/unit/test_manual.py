@@ -13,7 +13,7 @@ from deployer.deploy.idempotency import IdempotencyKey
 from deployer.deploy.poll import poll_once
 from deployer.deploy.requests import DeployRequest, RollbackRequest
 from deployer.domain import rollout
-from deployer.domain.errors import PlatformError, Refused
+from deployer.domain.errors import Conflict, PlatformError, Refused
 from deployer.domain.imageref import ImageRef
 from tests.unit import conftest
 
@@ -149,6 +149,32 @@ def test_a_key_taken_by_a_request_that_has_not_started_yet_is_in_progress(app):
         deploy(app, f"{REGISTRY}/agents/bot:1.0.0", key=key)
     assert refused.value.slug == "request-in-progress"
     assert app.platform.count("create_version") == 0
+
+
+def test_a_request_that_started_nothing_releases_its_key_for_the_retry(app, monkeypatch):
+    key = IdempotencyKey(scope="s", key="k1", body_sha256="aaa")
+    save_agent = app.store.save_agent
+
+    def busy(state):
+        raise Conflict(state.name)  # other deployments keep changing the agent: 409 busy
+
+    monkeypatch.setattr(app.store, "save_agent", busy)
+    with pytest.raises(Conflict):
+        deploy(app, f"{REGISTRY}/agents/bot:1.0.0", key=key)
+    monkeypatch.setattr(app.store, "save_agent", save_agent)
+    assert app.store.keys == {} and app.store.records == {}
+    retried = manual.deploy(app, request(f"{REGISTRY}/agents/bot:1.0.0"), requested_by=None, key=key)
+    assert not retried.replayed and retried.deployment.status == "creating"
+    assert app.platform.count("create_version") == 1
+
+
+def test_a_request_that_recorded_its_deployment_keeps_its_key(app, monkeypatch):
+    key = IdempotencyKey(scope="s", key="k1", body_sha256="aaa")
+    monkeypatch.setattr(app.platform, "create_version", lambda *a: (_ for _ in ()).throw(RuntimeError("x")))
+    with pytest.raises(RuntimeError):
+        deploy(app, f"{REGISTRY}/agents/bot:1.0.0", key=key)
+    [recorded] = app.store.records.values()
+    assert deploy(app, f"{REGISTRY}/agents/bot:1.0.0", key=key).id == recorded.id
 
 
 def test_a_refused_request_takes_no_key(app):

@@ -145,3 +145,17 @@ def test_an_event_grid_topic_is_a_subscriber_with_its_own_checks():
     found = problems(topic={"endpoint": "https://10.1.1.1/api/events", "key": "x"})
     assert any(p.startswith("event_grid_topic.endpoint:") for p in found)
     assert "event_grid_topic.key: unknown field" in found
+
+
+def test_the_running_app_resolves_no_names_at_start_but_still_refuses_literal_ips():
+    raw = {
+        "registries": ["myregistry.azurecr.io"],
+        "agents": [{"name": "support-bot", "repository": "agents/support-bot", "grant_runtime_role": False}],
+        "webhooks": [{"url": "https://internal.example.com/hook", "secret": SECRET}],
+    }
+    settings = {"WEBHOOK_SECRET": SECRET}
+    parsed = parse_config(raw, settings, resolver=resolve, resolve_names=False)
+    assert parsed.webhooks[0].origin == "https://internal.example.com"
+    literal = {**raw, "webhooks": [{"url": "https://10.0.0.1/hook", "secret": SECRET}]}
+    with pytest.raises(ConfigError, match="private"):
+        parse_config(literal, settings, resolver=resolve, resolve_names=False)

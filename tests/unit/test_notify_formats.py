@@ -113,3 +113,40 @@ def test_teams_message_is_an_adaptive_card_attachment():
         "/api/deployments/8199999999999abcdef"
     )
     check_teams(teams.message(failed_entry()))
+
+
+HOSTILE = "<!channel> see <https://evil.example|the runbook> & [the fix](https://evil.example) **now**"
+
+
+def hostile_entry():
+    entry = failed_entry()
+    data = json.loads(entry.data)
+    data["reason"] = HOSTILE
+    data["error"]["message"] = "<!here> [retry](https://evil.example)"
+    return entry.__class__(**{**entry.__dict__, "data": json.dumps(data)})
+
+
+def test_user_text_in_slack_cannot_mention_or_link():
+    message = slack.message(hostile_entry())
+    check_slack(message)
+    texts = [
+        f["text"]
+        for b in message["blocks"]
+        if b["type"] == "section"
+        for f in b.get("fields", [b.get("text")])
+    ]
+    shown = "\n".join(t for t in texts if t)
+    assert "<!channel>" not in shown and "<!here>" not in shown and "<https://evil" not in shown
+    assert "&lt;!channel&gt; see &lt;https://evil.example|the runbook&gt; &amp; [the fix]" in shown
+
+
+def test_user_text_in_teams_cannot_link_or_format():
+    message = teams.message(hostile_entry())
+    check_teams(message)
+    body = message["attachments"][0]["content"]["body"]
+    facts = {f["title"]: f["value"] for f in body[1]["facts"]}
+    assert facts["Reason"] == (
+        r"\<!channel\> see \<https://evil.example\|the runbook\> & "
+        r"\[the fix\]\(https://evil.example\) \*\*now\*\*"
+    )
+    assert r"\[retry\]\(https://evil.example\)" in body[2]["text"]

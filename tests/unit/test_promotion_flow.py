@@ -11,6 +11,7 @@ from deployer.deploy.requests import DeployRequest
 from deployer.domain.errors import Refused
 from deployer.domain.imageref import ImageRef
 from deployer.domain.platform import InvokeReply
+from deployer.rollout import holds
 from tests.unit.builders import PROD, live, promotion_context, push, run, serving
 from tests.unit.conftest import REGISTRY
 from tests.unit.fake_registry import FakeRegistry
@@ -80,3 +81,17 @@ def test_a_crash_before_the_promotion_keeps_the_open_work_and_the_next_tick_prom
     staged = ctx.store.records[staged.id]
     assert staged.promoted_to and staged.id not in ctx.store.open
     assert [d.promoted_from for d in ctx.store.records.values() if d.agent == "vbot-prod"] == [staged.id]
+
+
+def test_a_paused_target_takes_no_automatic_promotion_but_a_request_deploys(ctx):
+    holds.pause(ctx, "vbot-prod", by="ops")
+    staged = live(ctx, push(ctx, "v1", 1))
+    [skipped] = [d for d in ctx.store.records.values() if d.agent == "vbot-prod"]
+    assert (skipped.status, skipped.reason, skipped.promoted_from) == ("skipped", "paused", staged.id)
+    assert staged.promoted_to is None
+    assert not [c for c in ctx.platform.calls if c[:2] == ("create_version", "vbot-prod")]
+    run(ctx, 3)  # the poll settling the verified deployment again starts nothing
+    assert [d.id for d in ctx.store.records.values() if d.agent == "vbot-prod"] == [skipped.id]
+    asked = promotion.promote_to_agent(ctx, "vbot", "vbot-prod", requested_by="ops")  # API, CLI
+    assert (asked.status, asked.source, asked.requested_by) == ("creating", "promotion", "ops")
+    assert ctx.store.records[staged.id].promoted_to == asked.id

@@ -8,8 +8,13 @@ from deployer.domain.rollout_state import Hold, traffic_of
 KEY = "deployer_deployment_id"
 
 
-def version(number, status="active", owner=None):
-    return VersionInfo(version=str(number), status=status, metadata={KEY: owner} if owner else {})
+LATEST = traffic_of([(rollout.LATEST, 100)])
+
+
+def version(number, status="active", owner=None, draft=False):
+    return VersionInfo(
+        version=str(number), status=status, metadata={KEY: owner} if owner else {}, draft=draft
+    )
 
 
 def test_without_a_selector_the_newest_active_version_is_pinned_never_our_own():
@@ -60,6 +65,49 @@ def test_immediate_moves_only_a_selector_that_keeps_the_new_version_dark():
     assert not rollout.immediate_needs_move((), version="2")
     assert not rollout.immediate_needs_move(traffic_of([("2", 100)]), version="2")
     assert rollout.immediate_needs_move(traffic_of([("1", 100)]), version="2")
+
+
+def test_immediate_keeps_the_platforms_latest_at_100_percent_but_not_a_split_with_it():
+    assert not rollout.immediate_needs_move(LATEST, version="2")
+    assert rollout.immediate_needs_move(traffic_of([(rollout.LATEST, 50), ("1", 50)]), version="2")
+
+
+def test_latest_names_the_newest_version_that_is_not_a_draft_nor_being_deleted():
+    versions = [version(1), version(2), version(3, "deleting"), version(4, draft=True)]
+    assert rollout.latest(versions).version == "2"
+    assert rollout.latest([version(9), version(10, "creating")]).version == "10"
+    assert rollout.latest([version(1, draft=True)]) is None
+
+
+def test_resolving_replaces_latest_by_the_version_it_names_and_merges_its_rules():
+    versions = [version(1), version(2), version(3, draft=True)]
+    assert rollout.resolve(LATEST, versions) == traffic_of([("2", 100)])
+    split = traffic_of([(rollout.LATEST, 30), ("1", 50), ("2", 20)])
+    assert rollout.resolve(split, versions) == traffic_of([("2", 50), ("1", 50)])
+    numbers = traffic_of([("1", 100)])
+    assert rollout.resolve(numbers, []) is numbers
+    assert rollout.resolve(LATEST, [version(1, draft=True)]) is None
+
+
+def test_pinning_latest_writes_the_version_serving_now_never_one_this_deployment_made():
+    versions = [version(1), version(2), version(3, owner="me")]
+    plan = rollout.pin(LATEST, versions, exclude_owner="me", owner_key=KEY)
+    assert plan == rollout.Pin(traffic=traffic_of([("2", 100)]), write=True)
+    by_hand = traffic_of([("1", 40), (rollout.LATEST, 60)])
+    plan = rollout.pin(by_hand, versions, exclude_owner="me", owner_key=KEY)
+    assert plan == rollout.Pin(traffic=traffic_of([("1", 40), ("2", 60)]), write=True)
+
+
+def test_pinning_latest_with_no_version_but_drafts_pins_nothing():
+    plan = rollout.pin(LATEST, [version(1, draft=True)], exclude_owner="me", owner_key=KEY)
+    assert plan == rollout.Pin(traffic=(), write=False)
+
+
+def test_protocols_are_written_only_when_a_declared_one_is_not_served():
+    assert rollout.protocols_to_serve(None, ["responses"]) is None
+    assert rollout.protocols_to_serve(None, ["invocations"]) == frozenset({"responses", "invocations"})
+    assert rollout.protocols_to_serve(frozenset({"invocations"}), ["invocations"]) is None
+    assert rollout.protocols_to_serve(frozenset({"a2a"}), ["responses"]) == frozenset({"a2a", "responses"})
 
 
 def test_a_superseded_version_hands_back_only_the_traffic_it_took():

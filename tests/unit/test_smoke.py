@@ -1,6 +1,7 @@
 """Smoke tests: the configuration, the request, whether a reply passes, and the result."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -167,3 +168,19 @@ def test_a_result_runs_until_it_passes_or_its_attempts_are_spent():
 def test_the_excerpt_is_capped():
     assert len(smoke.excerpt("x" * 5000)) == MAX_EXCERPT
     assert smoke.excerpt("  ") is None
+
+
+def test_the_version_a_reply_names_is_read_from_its_agent_reference():
+    named = '{"agent_reference": {"type": "agent_reference", "name": "a", "version": "4"}}'
+    assert smoke.answered_by(named) == "4"
+    assert smoke.answered_by('{"agent": {"version": "4"}}') is None
+    assert smoke.answered_by("not json") is None
+    assert smoke.answered_by('{"agent_reference": {"version": true}}') is None
+
+
+def test_a_reply_naming_another_version_fails_even_if_it_says_the_right_thing():
+    body = '{"output": [], "agent_reference": {"version": "3"}}'
+    test = replace(RESPONSES, expect=replace(RESPONSES.expect, contains=None))
+    assert smoke.judge(test, reply(body), version="3").passed
+    assert smoke.judge(test, reply(body), version="4").detail == "version 3 answered, not version 4"
+    assert smoke.judge(test, reply(body)).passed  # no version given: nothing to compare

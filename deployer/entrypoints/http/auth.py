@@ -2,8 +2,11 @@
 
 Easy Auth puts the signed-in caller in ``x-ms-client-principal`` (base64 JSON: ``auth_typ``,
 ``claims: [{typ, val}]``, ``name_typ``, ``role_typ``) and strips the header from outside
-requests, so its presence can be trusted. Without it (function keys only) there is no caller to
-check or record.
+requests; App Service sets ``WEBSITE_AUTH_ENABLED=True`` when it is on. Only then is the header
+trusted: without Easy Auth it is whatever the caller sent, so it is ignored and the caller is
+recorded as :data:`FUNCTION_KEY_CALLER`. With Easy Auth a write needs a principal (Easy Auth may be
+set to let anonymous requests through) holding the write role in its ``roles`` claims; the
+principal's own ``role_typ`` is not used, since it could name any claim.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from typing import Any
 from deployer.domain.errors import Refused
 
 PRINCIPAL_HEADER = "x-ms-client-principal"
-_ROLE_CLAIMS = ("roles", "http://schemas.microsoft.com/ws/2008/06/identity/claims/role")
+#: Who is recorded as ``requested_by`` / ``paused_by`` where App Service Authentication is off.
+FUNCTION_KEY_CALLER = "function key"
+_ROLE_CLAIM = "roles"
 _NAME_CLAIMS = ("preferred_username", "name", "upn", "email", "appid", "azp", "oid")
 
 
@@ -39,16 +44,22 @@ def principal_from(header: str | None) -> Principal | None:
         claims = [(str(c["typ"]), str(c["val"])) for c in document.get("claims") or []]
     except (binascii.Error, ValueError, TypeError, KeyError, AttributeError):
         raise Refused("unauthenticated", f"the {PRINCIPAL_HEADER} header cannot be read") from None
-    role_types = {str(document.get("role_typ") or ""), *_ROLE_CLAIMS}
-    roles = frozenset(value for kind, value in claims if kind in role_types)
+    roles = frozenset(value for kind, value in claims if kind == _ROLE_CLAIM)
     return Principal(name=_name(document, claims), roles=roles)
 
 
-def authorize_write(principal: Principal | None, role: str) -> str | None:
-    """The caller to record as ``requested_by``; refuses a principal without ``role`` (the
-    ``DEPLOYER_WRITE_ROLE`` app setting, ``Settings.write_role``)."""
+def authorize_write(header: str | None, *, role: str, auth_enabled: bool) -> str:
+    """The caller to record as ``requested_by``. Behind App Service Authentication
+    (``auth_enabled``) it refuses a request without a principal, or whose principal lacks ``role``
+    (the ``DEPLOYER_WRITE_ROLE`` app setting, ``Settings.write_role``)."""
+    if not auth_enabled:
+        return FUNCTION_KEY_CALLER
+    principal = principal_from(header)
     if principal is None:
-        return None
+        raise Refused(
+            "unauthenticated",
+            "sign in: App Service Authentication is on, and this request carries no signed-in caller",
+        )
     if role not in principal.roles:
         raise Refused(
             "forbidden",

@@ -31,6 +31,8 @@ _OPTIONAL = (
     "project_endpoint",
     "requested_by",
     "version_deleted_at",
+    "version_delete_refused_at",
+    "version_delete_next_at",
     "promoted_to",
     "promoted_from",
 )
@@ -104,6 +106,7 @@ def _smoke() -> dict[str, Any]:
             "http_status": NULLABLE_INTEGER,
             "excerpt": {**NULLABLE_STR, "description": "the start of the last reply (500 characters)"},
             "detail": {**NULLABLE_STR, "description": "why the last attempt failed"},
+            "answered_by": {**NULLABLE_STR, "description": "the version the last reply names, when it does"},
         },
         required=["status", "attempts"],
     )

@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 from deployer.context import Context
 from deployer.domain.notifications import NotificationEntry
 from deployer.domain.subscribers import EventGridTopic, Subscriber
-from deployer.entrypoints.http.requests import NotificationsQuery
+from deployer.entrypoints.http import paging
+from deployer.entrypoints.http.requests import NotificationsQuery, notifications_scope
 from deployer.notify import outbox
 
 log = logging.getLogger(__name__)
@@ -62,12 +63,12 @@ class NotificationPage:
 
 def page(ctx: Context, query: NotificationsQuery) -> NotificationPage:
     """The entries ``query`` asks for (one more is read to know whether a next page exists)."""
+    paging.require_row(query.next, lambda after: ctx.store.get_notification(after) is not None)
     found = outbox.notifications(ctx, state=query.state, limit=query.limit + 1, after=query.next)
     items = found[: query.limit]
-    more = len(found) > query.limit
-    return NotificationPage(
-        items=[view(ctx, entry) for entry in items], next=items[-1].id if more and items else None
-    )
+    more = len(found) > query.limit and items
+    next_token = paging.token(items[-1].id, notifications_scope(query.state)) if more else None
+    return NotificationPage(items=[view(ctx, entry) for entry in items], next=next_token)
 
 
 def view(ctx: Context, entry: NotificationEntry) -> NotificationView:

@@ -15,6 +15,7 @@ from deployer.entrypoints.http.openapi_parts import json_body as _json_body
 from deployer.entrypoints.http.openapi_parts import ok as _ok
 from deployer.entrypoints.http.openapi_parts import path_param as _path_param
 from deployer.entrypoints.http.openapi_parts import problems as _problems
+from deployer.entrypoints.http.problems import TYPE_PREFIX
 from deployer.entrypoints.http.requests import DEFAULT_LIMIT, MAX_LIMIT, STATUSES
 from deployer.entrypoints.http.schemas import STR as _STR
 from deployer.entrypoints.http.schemas import components, ref
@@ -34,8 +35,11 @@ def document() -> dict[str, Any]:
                 "or from these routes, and are tracked until active (verified, after a smoke test), "
                 "failed, unhealthy or timed_out. Errors are "
                 "application/problem+json (RFC 9457). Behind App Service Authentication, POST routes "
-                "need the app role named by the DEPLOYER_WRITE_ROLE app setting (default "
-                "Deployer.Write) and record the caller as requested_by."
+                "need a signed-in caller with the app role named by the DEPLOYER_WRITE_ROLE app "
+                "setting (default Deployer.Write) and record the caller as requested_by; without it "
+                "the caller is recorded as 'function key'. A path under /api that is not listed "
+                f"answers 404 {TYPE_PREFIX}not-found; a listed path with another method answers "
+                f"405 {TYPE_PREFIX}method-not-allowed with an Allow header."
             ),
         },
         "servers": [{"url": "/"}],

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from deployer.domain.errors import Conflict, PlatformError, Refused
+from deployer.domain.errors import Conflict, PlatformError, Refused, StoreUnavailable
 
 MEDIA_TYPE = "application/problem+json"
 #: Problem ``type`` URIs are this prefix and a slug; the OpenAPI document lists the slugs.
@@ -28,6 +28,7 @@ TYPES: Mapping[str, tuple[int, str]] = {
     "registry-not-allowed": (403, "The registry is not in the allow-list"),
     "not-found": (404, "Not found"),
     "unknown-agent": (404, "No such agent"),
+    "method-not-allowed": (405, "The route does not accept this method"),
     "idempotency-key-reused": (409, "The Idempotency-Key was used for another request"),
     "request-in-progress": (409, "A request with this Idempotency-Key is still in progress"),
     "nothing-to-roll-back-to": (409, "There is no earlier deployment to roll back to"),
@@ -75,5 +76,8 @@ def problem_for(exc: Exception) -> Problem | None:
         return Problem(slug="busy", detail=detail)
     if isinstance(exc, PlatformError):
         detail = f"Foundry did not answer ({exc.code}); nothing was started: retry later"
+        return Problem(slug="unavailable", detail=detail)
+    if isinstance(exc, StoreUnavailable):
+        detail = f"the deployer's Table Storage table cannot be used ({exc.code}): see /api/health"
         return Problem(slug="unavailable", detail=detail)
     return None

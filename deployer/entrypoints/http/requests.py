@@ -19,6 +19,7 @@ from deployer.domain.errors import Refused
 from deployer.domain.imageref import ImageRef, ImageRefError
 from deployer.domain.model import Status
 from deployer.domain.notifications import ENTRY_STATES
+from deployer.entrypoints.http import paging
 
 #: The largest request body accepted (the Functions host would take 100 MB).
 MAX_BODY_BYTES = 64 * 1024
@@ -49,6 +50,7 @@ class ListQuery:
     agent: str | None = None
     status: Status | None = None
     limit: int = DEFAULT_LIMIT
+    #: The row the page starts after (read from the ``next`` token), ``None`` for the first page.
     next: str | None = None
 
 
@@ -58,6 +60,7 @@ class NotificationsQuery:
 
     state: str | None = None
     limit: int = DEFAULT_LIMIT
+    #: The row the page starts after (read from the ``next`` token), ``None`` for the first page.
     next: str | None = None
 
 
@@ -120,9 +123,8 @@ def parse_list_query(params: Mapping[str, str]) -> ListQuery:
         raise Refused("invalid-query", f"agent={agent[:80]!r} is not an agent name")
     if status is not None and status not in STATUSES:
         raise Refused("invalid-query", f"status must be one of: {', '.join(STATUSES)}")
-    if next_ is not None and not _DEPLOYMENT_ID.fullmatch(next_):
-        raise Refused("invalid-query", "next must be the token of a previous page, as returned")
-    return ListQuery(agent=agent, status=cast(Status | None, status), limit=_limit(params), next=next_)
+    after = paging.position(next_, deployments_scope(agent, status), _DEPLOYMENT_ID)
+    return ListQuery(agent=agent, status=cast(Status | None, status), limit=_limit(params), next=after)
 
 
 def parse_notifications_query(params: Mapping[str, str]) -> NotificationsQuery:
@@ -133,9 +135,18 @@ def parse_notifications_query(params: Mapping[str, str]) -> NotificationsQuery:
     state, next_ = params.get("state") or None, params.get("next") or None
     if state is not None and state not in ENTRY_STATES:
         raise Refused("invalid-query", f"state must be one of: {', '.join(sorted(ENTRY_STATES))}")
-    if next_ is not None and not _NOTIFICATION_ID.fullmatch(next_):
-        raise Refused("invalid-query", "next must be the token of a previous page, as returned")
-    return NotificationsQuery(state=state, limit=_limit(params), next=next_)
+    after = paging.position(next_, notifications_scope(state), _NOTIFICATION_ID)
+    return NotificationsQuery(state=state, limit=_limit(params), next=after)
+
+
+def deployments_scope(agent: str | None, status: str | None) -> str:
+    """What a deployments page token is bound to: its filters."""
+    return f"deployments|{agent or ''}|{status or ''}"
+
+
+def notifications_scope(state: str | None) -> str:
+    """What a notifications page token is bound to: its filter."""
+    return f"notifications|{state or ''}"
 
 
 def parse_notification_id(text: str) -> str:

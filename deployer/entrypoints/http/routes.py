@@ -14,14 +14,15 @@ import azure.functions as func
 from deployer.bootstrap import root
 from deployer.deploy import agent_controls, canary_control, manual, promotion
 from deployer.deploy.idempotency import IdempotencyKey
-from deployer.domain.errors import Conflict, PlatformError, Refused
-from deployer.entrypoints.http import canary_requests, notifications, openapi
-from deployer.entrypoints.http.auth import PRINCIPAL_HEADER, authorize_write, principal_from
-from deployer.entrypoints.http.health import check_health, unavailable
+from deployer.domain.errors import Conflict, PlatformError, Refused, StoreUnavailable
+from deployer.entrypoints.http import canary_requests, notifications, openapi, paging
+from deployer.entrypoints.http.auth import PRINCIPAL_HEADER, authorize_write
+from deployer.entrypoints.http.health import SubscriberRules, check_health, unavailable
 from deployer.entrypoints.http.hold_requests import parse_hold_ref
 from deployer.entrypoints.http.problems import MEDIA_TYPE, RETRY_AFTER_S, Problem, problem_for
 from deployer.entrypoints.http.requests import (
     JsonBody,
+    deployments_scope,
     parse_agent_name,
     parse_deploy,
     parse_deployment_id,
@@ -126,7 +127,8 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     """200 when Table Storage and every Foundry endpoint answer, 503 otherwise."""
     try:
         app = root()
-        report = check_health(app.context, table=app.settings.table_name)
+        rules = SubscriberRules(resolver=app.resolver, allow_loopback=app.settings.webhooks_allow_loopback)
+        report = check_health(app.context, table=app.settings.table_name, subscribers=rules)
     except Exception as exc:  # a deployer that cannot start is unhealthy, not broken
         report = unavailable("startup", exc)
     return _json(report.to_json(), 200 if report.ok else 503)
@@ -203,10 +205,12 @@ def _get_deployment(req: func.HttpRequest) -> func.HttpResponse:
 
 def _list_deployments(req: func.HttpRequest) -> func.HttpResponse:
     query = parse_list_query(dict(req.params))
-    page = root().context.store.list(
-        agent=query.agent, status=query.status, limit=query.limit, after=query.next
-    )
-    return _json({"items": [d.to_json() for d in page.items], "next": page.next})
+    store = root().context.store
+    paging.require_row(query.next, lambda after: store.get(after) is not None)
+    page = store.list(agent=query.agent, status=query.status, limit=query.limit, after=query.next)
+    scope = deployments_scope(query.agent, query.status)
+    next_token = paging.token(page.next, scope) if page.next else None
+    return _json({"items": [d.to_json() for d in page.items], "next": next_token})
 
 
 def _list_notifications(req: func.HttpRequest) -> func.HttpResponse:
@@ -222,10 +226,12 @@ def _redeliver_notification(req: func.HttpRequest) -> func.HttpResponse:
     return _json(notifications.view(ctx, redelivered).to_json(), 202)
 
 
-def _writer(req: func.HttpRequest) -> str | None:
-    """The caller allowed to change things (``None`` without App Service Authentication)."""
-    principal = principal_from(req.headers.get(PRINCIPAL_HEADER))
-    return authorize_write(principal, root().settings.write_role)
+def _writer(req: func.HttpRequest) -> str:
+    """The caller allowed to change things (see :func:`authorize_write`)."""
+    settings = root().settings
+    return authorize_write(
+        req.headers.get(PRINCIPAL_HEADER), role=settings.write_role, auth_enabled=settings.auth_enabled
+    )
 
 
 def _idempotency_key(
@@ -250,10 +256,10 @@ def _guarded(
     """Run ``handler``, answering its refusals (and lost races, Foundry outages) as problems."""
     try:
         return handler(req)
-    except (Refused, Conflict, PlatformError) as exc:
+    except (Refused, Conflict, PlatformError, StoreUnavailable) as exc:
         problem = problem_for(exc)
         assert problem is not None
-        return _problem(problem)
+        return problem_response(problem)
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
@@ -262,8 +268,9 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
     )
 
 
-def _problem(problem: Problem) -> func.HttpResponse:
-    headers = {"Content-Type": MEDIA_TYPE}
+def problem_response(problem: Problem, *, headers: dict[str, str] | None = None) -> func.HttpResponse:
+    """``problem`` as an ``application/problem+json`` response (``Retry-After`` where a retry helps)."""
+    headers = {**(headers or {}), "Content-Type": MEDIA_TYPE}
     retry_after = RETRY_AFTER_S.get(problem.slug)
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)

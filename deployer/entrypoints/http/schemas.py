@@ -158,9 +158,10 @@ def _health() -> dict[str, Any]:
         {
             "name": {"type": "string", "description": "table_storage, foundry, or startup"},
             "target": STR,
-            "status": {"type": "string", "enum": ["ok", "unreachable"]},
+            "status": {"type": "string", "enum": ["ok", "unreachable", "not_found"]},
             "duration_ms": {"type": "integer"},
             "error": NULLABLE_STR,
+            "hint": NULLABLE_STR,
         }
     )
     return obj(
