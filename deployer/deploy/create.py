@@ -47,6 +47,7 @@ def create_version_for(ctx: Context, agent: AgentConfig, record: Deployment) -> 
     model deployments and connections; what is missing fails it with no version.
     ``rollout: verified``: the agent's traffic is pinned to the serving version."""
     endpoint = ctx.endpoint_for(agent)
+    pending = record  # what a retry starts from: it checks the image again, one history entry
     try:
         record, refused = image_check.check(ctx, agent, record)
         if refused is not None:
@@ -58,7 +59,7 @@ def create_version_for(ctx: Context, agent: AgentConfig, record: Deployment) -> 
         pinned = traffic.pin_before_create(ctx, agent, record) if record.rollout in SMOKE_TESTED else None
         info = ctx.platform.create_version(endpoint, agent.name, _spec(agent, record))
     except PlatformError as exc:
-        return _refused(ctx, record, exc)
+        return _refused(ctx, pending, exc)
     return _creating(ctx, record, info, pinned=pinned, note=None)
 
 
