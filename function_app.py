@@ -6,7 +6,7 @@ import azure.functions as func
 
 from deployer.bootstrap import check_at_startup, quiet_sdk_logging
 from deployer.config.settings import DEFAULT_NOTIFY_SCHEDULE, DEFAULT_POLL_SCHEDULE
-from deployer.entrypoints import eventgrid, notifications, polling
+from deployer.entrypoints import dashboard, eventgrid, notifications, polling
 from deployer.entrypoints.http import fallback, routes
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
@@ -35,5 +35,6 @@ def deliver_notifications(timer: func.TimerRequest) -> None:
 
 
 app.register_functions(routes.blueprint)
+app.register_functions(dashboard.blueprint)
 # Last: the catch-all answers what no route above takes (404 / 405 problems).
 app.register_functions(fallback.blueprint)

@@ -55,6 +55,7 @@ def _serve(stack: Stack, stopping: threading.Event) -> int:
     path = stack.write_info()
     print(f"local stack ready ({path}):\n{path.read_text()}", flush=True)
     print(f"CLI: export DEPLOYER_URL={stack.info.deployer_url} DEPLOYER_KEY={stack.info.function_key}")
+    print(f"dashboard: {stack.info.deployer_url}/api/ui (it asks once for the function key, DEPLOYER_KEY)")
     if os.environ.get("RUN_DEMO_PUSH", "1") != "0":
         _demo(stack.info, stopping)
     print("serving; Ctrl-C to stop", flush=True)
@@ -78,9 +79,21 @@ def _demo(info: StackInfo, stopping: threading.Event) -> None:
 
     url = info.deployer_url
     os.environ["SSL_CERT_FILE"] = info.foundry_ca_bundle  # this process trusts the stand-ins' local CA
-    registry = ["--registry-endpoint", info.registry_endpoint]
-    # The Event Grid webhook takes the system key, not the function key.
-    cli(["--url", url, "--key", info.eventgrid_key, "simulate-push", DEMO_IMAGE, *registry])
+    # The Event Grid webhook takes the system key; the API, which says what was decided, the function key.
+    cli(
+        [
+            "--url",
+            url,
+            "--key",
+            info.function_key,
+            "simulate-push",
+            DEMO_IMAGE,
+            "--eventgrid-key",
+            info.eventgrid_key,
+            "--registry-endpoint",
+            info.registry_endpoint,
+        ]
+    )
     seen: list[str] = []
     deadline = time.monotonic() + 60
     while not stopping.is_set() and time.monotonic() < deadline:

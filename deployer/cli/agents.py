@@ -7,22 +7,35 @@ import argparse
 import json
 from urllib.parse import quote
 
-from deployer.cli import text
+from deployer.cli import resolve, text
 from deployer.cli.base import EXIT_OK, Commands, client
 
 
 def add_commands(commands: Commands) -> None:
     """Register the holds and pause commands."""
-    commands.add("holds", _holds, "list an agent's held digests and whether it is paused").add_argument(
-        "agent"
+    agent_help = "a configured agent's name"
+    holds = commands.add(
+        "holds", _holds, "list an agent's held digests and whether it is paused", example="holds support-bot"
     )
-    unhold = commands.add("unhold", _unhold, "release a held digest, so pushes of it deploy again")
-    unhold.add_argument("agent")
-    unhold.add_argument("digest", help="sha256:..., as 'holds' lists it")
-    pause = commands.add("pause", _pause, "pause an agent: pushes are skipped until it is resumed")
-    pause.add_argument("agent")
-    resume = commands.add("resume", _resume, "resume a paused agent: pushes deploy again")
-    resume.add_argument("agent")
+    holds.add_argument("agent", help=agent_help)
+    unhold = commands.add(
+        "unhold",
+        _unhold,
+        "release a held digest, so pushes of it deploy again",
+        example="unhold support-bot 4f1c2a9b7e3d",
+    )
+    unhold.add_argument("agent", help=agent_help)
+    unhold.add_argument(
+        "digest", help="sha256:..., as 'holds' lists it, or its first 12 or more hex digits (any case)"
+    )
+    pause = commands.add(
+        "pause", _pause, "pause an agent: pushes are skipped until it is resumed", example="pause support-bot"
+    )
+    pause.add_argument("agent", help=agent_help)
+    resume = commands.add(
+        "resume", _resume, "resume a paused agent: pushes deploy again", example="resume support-bot"
+    )
+    resume.add_argument("agent", help=agent_help)
 
 
 def _agent_path(agent: str) -> str:
@@ -36,9 +49,11 @@ def _holds(args: argparse.Namespace) -> int:
 
 
 def _unhold(args: argparse.Namespace) -> int:
-    path = f"{_agent_path(args.agent)}/holds/{quote(args.digest, safe='')}/release"
-    answer = client(args).send("POST", path).body
-    print(json.dumps(answer, indent=2) if args.json else text.released(args.agent, args.digest, answer))
+    api = client(args)
+    digest = resolve.held_digest(api, args.agent, args.digest)
+    path = f"{_agent_path(args.agent)}/holds/{quote(digest, safe='')}/release"
+    answer = api.send("POST", path).body
+    print(json.dumps(answer, indent=2) if args.json else text.released(args.agent, digest, answer))
     return EXIT_OK
 
 

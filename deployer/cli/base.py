@@ -1,16 +1,14 @@
 """What every ``agent-deployer`` command shares: exit codes, the argument parser, subcommands
-with the common options, the API client from ``--url``/``--key``, and following a
-deployment to its end (``--wait``). Standard library only."""
+with the common options, the API client from ``--url``/``--key``, and what a deployment's
+status means to a pipeline. Standard library only."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-import time
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn
 
-from deployer.cli import text
 from deployer.cli.client import Client
 from deployer.domain.model import OPEN_STATUSES, SERVING_STATUSES
 
@@ -33,10 +31,18 @@ class Commands:
         self.group = group
         self._common = common
 
-    def add(self, name: str, run: Any, help_text: str, *, json: bool = True) -> argparse.ArgumentParser:
-        """A subcommand ``name`` that calls ``run(args)`` and returns its exit code."""
+    def add(
+        self, name: str, run: Any, help_text: str, *, example: str, json: bool = True
+    ) -> argparse.ArgumentParser:
+        """A subcommand ``name`` that calls ``run(args)`` and returns its exit code; its help
+        ends with ``example`` (a command line, without the program name)."""
         sub: argparse.ArgumentParser = self.group.add_parser(
-            name, help=help_text, description=help_text, parents=[self._common]
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=f"example:\n  agent-deployer {example}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            parents=[self._common],
         )
         sub.set_defaults(run=run)
         if json:
@@ -47,31 +53,8 @@ class Commands:
 def client(args: argparse.Namespace) -> Client:
     """The deployer's API client: ``--url``/``DEPLOYER_URL`` and ``--key``/``DEPLOYER_KEY``."""
     url = getattr(args, "url", None) or os.environ.get("DEPLOYER_URL") or DEFAULT_URL
-    return Client(url, getattr(args, "key", None) or os.environ.get("DEPLOYER_KEY") or None)
-
-
-def follow(
-    client: Client, deployment: dict[str, Any], timeout_s: float | None, interval_s: float, out: TextIO
-) -> tuple[dict[str, Any], bool]:
-    """Poll the deployment until it ends (or ``timeout_s``), showing its progress on ``out``:
-    a line rewritten in place on a terminal, a line per change otherwise."""
-    started, live, shown = time.monotonic(), out.isatty(), ""
-    while True:
-        elapsed = time.monotonic() - started
-        line = text.progress(deployment, elapsed)
-        if live:
-            out.write("\r\x1b[K" + line)
-        elif deployment["status"] != shown:
-            out.write(line + "\n")
-        shown = deployment["status"]
-        out.flush()
-        if deployment["status"] not in OPEN_STATUSES or (timeout_s is not None and elapsed >= timeout_s):
-            break
-        time.sleep(interval_s)
-        deployment = client.get(f"/api/deployments/{deployment['id']}")
-    if live:
-        out.write("\n")
-    return deployment, deployment["status"] in OPEN_STATUSES
+    key = getattr(args, "key", None) or os.environ.get("DEPLOYER_KEY") or None
+    return Client(url, key, keep_text=bool(getattr(args, "json", False)))
 
 
 def exit_code(deployment: dict[str, Any]) -> int:

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from deployer.cli.terminal import printable
+
 _ATTEMPTS = 3
 _MAX_WAIT_S = 5.0
 
@@ -39,12 +41,16 @@ class Response:
 
 
 class Client:
-    """JSON requests to one deployer (``url``), with its function key if given."""
+    """JSON requests to one deployer (``url``), with its function key if given. Strings in the
+    answers are :func:`printable` unless ``keep_text`` (``--json``: ``json.dumps`` escapes them)."""
 
-    def __init__(self, url: str, key: str | None = None, *, timeout_s: float = 30.0) -> None:
+    def __init__(
+        self, url: str, key: str | None = None, *, timeout_s: float = 30.0, keep_text: bool = False
+    ) -> None:
         self.url = url.rstrip("/")
         self.key = key
         self.timeout_s = timeout_s
+        self.keep_text = keep_text
 
     def get(self, path: str, **query: str | int | None) -> Any:
         """GET ``path`` with the query parameters that are not ``None``; the JSON answer."""
@@ -85,7 +91,9 @@ class Client:
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as answer:  # noqa: S310
                 return Response(
-                    status=answer.status, headers=dict(answer.headers), body=_decode(answer.read())
+                    status=answer.status,
+                    headers=dict(answer.headers),
+                    body=_decode(answer.read(), keep_text=self.keep_text),
                 )
         except urllib.error.HTTPError as exc:
             raise _error_for(method, path, exc) from None
@@ -108,7 +116,7 @@ def _error_for(method: str, path: str, exc: urllib.error.HTTPError) -> Exception
     except ValueError:
         body = None
     problem = body if isinstance(body, dict) else None
-    detail = (problem or {}).get("detail") or raw.decode(errors="replace")[:300] or exc.reason
+    detail = (problem or {}).get("detail") or printable(raw.decode(errors="replace")[:300]) or exc.reason
     title = (problem or {}).get("title")
     message = f"{method} {path}: {exc.code} {title + ': ' if title else ''}{detail}"
     error = ApiError(message, status=exc.code, problem=problem)
@@ -118,5 +126,21 @@ def _error_for(method: str, path: str, exc: urllib.error.HTTPError) -> Exception
     return error
 
 
-def _decode(raw: bytes) -> Any:
-    return json.loads(raw) if raw.strip() else None
+def _decode(raw: bytes, *, keep_text: bool = False) -> Any:
+    """The answer's JSON, every string in it :func:`printable`: the deployer's answers carry text
+    others wrote (a ``reason``, a caller's name, a platform message), and the CLI's own control
+    sequences (the live line, colours) must stay the only ones it writes."""
+    if not raw.strip():
+        return None
+    body = json.loads(raw)
+    return body if keep_text else _printable(body)
+
+
+def _printable(value: Any) -> Any:
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, list):
+        return [_printable(item) for item in value]
+    if isinstance(value, dict):
+        return {printable(str(key)): _printable(item) for key, item in value.items()}
+    return value

@@ -10,11 +10,12 @@ import os
 import sys
 import uuid
 from collections.abc import Sequence
+from importlib import metadata
 from typing import Any
 from urllib.parse import quote
 
 from deployer.cli import agents as cli_agents
-from deployer.cli import canary, text
+from deployer.cli import canary, completion, config_commands, resolve, text
 from deployer.cli.base import (
     DEFAULT_URL,
     EXIT_ERROR,
@@ -27,9 +28,8 @@ from deployer.cli.base import (
     exit_code,
 )
 from deployer.cli.base import client as _client
-from deployer.cli.base import follow as _follow
-from deployer.cli.client import ApiError
-from deployer.cli.terminal import printable_output
+from deployer.cli.client import ApiError, Client
+from deployer.cli.follow import report
 
 __all__ = [
     "DEFAULT_URL",
@@ -40,6 +40,8 @@ __all__ = [
     "EXIT_TIMED_OUT",
     "exit_code",
 ]
+_DESCRIPTION = """Deploy, roll back, inspect, hold and pause agents, and redeliver notifications
+through a running deployer's HTTP API; 'config check' works offline."""
 _EPILOG = """exit codes: 0 active or verified (or done), 1 failed or unhealthy (the smoke test
 failed), 2 timed out, 3 refused (the deployer said no, or the deployment was skipped), 4 the
 deployer could not be reached or the command was misused.
@@ -49,18 +51,28 @@ deployer could not be reached or the command was misused.
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     args = _parser().parse_args(argv)
-    with printable_output():  # the deployer's answers carry text others wrote
-        return _run(args)
+    return _run(args)
 
 
 def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.run(args))
     except ApiError as exc:
+        if getattr(args, "json", False):  # for a pipeline: the problem+json body, or one like it
+            failed = "could not be reached" if exc.status is None else "failed"
+            problem = exc.problem or {
+                "title": f"The deployer {failed}",
+                "status": exc.status,
+                "detail": str(exc),
+            }
+            print(json.dumps(problem))
         print(f"error: {exc}", file=sys.stderr)
         for item in (exc.problem or {}).get("errors") or []:
             print(f"  {item.get('field')}: {item.get('message')}", file=sys.stderr)
         return EXIT_REFUSED if exc.refused else EXIT_ERROR
+    except resolve.CommandError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.code
     except KeyboardInterrupt:
         return 130
 
@@ -70,42 +82,58 @@ def _parser() -> argparse.ArgumentParser:
     common = Parser(add_help=False)
     common.add_argument("--url", default=argparse.SUPPRESS, help="the deployer (DEPLOYER_URL)")
     common.add_argument("--key", default=argparse.SUPPRESS, help="function key (DEPLOYER_KEY)")
-    parser = Parser(prog="agent-deployer", description=__doc__, epilog=_EPILOG, parents=[common])
+    parser = Parser(prog="agent-deployer", description=_DESCRIPTION, epilog=_EPILOG, parents=[common])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = Commands(parser.add_subparsers(required=True, metavar="COMMAND"), common)
     _add_write_commands(commands)
     _add_read_commands(commands)
     cli_agents.add_commands(commands)
     canary.add_commands(commands)
     _add_notification_commands(commands)
-    config = commands.group.add_parser("config", help="configuration commands")
-    config_commands = config.add_subparsers(required=True, metavar="COMMAND")
-    check = config_commands.add_parser("check", help="validate a config file offline", parents=[common])
-    check.add_argument("file")
-    check.set_defaults(run=_config_check)
-    schema = config_commands.add_parser("schema", help="print the JSON Schema of deployer.yaml")
-    schema.set_defaults(run=_config_schema)
+    config_commands.add_commands(commands, common)
     push = commands.add(
         "simulate-push",
         _simulate_push,
         "push an image to the local registry stand-in, then post its ACR ImagePushed event",
+        example="simulate-push myregistry.azurecr.io/agents/support-bot:1.2.0",
         json=False,
     )
-    push.add_argument("image")
+    push.add_argument("image", help="registry/repository:tag (or @sha256:...) that was pushed")
     push.add_argument("--schema", choices=["eventgrid", "cloudevents"], default="eventgrid")
     push.add_argument(
+        "--eventgrid-key",
+        help="the host's eventgrid_extension system key for the webhook (default: --key); "
+        "--key still reads what the deployer decided",
+    )
+    push.add_argument(
         "--registry-endpoint",
-        default=os.environ.get("DEPLOYER_REGISTRY_ENDPOINT"),
         help="the registry stand-in's origin (DEPLOYER_REGISTRY_ENDPOINT; .local/stack.json's "
         "registry_endpoint), trusted through SSL_CERT_FILE (the local CA bundle); without it only "
         "the event is posted",
     )
+    completion.add_command(commands, _parser)
     return parser
 
 
+def _version() -> str:
+    try:
+        return metadata.version("agent-deployer")
+    except metadata.PackageNotFoundError:  # run from a checkout (python -m deployer) without installing
+        return "(not installed)"
+
+
 def _add_write_commands(commands: Commands) -> None:
-    deploy = commands.add("deploy", _deploy, "deploy an image to a configured agent")
-    deploy.add_argument("agent")
-    deploy.add_argument("image", help="registry/repository:tag or registry/repository@sha256:...")
+    deploy = commands.add(
+        "deploy",
+        _deploy,
+        "deploy an image to a configured agent",
+        example="deploy support-bot myregistry.azurecr.io/agents/support-bot:1.2.0 --wait --timeout 900",
+    )
+    deploy.add_argument("agent", help="a configured agent's name")
+    deploy.add_argument(
+        "image",
+        help="registry/repository:tag, registry/repository@sha256:..., or short: :TAG, repository:tag",
+    )
     deploy.add_argument(
         "--env",
         action="append",
@@ -116,30 +144,49 @@ def _add_write_commands(commands: Commands) -> None:
     )
     _waiting(deploy)
     rollback = commands.add(
-        "rollback", _rollback, "go back to the agent's previous version (by traffic when it still runs)"
+        "rollback",
+        _rollback,
+        "go back to the agent's previous version (by traffic when it still runs)",
+        example="rollback support-bot --wait",
     )
-    rollback.add_argument("agent")
+    rollback.add_argument("agent", help="a configured agent's name")
     rollback.add_argument("--to", help="a deployment id or version (default: the previous active)")
     _waiting(rollback)
 
 
 def _add_read_commands(commands: Commands) -> None:
-    commands.add("status", _status, "show one deployment and its history").add_argument("id")
-    listing = commands.add("list", _list, "list deployments, newest first")
+    status = commands.add(
+        "status", _status, "show one deployment and its history", example="status 8204021..."
+    )
+    status.add_argument("id", help="a deployment id, as deploy and list print it, or an agent (its latest)")
+    listing = commands.add(
+        "list", _list, "list deployments, newest first", example="list --agent support-bot --limit 5"
+    )
     listing.add_argument("--agent")
     listing.add_argument("--status")
     listing.add_argument("--limit", type=int, default=20)
     listing.add_argument("--next", help="the page token a previous list printed")
-    commands.add("agents", _agents, "the configured agents and their active deployments")
-    commands.add("health", _health, "whether the deployer reaches Table Storage and Foundry")
+    commands.add(
+        "agents", _agents, "the configured agents and their active deployments", example="agents --json"
+    )
+    commands.add(
+        "health", _health, "whether the deployer reaches Table Storage and Foundry", example="health"
+    )
 
 
 def _add_notification_commands(commands: Commands) -> None:
-    listing = commands.add("notifications", _notifications, "list webhook and Event Grid notifications")
+    listing = commands.add(
+        "notifications",
+        _notifications,
+        "list webhook and Event Grid notifications",
+        example="notifications --state dead",
+    )
     listing.add_argument("--state", choices=["pending", "delivered", "dead"])
     listing.add_argument("--limit", type=int, default=20)
     listing.add_argument("--next", help="the page token a previous list printed")
-    redeliver = commands.add("redeliver", _redeliver, "send a dead notification again")
+    redeliver = commands.add(
+        "redeliver", _redeliver, "send a dead notification again", example="redeliver 8204021....creating.w0"
+    )
     redeliver.add_argument("id", help="a notification id, as 'notifications --state dead' lists it")
 
 
@@ -166,18 +213,12 @@ def _start(args: argparse.Namespace, path: str, body: dict[str, Any]) -> int:
     client = _client(args)
     # One key per run: the client's own retries can then never start a second deployment.
     headers = {"Idempotency-Key": args.idempotency_key or str(uuid.uuid4())}
-    deployment = client.send("POST", path, body, headers).body
-    timed_out = False
-    if args.wait:
-        deployment, timed_out = _follow(client, deployment, args.timeout, args.interval, sys.stderr)
-    print(json.dumps(deployment, indent=2) if args.json else text.outcome(deployment))
-    for line in text.error_lines(deployment):
-        print(line, file=sys.stderr)
-    return EXIT_TIMED_OUT if timed_out else exit_code(deployment)
+    return report(args, client, client.send("POST", path, body, headers).body)
 
 
 def _status(args: argparse.Namespace) -> int:
-    deployment = _client(args).get(f"/api/deployments/{quote(args.id, safe='')}")
+    api = _client(args)
+    deployment = api.get(f"/api/deployments/{quote(resolve.deployment_id(api, args.id), safe='')}")
     print(json.dumps(deployment, indent=2) if args.json else text.deployment(deployment))
     return EXIT_OK
 
@@ -193,8 +234,16 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _agents(args: argparse.Namespace) -> int:
-    found = _client(args).get("/api/agents")
-    print(json.dumps(found, indent=2) if args.json else text.agents(found["items"]))
+    api = _client(args)
+    found = api.get("/api/agents")
+    if args.json:
+        print(json.dumps(found, indent=2))
+        return EXIT_OK
+    held = {
+        a["name"]: [h["digest"] for h in api.get(f"/api/agents/{quote(a['name'], safe='')}/holds")["items"]]
+        for a in found["items"]
+    }
+    print(text.agents(found["items"], held))
     return EXIT_OK
 
 
@@ -225,45 +274,21 @@ def _redeliver(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _config_check(args: argparse.Namespace) -> int:
-    from deployer.config.parser import ConfigError, load_config
-
-    try:
-        config = load_config(args.file, os.environ)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_FAILED
-    print(f"{args.file}: ok ({len(config.agents)} agents, {len(config.registries)} registries)")
-    return EXIT_OK
-
-
-def _config_schema(args: argparse.Namespace) -> int:
-    from deployer.config.parser import json_schema
-
-    print(json.dumps(json_schema(), indent=2))
-    return EXIT_OK
-
-
 def _simulate_push(args: argparse.Namespace) -> int:
-    from deployer.cli.simulate import image_pushed_event, push_to_stand_in
+    from deployer.cli import simulate
 
-    digest = None
-    if args.registry_endpoint:
-        try:
-            digest = push_to_stand_in(args.registry_endpoint, args.image)
-        except (OSError, ValueError) as exc:
-            raise ApiError(f"cannot push {args.image} to {args.registry_endpoint}: {exc}") from None
-    event = image_pushed_event(args.image, schema=args.schema, digest=digest)
-    cloud = args.schema == "cloudevents"
-    headers = {
-        "aeg-event-type": "Notification",
-        "Content-Type": "application/cloudevents+json" if cloud else "application/json",
-    }
-    path = "/runtime/webhooks/eventgrid?functionName=on_image_pushed"
-    _client(args).send("POST", path, event if cloud else [event], headers)
-    where = f" to {args.registry_endpoint}" if args.registry_endpoint else " (event only)"
-    print(f"pushed {args.image}{where} (event {event['id']})")
-    return EXIT_OK
+    api = _client(args)
+    webhook = Client(api.url, args.eventgrid_key) if args.eventgrid_key else api
+    registry = args.registry_endpoint or os.environ.get("DEPLOYER_REGISTRY_ENDPOINT")
+    event_id, record = simulate.push(
+        api, args.image, args.schema, webhook=webhook, registry_endpoint=registry
+    )
+    where = f" to {registry}" if registry else " (event only)"
+    if record is None:
+        print(f"pushed {args.image}{where} (event {event_id}); the deployer has not recorded it yet")
+        return EXIT_OK
+    print(f"pushed {args.image}{where} (event {event_id}): {text.outcome(record)}")
+    return exit_code(record)
 
 
 def _pair(item: str) -> tuple[str, str]:

@@ -1,23 +1,68 @@
 """Realistic ACR ``ImagePushed`` events, shaped as Microsoft documents them, for
-``agent-deployer simulate-push`` and for tests; and the push itself into the local registry
-stand-in, which comes before the event as ``docker push`` does."""
+``agent-deployer simulate-push`` and for tests; the push itself into the local registry
+stand-in, which comes before the event as ``docker push`` does; ``push`` does both and finds what
+the deployer made of it."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 import urllib.request
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any, Literal
 
-from deployer.domain.imageref import ImageRef
+from deployer.cli.client import Client
+from deployer.cli.resolve import CommandError
+from deployer.domain.imageref import ImageRef, ImageRefError
 
 MANIFEST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
+Schema = Literal["eventgrid", "cloudevents"]
+_LOOKS, _LOOK_EVERY_S = 10, 0.5
+
+
+def push(
+    api: Client,
+    image: str,
+    schema: Schema,
+    *,
+    webhook: Client | None = None,
+    registry_endpoint: str | None = None,
+) -> tuple[str, dict[str, Any] | None]:
+    """Put ``image`` in the registry stand-in at ``registry_endpoint`` (if given), then post its
+    ImagePushed event to the deployer's Event Grid endpoint (through ``webhook``, which holds the
+    system key, or ``api``): the event's id and the deployer's record of it (what it decided),
+    once that shows (``None`` if not soon)."""
+    try:
+        ImageRef.parse(image)
+    except ImageRefError as exc:
+        raise CommandError(str(exc)) from None
+    digest = None
+    if registry_endpoint:
+        try:
+            digest = push_to_stand_in(registry_endpoint, image)
+        except (OSError, ValueError) as exc:
+            raise CommandError(f"cannot push {image} to {registry_endpoint}: {exc}") from None
+    event = image_pushed_event(image, schema=schema, digest=digest)
+    cloud = schema == "cloudevents"
+    headers = {
+        "aeg-event-type": "Notification",
+        "Content-Type": "application/cloudevents+json" if cloud else "application/json",
+    }
+    path = "/runtime/webhooks/eventgrid?functionName=on_image_pushed"
+    (webhook or api).send("POST", path, event if cloud else [event], headers)
+    for look in range(_LOOKS):
+        items = api.get("/api/deployments", limit=50)["items"]
+        found = next((d for d in items if d["event_id"] == event["id"]), None)
+        if found is not None or look == _LOOKS - 1:
+            return str(event["id"]), found
+        time.sleep(_LOOK_EVERY_S)
+    raise AssertionError("unreachable")
 
 
 def image_pushed_event(
-    image: str, *, schema: Literal["eventgrid", "cloudevents"] = "eventgrid", digest: str | None = None
+    image: str, *, schema: Schema = "eventgrid", digest: str | None = None
 ) -> dict[str, Any]:
     """One ImagePushed event for ``image`` (``registry/repository:tag``) in the given schema."""
     ref = ImageRef.parse(image)
@@ -26,7 +71,7 @@ def image_pushed_event(
         "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/local"
         f"/providers/Microsoft.ContainerRegistry/registries/{name}"
     )
-    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
     data = {
         "id": str(uuid.uuid4()),
         "timestamp": now,

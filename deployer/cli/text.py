@@ -29,8 +29,10 @@ def deployments(items: Sequence[Doc]) -> str:
     return table(headers, rows)
 
 
-def agents(items: Sequence[Doc]) -> str:
-    """``agents``: one row per configured agent with its active deployment."""
+def agents(items: Sequence[Doc], held: Mapping[str, Sequence[str]]) -> str:
+    """``agents``: one row per configured agent with its active deployment, whether it is
+    paused and its held digests (``held``: by agent; shortened to 12 hex digits, as ``unhold``
+    takes them)."""
     rows = []
     for agent in items:
         active = agent.get("active") or {}
@@ -39,12 +41,15 @@ def agents(items: Sequence[Doc]) -> str:
                 agent["name"],
                 agent["repository"],
                 agent["tags"],
+                "paused" if agent.get("paused") else None,
+                ", ".join(d.removeprefix("sha256:")[:12] for d in held.get(agent["name"], ())),
                 active.get("version"),
                 active.get("image"),
                 _short_time(active.get("updated_at")),
             )
         )
-    return table(("AGENT", "REPOSITORY", "TAGS", "VERSION", "ACTIVE IMAGE", "SINCE"), rows)
+    headers = ("AGENT", "REPOSITORY", "TAGS", "PAUSED", "HELD", "VERSION", "ACTIVE IMAGE", "SINCE")
+    return table(headers, rows)
 
 
 def deployment(d: Doc) -> str:
@@ -123,7 +128,16 @@ def progress(d: Doc, elapsed_s: float) -> str:
     if d["status"] in ("verifying", "verified", "unhealthy") and d.get("smoke"):
         details.append(_smoke(d["smoke"]) or "")
     shown = f" ({', '.join(details)})" if details else ""
-    return f"{d['agent']} {d['image']}: {d['status']}{shown} after {elapsed_s:.0f}s"
+    return f"{d['agent']} {d['image']}: {d['status']}{shown} after {duration(elapsed_s)}"
+
+
+def duration(seconds: float) -> str:
+    """``45s``, ``1m30s``, ``2h0m5s``."""
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours}h{minutes}m{secs}s"
+    return f"{minutes}m{secs}s" if minutes else f"{secs}s"
 
 
 def holds(agent: str, doc: Doc) -> str:
@@ -209,8 +223,9 @@ def _traffic(rules: Sequence[Doc] | None) -> str | None:
 
 
 def _short_time(value: str | None) -> str | None:
-    """``2026-11-25T06:34:44.123Z`` -> ``2026-11-25 06:34:44``."""
-    return value[:19].replace("T", " ") if value else None
+    """``2026-11-25T06:34:44.123Z`` -> ``2026-11-25T06:34:44Z``: ISO 8601 with its zone, as
+    every time the CLI shows."""
+    return value[:19] + "Z" if value else None
 
 
 def _subscriber(subscriber: Doc) -> str:

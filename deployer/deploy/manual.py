@@ -82,6 +82,7 @@ class AgentOverview:
             "keep_versions": agent.keep_versions,
             "timeout_s": agent.timeout_s,
             "rollout": agent.rollout,
+            "canary_steps": list(agent.canary.steps) if agent.canary else None,
             "paused": self.state.paused,
             "project_endpoint": self.endpoint,
             "high_tag": self.state.high_tag,

@@ -47,6 +47,30 @@ class ImageRef:
         )
 
 
+def resolve(text: str, *, registry: str | None, repository: str) -> ImageRef:
+    """``text`` completed from an agent's ``registry`` and ``repository``: ``:TAG`` and
+    ``@sha256:...`` name an image of the agent's repository, ``repository:tag`` (no registry
+    host before the first ``/``) one in the agent's registry; a full reference stays as it is."""
+    completed = f"{repository}{text}" if text.startswith((":", "@")) else text
+    head, slash, _ = completed.partition("/")
+    named = bool(slash) and ("." in head or ":" in head or head == "localhost")
+    if not named:  # a stand-in registry first, so that what is no image at all is said to be so
+        completed = f"{registry or 'registry.invalid'}/{completed}"
+    try:
+        ref = ImageRef.parse(completed)
+    except ImageRefError:
+        raise ImageRefError(
+            f"{text[:200]!r} is not an image reference: expected registry/repository:tag,"
+            " registry/repository@sha256:<64 hex>, repository:tag or :tag"
+        ) from None
+    if not named and registry is None:
+        raise ImageRefError(
+            f"{text[:200]!r} names no registry, and the agent takes images from more than one:"
+            " give registry/repository:tag"
+        )
+    return ref
+
+
 def is_valid_tag(tag: str) -> bool:
     return bool(_TAG_ONLY.fullmatch(tag))
 

@@ -276,7 +276,7 @@ class Deployment:
             if self.traffic_before is None
             else [rule.to_json() for rule in self.traffic_before],
             "smoke": self.smoke.to_json() if self.smoke else None,
-            "canary": self.canary.to_json() if self.canary else None,
+            "canary": self.canary.document() if self.canary else None,
             "promoted_to": self.promoted_to,
             "promoted_from": self.promoted_from,
             "image_check": self.image_check.to_json() if self.image_check else None,

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from deployer.domain.clock import iso
+
 SmokeStatus = Literal["running", "passed", "failed"]
 #: The longest reply excerpt kept on a record.
 MAX_EXCERPT = 500
@@ -138,6 +140,11 @@ class CanaryState:
             "promote": self.promote,
             "promoted_by": self.promoted_by,
         }
+
+    def document(self) -> dict[str, Any]:
+        """The ``canary`` of the deployment document: as stored, with ``next_at`` an ISO 8601
+        time (UTC) like every time the API shows, ``None`` before the first step."""
+        return {**self.to_json(), "next_at": iso(self.next_at) if self.next_at else None}
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> CanaryState:

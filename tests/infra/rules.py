@@ -86,8 +86,9 @@ def flex_problems(files: Iterable[Path]) -> list[str]:
 
 #: Set by App Service itself, never by infra.
 PLATFORM_SETTINGS = frozenset({"WEBSITE_HOSTNAME", "WEBSITE_AUTH_ENABLED"})
-#: Read by the CLI on the operator's machine (``agent-deployer --url/--key``), not by the app.
-CLI_SETTINGS = frozenset({"DEPLOYER_URL", "DEPLOYER_KEY"})
+#: Read by the CLI on the operator's machine (``agent-deployer --url/--key``; the terminal's
+#: ``NO_COLOR`` and ``TERM``), not by the app.
+CLI_SETTINGS = frozenset({"DEPLOYER_URL", "DEPLOYER_KEY", "NO_COLOR", "TERM"})
 #: Names of mappings of app settings in the code (``env.get("X")``, ``os.environ["X"]``, ...).
 _SETTING_MAPPINGS = frozenset({"env", "environ", "environment", "settings", "app_settings"})
 _SETTING_NAME = re.compile(r"[A-Z][A-Z0-9_]*")

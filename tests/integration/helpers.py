@@ -1,4 +1,5 @@
-"""Shared helpers of the integration tests: the CLI run as a subprocess, and an Easy Auth principal."""
+"""Shared helpers of the integration tests: the installed CLI (``.venv/bin/agent-deployer``, what
+``make setup`` installs) run as a subprocess, and an Easy Auth principal."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+CLI = Path(sys.executable).parent / "agent-deployer"
 
 
 def run(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in ("DEPLOYER_URL", "DEPLOYER_KEY")}
     return subprocess.run(
-        [sys.executable, "-m", "deployer", *argv],
+        [str(CLI), *argv],
         check=False,
         capture_output=True,
         text=True,

@@ -1,4 +1,4 @@
-"""The real CLI (``python -m deployer``, a subprocess) against the local stack: exit codes of
+"""The installed CLI (``.venv/bin/agent-deployer``, a subprocess) against the local stack: exit codes of
 ``deploy --wait`` for active, failed and timed out, refusals, and every read command."""
 
 from __future__ import annotations
@@ -65,7 +65,8 @@ def test_deploy_wait_exits_2_when_the_version_times_out(http, url, emulator_sett
     slow = pushed(http, "cli-slow", "slow-1")
     done = run("deploy", "cli-slow", slow, "--wait", "--json", env={"DEPLOYER_URL": url})
     assert done.returncode == 2, done.stderr
-    assert json.loads(done.stdout)["status"] == "timed_out"
+    started, ended = (json.loads(line) for line in done.stdout.splitlines())
+    assert started["id"] == ended["id"] and ended["status"] == "timed_out"
 
 
 def test_deploy_wait_exits_2_when_the_wait_runs_out_first(http, url, emulator_settings):
@@ -100,7 +101,7 @@ def test_rollback_wait_goes_back_and_exits_0(http, url):
     assert run("--url", url, "deploy", "cli-bot", pushed(http, "cli-bot", second), "--wait").returncode == 0
     done = run("--url", url, "rollback", "cli-bot", "--wait", "--json")
     assert done.returncode == 0, done.stderr
-    back = json.loads(done.stdout)
+    back = json.loads(done.stdout.splitlines()[-1])
     assert (back["source"], back["tag"], back["status"]) == ("rollback", first, "active")
 
 
@@ -140,11 +141,36 @@ def test_simulate_push_pushes_the_image_then_posts_an_event_the_deployer_deploys
     env = {"SSL_CERT_FILE": http.info.foundry_ca_bundle}
     done = run("--url", url, "simulate-push", pushing, *registry, "--schema", "cloudevents", env=env)
     assert done.returncode == 0, done.stderr
-    event_id = done.stdout.split("(event ")[1].rstrip(")\n")
+    event_id = done.stdout.split("(event ")[1].split(")")[0]
     [record] = http.records_for(event_id)
     assert record["agent"] == "cli-bot" and record["source"] == "event"
     [held] = [i for i in http.registry("GET", "images")["images"] if i["image"] == pushing]
-    assert record["digest"] == held["digest"] and record["status"] == "creating"
+    assert record["digest"] == held["digest"] and record["status"] in ("creating", "active")
+    assert f"): cli-bot version {record['version']}: creating" in done.stdout or ": active" in done.stdout
+
+
+def test_a_push_the_deployer_skips_says_what_it_decided_and_exits_3(http, url):
+    done = run("--url", url, "simulate-push", f"{REGISTRY}/agents/nobody-deploys-this:1.0.0")
+    assert done.returncode == 3, done.stderr
+    assert ": skipped (no_matching_rule)" in done.stdout
+
+
+def test_a_short_image_is_completed_from_the_agent_and_status_of_the_agent_shows_it(http, url):
+    tag = fresh_tag(5)
+    pushed(http, "cli-bot", tag)
+    done = run("--url", url, "deploy", "cli-bot", f":{tag}", "--json")
+    assert done.returncode == 0, done.stderr
+    started = json.loads(done.stdout)
+    assert started["image"] == image("cli-bot", tag)
+    latest = json.loads(run("--url", url, "status", "cli-bot", "--json").stdout)
+    assert latest["id"] == started["id"]
+
+
+def test_listing_an_unknown_agent_is_refused(url):
+    done = run("--url", url, "list", "--agent", "nosuch", "--json")
+    assert done.returncode == 3
+    assert json.loads(done.stdout)["type"].endswith("unknown-agent")
+    assert "no agent 'nosuch' is configured" in done.stderr
 
 
 def test_config_check_works_offline(tmp_path):

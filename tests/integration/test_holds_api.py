@@ -1,5 +1,5 @@
 """Holds, pauses and rollback by traffic through the dev host (``/api/agents/{agent}/...``) and
-the real CLI (``python -m deployer``, a subprocess), on Azurite and the Foundry emulator: a
+the installed CLI (``agent-deployer``, a subprocess), on Azurite and the Foundry emulator: a
 paused agent skips pushes, a rollback of a verified agent moves the traffic back without a new
 version and holds the digest it left, and ``unhold`` lets that digest deploy again."""
 
@@ -83,13 +83,13 @@ def test_a_verified_agent_rolls_back_by_traffic_and_holds_the_digest_it_left(htt
         "--url", url, "deploy", "verified-bot", f"{REGISTRY}/agents/verified-bot@{left}", "--wait", "--json"
     )
     assert second.returncode == 0, second.stderr
-    newer = json.loads(second.stdout)
+    newer = json.loads(second.stdout.splitlines()[-1])  # JSON Lines: started, then the end state
     assert (newer["status"], newer["smoke"]["status"], newer["rollout"]) == ("verified", "passed", "verified")
     created = http.versions_created("verified-bot")
 
     back = run("--url", url, "rollback", "verified-bot", "--wait", "--json", "--reason", "bad answers")
     assert back.returncode == 0, back.stderr
-    record = json.loads(back.stdout)
+    record = json.loads(back.stdout.splitlines()[-1])
     assert (record["status"], record["rollout"], record["source"]) == ("active", "instant", "rollback")
     assert (record["version"], record["reason"]) == (str(int(newer["version"]) - 1), "bad answers")
     assert record["history"][0]["note"].startswith(f"held {left}")
@@ -160,7 +160,11 @@ def test_a_refused_hold_or_pause_request_is_a_problem_and_changes_nothing(
 
 
 def test_the_cli_exits_3_when_the_deployer_refuses_a_hold_command(url):
-    refused = run("--url", url, "unhold", "hold-bot", "sha256:nope")
-    assert refused.returncode == 3 and "is not a digest" in refused.stderr
+    refused = run("--url", url, "unhold", "nobody", "sha256:" + "a" * 64)
+    assert refused.returncode == 3 and "no agent 'nobody' is configured" in refused.stderr
+    unheld = run("--url", url, "unhold", "hold-bot", "AAAAAAAAAAAAA")  # a prefix no held digest has
+    assert unheld.returncode == 3 and "hold-bot: no held digest starts with aaaaaaaaaaaaa" in unheld.stderr
+    malformed = run("--url", url, "unhold", "hold-bot", "sha256:nope")  # refused before asking
+    assert malformed.returncode == 4 and "at least its first 12 hex digits" in malformed.stderr
     unknown = run("--url", url, "pause", "nobody")
     assert unknown.returncode == 3 and "no agent 'nobody' is configured" in unknown.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -13,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -57,29 +59,50 @@ def status_of(url: str, headers: dict[str, str], body: bytes | None = None) -> i
         return exc.code
 
 
-@pytest.fixture
-def launched(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
-    """``python -m localdev.run`` on free ports, without the demo, until it says it serves."""
+@contextmanager
+def launch(tmp_path: Path, *, demo: bool) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+    """``python -m localdev.run`` on free ports until it says it serves (what it printed until
+    then, the demo included, is in ``printed.txt`` beside ``stack.json``)."""
     env = {
         **os.environ,
         "LOCAL_STACK_DIR": str(tmp_path),
         "AZURITE_TABLE_PORT": "0",
         "DEPLOYER_PORT": "0",
-        "RUN_DEMO_PUSH": "0",
+        "RUN_DEMO_PUSH": "1" if demo else "0",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "localdev.run"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
     )
     assert process.stdout is not None
+    printed = []
     for line in process.stdout:
+        printed.append(line)
         if line.startswith("serving;"):
             break
+    (tmp_path / "printed.txt").write_text("".join(printed))
     try:
         yield process, tmp_path / "stack.json"
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+def launched(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+    """The launched stack, without the demo."""
+    with launch(tmp_path, demo=False) as running:
+        yield running
+
+
+def test_make_run_shows_the_demo_push_reaching_active(tmp_path: Path) -> None:
+    with launch(tmp_path, demo=True) as (process, _):
+        printed = (tmp_path / "printed.txt").read_text()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+
+    assert "demo: creating -> active" in printed, printed
+    assert "error:" not in printed, printed
 
 
 def test_a_fixed_port_in_use_stops_the_start_naming_the_variable(tmp_path: Path) -> None:
@@ -148,3 +171,16 @@ def test_a_dead_part_stops_the_stack_names_it_and_exits_1(
     while any(alive(pid) for pid in children) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(alive(pid) for pid in children)
+
+
+def test_the_launcher_prints_the_dashboard_which_loads_without_a_key_and_reads_the_api_with_one(
+    launched: tuple[subprocess.Popen[str], Path],
+) -> None:
+    info = json.loads(launched[1].read_text())
+    printed = (launched[1].parent / "printed.txt").read_text()
+    [url] = re.findall(r"^dashboard: (\S+)", printed, re.MULTILINE)
+
+    assert url == f"{info['deployer_url']}/api/ui"
+    assert status_of(url, {}) == status_of(f"{url}/app.js", {}) == 200
+    assert status_of(f"{info['deployer_url']}/api/caller", {}) == 401
+    assert status_of(f"{info['deployer_url']}/api/caller", {"x-functions-key": info["function_key"]}) == 200

@@ -209,6 +209,13 @@ def test_hold_and_pause_refusals_are_problems_and_write_nothing(
     assert app.store.agents == {}
 
 
+def test_listing_the_deployments_of_an_unknown_agent_is_404(app):
+    response = get(http_api.list_deployments, params={"agent": "nosuch"})
+    assert response.status_code == 404 and doc(response)["type"].endswith("unknown-agent")
+    assert "'nosuch'" in doc(response)["detail"]
+    assert get(http_api.list_deployments, params={"agent": "support-bot"}).status_code == 200
+
+
 def test_listing_the_holds_of_an_unknown_agent_is_404(app):
     response = get(http_api.list_holds, route_params={"agent": "nobody"})
     assert response.status_code == 404 and doc(response)["type"].endswith("unknown-agent")

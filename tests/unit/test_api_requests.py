@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from deployer.config.parser import parse_config
 from deployer.domain.errors import Refused
 from deployer.entrypoints.http import paging
 from deployer.entrypoints.http.problems import problem_for
@@ -23,8 +24,14 @@ from deployer.entrypoints.http.requests import (
     parse_rollback,
     read_json,
 )
+from tests.unit import conftest
 
 IMAGE = "myregistry.azurecr.io/agents/bot:1.0.0"
+CONFIG = parse_config(conftest.CONFIG, {})
+
+
+def deploy(raw: JsonBody):
+    return parse_deploy(raw, CONFIG)
 
 
 def body(document) -> JsonBody:
@@ -38,7 +45,7 @@ def refusal(call, *args):
 
 
 def test_a_deploy_body_becomes_a_request():
-    parsed = parse_deploy(
+    parsed = deploy(
         body({"agent": "bot", "image": IMAGE, "environment_variables": {"A": "1"}, "reason": "why"})
     )
     assert (parsed.agent, parsed.image.tag, parsed.environment_variables, parsed.reason) == (
@@ -50,7 +57,7 @@ def test_a_deploy_body_becomes_a_request():
 
 
 def test_every_field_problem_is_reported_at_once():
-    problem = refusal(parse_deploy, body({"agent": 3, "image": "not an image", "colour": "red"}))
+    problem = refusal(deploy, body({"agent": 3, "image": "not an image", "colour": "red"}))
     assert problem.status == 400 and problem.slug == "invalid-body"
     assert {e["field"] for e in problem.extra["errors"]} == {"agent", "image", "colour"}
     assert "registry/repository:tag" in problem.detail and "unknown field" in problem.detail
@@ -67,7 +74,7 @@ def test_every_field_problem_is_reported_at_once():
     ],
 )
 def test_malformed_fields_are_refused(document):
-    assert refusal(parse_deploy, body(document)).slug == "invalid-body"
+    assert refusal(deploy, body(document)).slug == "invalid-body"
 
 
 @pytest.mark.parametrize(
@@ -178,3 +185,32 @@ def test_a_page_token_is_opaque_and_checked():
     # made for other filters
     assert refusal(parse_list_query, {"agent": "other", "next": token}).slug == "invalid-query"
     assert refusal(parse_list_query, {"next": token}).slug == "invalid-query"
+
+
+@pytest.mark.parametrize(
+    ("short", "full"),
+    [
+        (":1.2.0", "myregistry.azurecr.io/agents/support-bot:1.2.0"),
+        ("@sha256:" + "a" * 64, "myregistry.azurecr.io/agents/support-bot@sha256:" + "a" * 64),
+        ("agents/support-bot:1.2.0", "myregistry.azurecr.io/agents/support-bot:1.2.0"),
+        ("agents/other:2", "myregistry.azurecr.io/agents/other:2"),
+        ("myregistry.azurecr.io/agents/support-bot:1.2.0", "myregistry.azurecr.io/agents/support-bot:1.2.0"),
+        ("evil.azurecr.io/agents/support-bot:1.2.0", "evil.azurecr.io/agents/support-bot:1.2.0"),
+    ],
+)
+def test_a_short_image_is_completed_from_the_agents_registry_and_repository(short, full):
+    image = deploy(body({"agent": "support-bot", "image": short})).image
+    at = f"@{image.digest}" if image.digest else f":{image.tag}"
+    assert f"{image.registry}/{image.repository}{at}" == full
+
+
+def test_a_short_image_of_an_agent_with_several_registries_is_refused():
+    config = parse_config({**conftest.CONFIG, "registries": ["a.azurecr.io", "b.azurecr.io"]}, {})
+    problem = refusal(lambda b: parse_deploy(b, config), body({"agent": "support-bot", "image": ":1.2.0"}))
+    assert problem.slug == "invalid-body" and "names no registry" in problem.detail
+
+
+@pytest.mark.parametrize("text", ["notanimage", ":", ":bad tag", "agents/support-bot"])
+def test_a_short_image_that_is_still_no_image_is_refused_in_its_own_words(text):
+    problem = refusal(deploy, body({"agent": "support-bot", "image": text}))
+    assert f"{text!r} is not an image reference" in problem.detail

@@ -14,8 +14,9 @@ import pytest
 from deployer.config.parser import parse_config
 from deployer.deploy.agent_controls import HoldList, PauseState
 from deployer.deploy.manual import AgentOverview
+from deployer.domain.agents import CanarySettings
 from deployer.domain.model import AgentState, Deployment
-from deployer.domain.rollout_state import Hold
+from deployer.domain.rollout_state import CanaryState, Hold
 from deployer.entrypoints.http import openapi
 from tests.unit import conftest
 
@@ -89,7 +90,7 @@ def test_a_fully_populated_deployment_has_exactly_the_schemas_properties(schemas
 def test_the_agent_document_matches_its_schema(schemas):
     config = parse_config(conftest.CONFIG, {})
     overview = AgentOverview(
-        config=config.agents[0],
+        config=dataclasses.replace(config.agents[0], canary=CanarySettings()),
         state=populated(AgentState),
         endpoint="https://example.services.ai.azure.com/api/projects/p",
         active=populated(Deployment),
@@ -107,3 +108,13 @@ def test_the_check_notices_a_field_the_schema_lacks(schemas):
     document = {**populated(Deployment).to_json(), "surprise": 1}
     with pytest.raises(AssertionError, match="surprise"):
         check(schemas["Deployment"], document, "Deployment", schemas)
+
+
+def test_the_canarys_next_step_is_an_iso_time_like_every_time_in_the_document():
+    waiting = dataclasses.replace(
+        populated(Deployment), canary=CanaryState(stable="1", next_at=1_795_000_000.0)
+    )
+    assert waiting.to_json()["canary"]["next_at"] == "2026-11-18T11:06:40.000Z"
+    before_the_first_step = dataclasses.replace(waiting, canary=CanaryState(stable="1"))
+    assert before_the_first_step.to_json()["canary"]["next_at"] is None
+    assert CanaryState.from_json(waiting.canary.to_json()) == waiting.canary  # stored as it was

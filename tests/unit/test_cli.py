@@ -10,22 +10,12 @@ import pytest
 
 from deployer.cli import main as cli
 from deployer.cli import text
+from deployer.cli.follow import follow
 from deployer.cli.terminal import printable
 from tests.unit.builders import deployment
+from tests.unit.cli_fakes import ScriptedClient
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class ScriptedClient:
-    """Answers GET /api/deployments/{id} with the next state of a script."""
-
-    def __init__(self, *states):
-        self.states = list(states)
-        self.gets = 0
-
-    def get(self, path, **query):
-        self.gets += 1
-        return self.states.pop(0) if len(self.states) > 1 else self.states[0]
 
 
 @pytest.mark.parametrize(
@@ -103,7 +93,7 @@ def test_config_check_names_every_problem_of_an_invalid_file(tmp_path, capsys):
 def test_follow_prints_a_line_per_change_and_stops_at_the_end_state():
     client = ScriptedClient(deployment("creating"), deployment("creating"), deployment("active"))
     out = io.StringIO()
-    final, timed_out = cli._follow(client, deployment("pending", version=None), None, 0, out)
+    final, timed_out = follow(client, deployment("pending", version=None), None, 0, out)
     assert (final["status"], timed_out) == ("active", False)
     assert [line.split(": ")[1].split(" after")[0] for line in out.getvalue().splitlines()] == [
         "pending",
@@ -114,7 +104,7 @@ def test_follow_prints_a_line_per_change_and_stops_at_the_end_state():
 
 def test_follow_gives_up_after_the_timeout():
     client = ScriptedClient(deployment("creating"))
-    final, timed_out = cli._follow(client, deployment("creating"), 0.0, 0, io.StringIO())
+    final, timed_out = follow(client, deployment("creating"), 0.0, 0, io.StringIO())
     assert timed_out and final["status"] == "creating" and client.gets == 0
 
 
@@ -164,8 +154,8 @@ def test_notification_commands_parse_their_options():
 def test_notifications_show_the_subscriber_by_format_and_host():
     rendered = text.notifications([notification("dead"), notification("pending", host=None)]).splitlines()
     assert rendered[0].split() == ["ID", "STATE", "TYPE", "AGENT", "SUBSCRIBER", "TRIES", "LAST", "WHEN"]
-    assert "cloudevents hooks.example.com" in rendered[1] and "2026-11-25 06:34:45" in rendered[1]
-    assert "w0123 (no longer configured)" in rendered[2] and "2026-11-25 06:39:45" in rendered[2]
+    assert "cloudevents hooks.example.com" in rendered[1] and "2026-11-25T06:34:45Z" in rendered[1]
+    assert "w0123 (no longer configured)" in rendered[2] and "2026-11-25T06:39:45Z" in rendered[2]
     assert text.redelivered(notification("pending")) == (
         "8199999999999abcdef.creating.w0123: pending, queued for cloudevents hooks.example.com"
     )
@@ -186,7 +176,7 @@ def test_follow_waits_through_verifying_and_shows_the_smoke_test():
         deployment("verified", smoke=smoke("passed", 2)),
     )
     out = io.StringIO()
-    final, timed_out = cli._follow(client, deployment("creating"), None, 0, out)
+    final, timed_out = follow(client, deployment("creating"), None, 0, out)
     assert (final["status"], timed_out, cli.exit_code(final)) == ("verified", False, cli.EXIT_OK)
     assert [line.split(": ", 1)[1].split(" after")[0] for line in out.getvalue().splitlines()] == [
         "creating (version 3)",
@@ -197,7 +187,7 @@ def test_follow_waits_through_verifying_and_shows_the_smoke_test():
 
 def test_an_unhealthy_deployment_ends_the_wait_with_exit_1():
     bad = deployment("unhealthy", smoke=smoke("failed", 3, detail="no answer within 1 s"))
-    final, timed_out = cli._follow(ScriptedClient(bad), deployment("verifying"), None, 0, io.StringIO())
+    final, timed_out = follow(ScriptedClient(bad), deployment("verifying"), None, 0, io.StringIO())
     assert (final["status"], timed_out, cli.exit_code(final)) == ("unhealthy", False, cli.EXIT_FAILED)
     assert "smoke test:     smoke test failed, 3 attempts, 12 ms, no answer within 1 s" in text.deployment(
         bad
@@ -215,7 +205,9 @@ def test_hold_and_pause_commands_parse_their_arguments():
     assert exited.value.code == cli.EXIT_ERROR
 
 
-@pytest.mark.parametrize("argv", [["holds", "bot"], ["unhold", "bot", "sha256:x"], ["pause", "bot"]])
+@pytest.mark.parametrize(
+    "argv", [["holds", "bot"], ["unhold", "bot", "sha256:4f1c2a9b7e3d"], ["pause", "bot"]]
+)
 def test_hold_commands_against_an_unreachable_deployer_exit_4(argv, capsys):
     assert cli.main(["--url", "http://127.0.0.1:9", *argv]) == cli.EXIT_ERROR
     assert "cannot reach" in capsys.readouterr().err
@@ -232,14 +224,14 @@ def test_holds_and_pause_render_for_people():
     rendered = text.holds("bot", {"items": [held], "paused": True}).splitlines()
     assert rendered[0] == "bot: paused (pushes are skipped)"
     assert rendered[1].split() == ["DIGEST", "REASON", "SINCE", "BY", "DEPLOYMENT"]
-    assert rendered[2].split()[:2] == [held["digest"], "rollback"] and "2026-11-25 06:34:44" in rendered[2]
+    assert rendered[2].split()[:2] == [held["digest"], "rollback"] and "2026-11-25T06:34:44Z" in rendered[2]
     assert text.holds("bot", {"items": [], "paused": False}) == "bot: not paused\nno digests held"
     assert (
         text.released("bot", "sha256:x", {"released": False}) == "bot: sha256:x was not held; nothing changed"
     )
     state = {"agent": "bot", "paused": True, "paused_by": "ana", "paused_at": "2026-11-25T06:34:44.123Z"}
     assert text.pause_state(state) == (
-        "bot: paused by ana since 2026-11-25 06:34:44; pushes are skipped until it is resumed"
+        "bot: paused by ana since 2026-11-25T06:34:44Z; pushes are skipped until it is resumed"
     )
     assert text.pause_state({**state, "paused": False}) == "bot: running; pushes deploy"
 

@@ -8,6 +8,7 @@ import json
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl
 
 import azure.functions as func
 import pytest
@@ -28,6 +29,8 @@ from tests.unit.builders import (
 from tests.unit.http_helpers import FakeRoot, FakeSettings
 
 ROUTES = [
+    ("GET", re.compile(r"/api/agents"), http_api.list_agents),
+    ("GET", re.compile(r"/api/deployments"), http_api.list_deployments),
     ("POST", re.compile(r"/api/deployments/(?P<id>\w+)/promote"), http_api.promote_canary),
     ("POST", re.compile(r"/api/deployments/(?P<id>\w+)/abort"), http_api.abort_canary),
     ("POST", re.compile(r"/api/agents/(?P<agent>[\w-]+)/promote"), http_api.promote_agent),
@@ -46,11 +49,17 @@ class Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        path, _, query = self.path.partition("?")
         for verb, pattern, function in ROUTES:
-            found = pattern.fullmatch(self.path)
+            found = pattern.fullmatch(path)
             if verb == method and found:
                 request = func.HttpRequest(
-                    method, self.path, headers=dict(self.headers), route_params=found.groupdict(), body=body
+                    method,
+                    self.path,
+                    headers=dict(self.headers),
+                    params=dict(parse_qsl(query)),
+                    route_params=found.groupdict(),
+                    body=body,
                 )
                 answer = function(request)
                 self.send_response(answer.status_code)
@@ -98,6 +107,41 @@ def test_promote_and_abort_act_on_a_canary(canary, capsys):
     assert cli.main(["--url", url, "abort", third.id]) == cli.EXIT_OK
     assert capsys.readouterr().out.startswith("vbot version 3: rolled_back")
     assert serving(ctx)[0] == ("2", 100)
+
+
+def test_an_agents_name_stands_for_its_running_canary_and_a_repeated_promote_exits_0(canary, capsys):
+    ctx, url = canary
+    second = stable_then_canary(ctx)
+    assert cli.main(["--url", url, "promote", "vbot"]) == cli.EXIT_OK
+    assert second.id in capsys.readouterr().out
+    run(ctx, 3)
+    assert ctx.store.records[second.id].status == "verified"
+    assert cli.main(["--url", url, "promote", "vbot"]) == cli.EXIT_OK
+    assert "its canary already finished; nothing to do" in capsys.readouterr().out
+    assert cli.main(["--url", url, "promote", second.id]) == cli.EXIT_OK
+    assert "already finished" in capsys.readouterr().out
+
+
+def test_abort_of_an_agent_without_a_running_canary_exits_3(canary, capsys):
+    ctx, url = canary
+    live(ctx, push(ctx, "v1", 1))
+    assert cli.main(["--url", url, "abort", "vbot"]) == cli.EXIT_REFUSED
+    assert "vbot: no canary is running" in capsys.readouterr().err
+
+
+def test_an_aborted_canary_is_not_promoted_again_quietly(canary, capsys):
+    ctx, url = canary
+    second = stable_then_canary(ctx)
+    assert cli.main(["--url", url, "abort", second.id]) == cli.EXIT_OK
+    assert cli.main(["--url", url, "promote", second.id]) == cli.EXIT_REFUSED
+    assert "409" in capsys.readouterr().err
+
+
+def test_status_of_an_agent_shows_its_latest_deployment(canary, capsys):
+    ctx, url = canary
+    second = stable_then_canary(ctx)
+    assert cli.main(["--url", url, "status", "vbot", "--json"]) == cli.EXIT_OK
+    assert json.loads(capsys.readouterr().out)["id"] == second.id
 
 
 def test_a_deployment_not_in_a_canary_is_refused_with_exit_3(canary, capsys):

@@ -76,3 +76,17 @@ def _name(document: Mapping[str, Any], claims: list[tuple[str, str]]) -> str:
         if by_type.get(kind):
             return by_type[kind][:200]
     return "unknown caller"
+
+
+def may_write(header: str | None, *, role: str, auth_enabled: bool) -> bool:
+    """Whether the write routes accept this caller (:func:`authorize_write` would not refuse)."""
+    try:
+        authorize_write(header, role=role, auth_enabled=auth_enabled)
+    except Refused:
+        return False
+    return True
+
+
+def signed_in(header: str | None, *, auth_enabled: bool) -> Principal | None:
+    """The signed-in caller, trusted only behind App Service Authentication."""
+    return principal_from(header) if auth_enabled else None

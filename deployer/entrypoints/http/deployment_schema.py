@@ -136,7 +136,7 @@ def _canary() -> dict[str, Any]:
             "stable": {**STR, "description": "the version that keeps the rest of the traffic"},
             "step": {**INTEGER, "description": "the last step applied (-1: none yet)"},
             "percentage": INTEGER,
-            "next_at": {"type": "number", "description": "epoch seconds"},
+            "next_at": {**NULLABLE_STR, "description": "when the next step is due (ISO 8601, UTC)"},
             "smoke_runs": INTEGER,
             "smoke_failures": INTEGER,
             "promote": {"type": "boolean"},

@@ -10,7 +10,7 @@ from typing import Any
 
 from deployer.domain.imageref import DIGEST
 from deployer.domain.notifications import ENTRY_STATES
-from deployer.entrypoints.http import openapi_canary
+from deployer.entrypoints.http import openapi_canary, openapi_dashboard
 from deployer.entrypoints.http.openapi_parts import json_body as _json_body
 from deployer.entrypoints.http.openapi_parts import ok as _ok
 from deployer.entrypoints.http.openapi_parts import path_param as _path_param
@@ -66,6 +66,7 @@ def _paths() -> dict[str, Any]:
         "/api/notifications/{id}/redeliver": {"post": _redeliver()},
         "/api/health": {"get": _health()},
         "/api/openapi.json": {"get": _openapi()},
+        **openapi_dashboard.paths(),
     }
 
 
@@ -144,7 +145,7 @@ def _pause(*, pause: bool) -> dict[str, Any]:
 
 def _list_deployments() -> dict[str, Any]:
     query = [
-        _query("agent", _STR, "only this agent's deployments"),
+        _query("agent", _STR, "only this agent's deployments (404 unknown-agent if none is configured)"),
         _query("status", {"type": "string", "enum": list(STATUSES)}, "only deployments in this status"),
         *_paging(),
     ]
@@ -152,7 +153,7 @@ def _list_deployments() -> dict[str, Any]:
         "operationId": "listDeployments",
         "summary": "Deployments, newest first, paged",
         "parameters": query,
-        "responses": {"200": _ok("DeploymentPage"), **_problems(400)},
+        "responses": {"200": _ok("DeploymentPage"), **_problems(400, 404)},
     }
 
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any, cast, get_args
 
 from deployer.deploy.requests import DeployRequest, RollbackRequest
-from deployer.domain.agents import AGENT_NAME
+from deployer.domain.agents import AGENT_NAME, DeployerConfig
 from deployer.domain.errors import Refused
-from deployer.domain.imageref import ImageRef, ImageRefError
+from deployer.domain.imageref import ImageRef, ImageRefError, resolve
 from deployer.domain.model import Status
 from deployer.domain.notifications import ENTRY_STATES
 from deployer.entrypoints.http import paging
@@ -87,12 +87,13 @@ def read_json(body: bytes, content_type: str | None, *, required: bool) -> JsonB
     return JsonBody(document=document, sha256=_digest(document))
 
 
-def parse_deploy(body: JsonBody) -> DeployRequest:
-    """The deploy request in ``body``; every field problem is reported at once."""
+def parse_deploy(body: JsonBody, config: DeployerConfig) -> DeployRequest:
+    """The deploy request in ``body``; every field problem is reported at once. The image may
+    be short (``:tag``, ``@sha256:...``, ``repository:tag``): completed from the agent's config."""
     doc = body.document
     errors = _unknown_fields(doc, {"agent", "image", "environment_variables", "reason"})
     agent = _agent_field(doc.get("agent"), errors)
-    image = _image_field(doc.get("image"), errors)
+    image = _image_field(doc.get("image"), errors, config, agent)
     env = _environment_field(doc.get("environment_variables", {}), errors)
     reason = _reason_field(doc.get("reason"), errors)
     _raise_if(errors)
@@ -213,12 +214,18 @@ def _agent_field(raw: object, errors: list[dict[str, str]]) -> str:
     return raw
 
 
-def _image_field(raw: object, errors: list[dict[str, str]]) -> ImageRef | None:
+def _image_field(
+    raw: object, errors: list[dict[str, str]], config: DeployerConfig, name: str
+) -> ImageRef | None:
     if not isinstance(raw, str):
         errors.append(_error("image", "required: registry/repository:tag or registry/repository@sha256:..."))
         return None
     try:
-        return ImageRef.parse(raw)
+        agent = config.agent(name)
+        if agent is None:  # an unknown agent is refused later, by name
+            return ImageRef.parse(raw)
+        only = config.registries[0] if len(config.registries) == 1 else None
+        return resolve(raw, registry=agent.registry or only, repository=agent.repository)
     except ImageRefError as exc:
         errors.append(_error("image", str(exc)))
         return None

@@ -16,7 +16,7 @@ from deployer.deploy import agent_controls, canary_control, manual, promotion
 from deployer.deploy.idempotency import IdempotencyKey
 from deployer.domain.errors import Conflict, PlatformError, Refused, StoreUnavailable
 from deployer.entrypoints.http import canary_requests, notifications, openapi, paging
-from deployer.entrypoints.http.auth import PRINCIPAL_HEADER, authorize_write
+from deployer.entrypoints.http.auth import PRINCIPAL_HEADER, authorize_write, may_write, signed_in
 from deployer.entrypoints.http.health import SubscriberRules, check_health, unavailable
 from deployer.entrypoints.http.hold_requests import parse_hold_ref
 from deployer.entrypoints.http.problems import MEDIA_TYPE, RETRY_AFTER_S, Problem, problem_for
@@ -122,6 +122,12 @@ def redeliver_notification(req: func.HttpRequest) -> func.HttpResponse:
     return _guarded(req, _redeliver_notification)
 
 
+@blueprint.route(route="caller", methods=["GET"])
+def get_caller(req: func.HttpRequest) -> func.HttpResponse:
+    """Who is calling and whether the write routes would accept them (the dashboard's actions)."""
+    return _guarded(req, _caller)
+
+
 @blueprint.route(route="health", methods=["GET"])
 def health(req: func.HttpRequest) -> func.HttpResponse:
     """200 when Table Storage and every Foundry endpoint answer, 503 otherwise."""
@@ -143,7 +149,7 @@ def openapi_document(req: func.HttpRequest) -> func.HttpResponse:
 def _start_deployment(req: func.HttpRequest) -> func.HttpResponse:
     requested_by = _writer(req)
     body = read_json(req.get_body(), req.headers.get("content-type"), required=True)
-    request = parse_deploy(body)
+    request = parse_deploy(body, root().context.config)
     key = _idempotency_key(req, "POST /api/deployments", requested_by, body)
     return _accepted(manual.deploy(root().context, request, requested_by=requested_by, key=key))
 
@@ -205,6 +211,8 @@ def _get_deployment(req: func.HttpRequest) -> func.HttpResponse:
 
 def _list_deployments(req: func.HttpRequest) -> func.HttpResponse:
     query = parse_list_query(dict(req.params))
+    if query.agent is not None:
+        root().context.config.configured(query.agent)  # unknown-agent, not an empty page
     store = root().context.store
     paging.require_row(query.next, lambda after: store.get(after) is not None)
     page = store.list(agent=query.agent, status=query.status, limit=query.limit, after=query.next)
@@ -224,6 +232,20 @@ def _redeliver_notification(req: func.HttpRequest) -> func.HttpResponse:
     ctx = root().context
     redelivered = redelivery.redeliver(ctx, entry_id, requested_by=requested_by)
     return _json(notifications.view(ctx, redelivered).to_json(), 202)
+
+
+def _caller(req: func.HttpRequest) -> func.HttpResponse:
+    settings = root().settings
+    header = req.headers.get(PRINCIPAL_HEADER)
+    principal = signed_in(header, auth_enabled=settings.auth_enabled)
+    return _json(
+        {
+            "name": principal.name if principal else None,
+            "signed_in": principal is not None,
+            "can_write": may_write(header, role=settings.write_role, auth_enabled=settings.auth_enabled),
+            "write_role": settings.write_role,
+        }
+    )
 
 
 def _writer(req: func.HttpRequest) -> str:

@@ -116,6 +116,10 @@ def _agent() -> dict[str, Any]:
             "keep_versions": {"type": "integer"},
             "timeout_s": {"type": "number"},
             "rollout": {"type": "string", "enum": list(STRATEGIES)},
+            "canary_steps": {
+                "oneOf": [{"type": "array", "items": {"type": "integer"}}, {"type": "null"}],
+                "description": "a canary rollout's traffic percentages, in order",
+            },
             "paused": {"type": "boolean", "description": "pushes are skipped while paused"},
             "project_endpoint": NULLABLE_STR,
             "high_tag": NULLABLE_STR,
