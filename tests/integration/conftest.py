@@ -22,7 +22,7 @@ from localdev.stack import Stack, StackInfo
 from localdev.stack_config import config_scopes
 from localdev.tls import LocalTLS, ensure_local_tls
 from tests.integration.foundry_support import CA_ENV_VARS, Admin
-from tests.integration.registry_seed import StandIn, seed, seed_pushed
+from tests.registry_seed import StandIn, seed, seed_pushed
 
 HERE = Path(__file__).parent
 FIXTURES = HERE.parent / "fixtures"

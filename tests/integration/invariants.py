@@ -45,7 +45,7 @@ from deployer.cli.simulate import image_pushed_event
 from deployer.domain.subscribers import Webhook
 from deployer.domain.transitions import PENDING_GRACE_S
 from localdev.stack import LOCAL_TOKEN, Stack, free_port
-from tests.integration.registry_seed import seed_pushed
+from tests.registry_seed import seed_pushed
 
 SECRET = "whsec_" + base64.b64encode(b"fault-matrix-secret-32-bytes-ok!").decode()
 REGISTRY = "myregistry.azurecr.io"

@@ -20,7 +20,7 @@ from deployer.context import Context
 from deployer.deploy.poll import poll_once
 from deployer.deploy.start import handle_event
 from deployer.entrypoints.acr_events import parse_event
-from tests.integration.registry_seed import pushed_event
+from tests.registry_seed import pushed_event
 
 REGISTRY = "myregistry.azurecr.io"
 

@@ -36,7 +36,7 @@ from azure.data.tables import TableClient
 
 from localdev.stack import Stack
 from tests.integration.invariants import call
-from tests.integration.registry_seed import seed, seed_pushed
+from tests.registry_seed import seed, seed_pushed
 
 HERE = Path(__file__).parent
 FIXTURES = HERE.parent / "fixtures"

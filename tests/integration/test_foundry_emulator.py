@@ -42,7 +42,7 @@ from tests.integration.foundry_support import (
     raw_headers,
     wait_for_status,
 )
-from tests.integration.registry_seed import seed
+from tests.registry_seed import seed
 
 pytestmark = pytest.mark.integration
 

@@ -25,7 +25,7 @@ from deployer.deploy.start import handle_event
 from deployer.entrypoints.acr_events import parse_event
 from localdev.arm_emulator import start_arm_emulator
 from localdev.tls import ensure_local_tls
-from tests.integration.registry_seed import pushed_event
+from tests.registry_seed import pushed_event
 
 pytestmark = pytest.mark.integration
 PROJECT_ID = (

@@ -24,7 +24,7 @@ from deployer.deploy.start import handle_event
 from deployer.domain.clock import SystemClock
 from deployer.domain.transitions import PENDING_GRACE_S
 from deployer.entrypoints.acr_events import parse_event
-from tests.integration.registry_seed import pushed_event
+from tests.registry_seed import pushed_event
 
 CONFIG = Path(__file__).parent / "deployer.test.yaml"
 

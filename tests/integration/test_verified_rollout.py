@@ -10,7 +10,6 @@ from deployer.deploy import rollback
 from deployer.deploy.start import handle_event
 from deployer.entrypoints.acr_events import parse_event
 from deployer.rollout import holds
-from tests.integration.registry_seed import pushed_event
 from tests.integration.rollout_helpers import (
     answered_by,
     calls,
@@ -23,6 +22,7 @@ from tests.integration.rollout_helpers import (
     selector,
     settle,
 )
+from tests.registry_seed import pushed_event
 
 pytestmark = pytest.mark.integration
 

@@ -34,7 +34,7 @@ from deployer.notify.outbox import Delivery, deliver_due, notifications, redeliv
 from deployer.notify.retry import RetrySchedule
 from localdev.tls import ensure_local_tls
 from tests.integration.receiver import SECRET, Receiver
-from tests.integration.registry_seed import pushed_event
+from tests.registry_seed import pushed_event
 from tests.unit.format_checks import check_slack, check_teams
 
 FAST = RetrySchedule(offsets_s=(0, 0.2, 0.4, 0.8, 1.6, 3.2), jitter=0.1)
