@@ -17,7 +17,8 @@
 
 ``PUT /_emulator/faults``
     Body ``{"faults": [{"path": "<regex>", "status": 503, "method"?: "GET", "count"?: 1}]}``:
-    the next ``count`` registry requests matching each answer ``status`` (``localdev.acr_emulator.faults``);
+    the next ``count`` registry requests matching each answer ``status``, or with ``"drop": true``
+    (and no status) get no answer, their connection closed (``localdev.acr_emulator.faults``);
     replaces the faults set before. ``GET /_emulator/faults``: those with uses left.
 
 ``POST /_emulator/reset``

@@ -1,7 +1,7 @@
 """The image check through the dev host, the real azure-containerregistry SDK and the registry
 stand-in: a deploy by tag records the digest the registry resolved it to (and its rollback holds
 that digest), a missing image or one without linux/amd64 fails at once with no create_version,
-and a registry that fails is retried."""
+and a registry that fails or cannot be reached is retried."""
 
 from __future__ import annotations
 
@@ -128,3 +128,16 @@ def test_a_registry_that_fails_is_retried_and_the_push_then_deploys(http, faults
     assert http.wait_for(record["id"], {"active", "failed"})["status"] == "active"
     answers = [r["status"] for r in http.registry("GET", "requests")["requests"] if r["path"].endswith(path)]
     assert answers[:2] == [503, 503] and answers[-1] == 200  # both failures retried, then served
+
+
+def test_an_unreachable_registry_is_retried_and_the_push_then_deploys(http, faults):
+    tag = fresh()
+    digest = http.seed(image("image-bot", tag))
+    path = f"/_manifests/{digest}".replace(":", "%3A")
+    http.registry("PUT", "faults", {"faults": [{"path": path, "drop": True, "count": 2}]})
+    event = image_pushed_event(image("image-bot", tag), digest=digest)
+    assert http.deliver([event], push=False) == 202
+    [record] = http.records_for(event["id"])
+    assert http.wait_for(record["id"], {"active", "failed"})["status"] == "active"
+    answers = [r["status"] for r in http.registry("GET", "requests")["requests"] if r["path"].endswith(path)]
+    assert answers[:2] == [None, None] and answers[-1] == 200  # closed unanswered twice, then served
