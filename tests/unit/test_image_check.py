@@ -13,6 +13,7 @@ from deployer.deploy import manual
 from deployer.deploy.poll import poll_once
 from deployer.deploy.requests import DeployRequest, RollbackRequest
 from deployer.deploy.start import handle_event
+from deployer.domain.clock import iso
 from deployer.domain.errors import PlatformError
 from deployer.domain.imageref import ImageRef
 from deployer.domain.transitions import PENDING_GRACE_S
@@ -150,6 +151,19 @@ def test_an_unreachable_registry_leaves_the_push_pending_and_the_poll_deploys_it
     done = app.store.records[record.id]
     assert (done.status, done.digest) == ("creating", digest)
     assert app.platform.count("create_version") == 1 and len(app.registry.lookups) == 2
+
+
+def test_an_unreachable_registry_lets_the_next_delivery_retry_at_once(app):
+    event = pushed("v1", repository="agents/bot", digest=app.registry.push(f"{REGISTRY}/agents/bot:v1"))
+    app.registry.failures = [unreachable()]
+    with pytest.raises(PlatformError):
+        handle_event(app, event)
+    [record] = app.store.records.values()
+    # Nothing was sent to Foundry, so no create call of ours can still be running.
+    assert record.reconcile_after == iso(app.clock.now())
+    [again] = handle_event(app, event)  # Event Grid's redelivery
+    assert (again.id, again.status) == (record.id, "creating")
+    assert app.platform.count("create_version") == 1
 
 
 def test_a_poll_that_finds_the_registry_still_down_retries_later(app):
