@@ -141,3 +141,20 @@ def test_an_unreachable_registry_is_retried_and_the_push_then_deploys(http, faul
     assert http.wait_for(record["id"], {"active", "failed"})["status"] == "active"
     answers = [r["status"] for r in http.registry("GET", "requests")["requests"] if r["path"].endswith(path)]
     assert answers[:2] == [None, None] and answers[-1] == 200  # closed unanswered twice, then served
+
+
+def test_a_registry_unreachable_past_the_sdk_retries_leaves_the_push_pending_for_its_redelivery(http, faults):
+    before = creates(http, "image-bot")
+    tag = fresh()
+    digest = http.seed(image("image-bot", tag))
+    path = f"/_manifests/{digest}".replace(":", "%3A")
+    http.registry("PUT", "faults", {"faults": [{"path": path, "drop": True, "count": 4}]})
+    event = image_pushed_event(image("image-bot", tag), digest=digest)
+    assert http.deliver([event], push=False) >= 500  # Event Grid delivers it again later
+    [record] = http.records_for(event["id"])
+    assert (record["status"], record["image_check"]) == ("pending", None)
+    assert creates(http, "image-bot") == before
+    http.registry("PUT", "faults", {"faults": []})
+    assert http.deliver([event], push=False) == 202  # the redelivery checks again at once
+    assert http.wait_for(record["id"], {"active", "failed"})["status"] == "active"
+    assert creates(http, "image-bot") == before + 1
