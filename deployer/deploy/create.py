@@ -5,8 +5,9 @@ it may still be running (this process's, or one a dead process left behind), so 
 lists or creates (``None``: ``created_at`` plus ``PENDING_GRACE_S``). When a call ends with an
 error that is worth retrying, the record says when it may be reconciled: at once if the platform
 answered (it refused, so nothing of ours is still running) or the image check failed (no call was
-made yet), after ``SERVER_FINISH_S`` if the call timed out (the service may still finish it). Whoever sees it first after that (the poll,
-or a redelivery of the event) takes the record with a conditional update that moves
+made yet), after ``SERVER_FINISH_S`` if the call timed out (the service may still finish it).
+Whoever sees it first after that (the poll, or a redelivery of the event) takes the record with
+a conditional update that moves
 ``reconcile_after`` a grace ahead (only one caller wins), lists the agent's versions, adopts the
 one carrying its deployment id, or else creates it: never two versions.
 
