@@ -49,8 +49,19 @@ from tests.registry_seed import seed_pushed
 
 SECRET = "whsec_" + base64.b64encode(b"fault-matrix-secret-32-bytes-ok!").decode()
 REGISTRY = "myregistry.azurecr.io"
-TERMINAL = frozenset({"active", "superseded", "failed", "timed_out", "skipped", "ignored", "refused"})
-NOTIFIED = ("creating", "active", "failed", "timed_out", "skipped", "superseded")
+TERMINAL = frozenset(
+    {"active", "superseded", "failed", "timed_out", "skipped", "ignored", "refused", "rejected"}
+)
+NOTIFIED = (
+    "awaiting_approval",
+    "creating",
+    "active",
+    "failed",
+    "timed_out",
+    "skipped",
+    "superseded",
+    "rejected",
+)
 #: Rows due further ahead than this are left alone by :func:`fast_forward` ("forever").
 LONGEST_LEGITIMATE_WAIT_S = 2 * 86_400.0
 
