@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from deployer.domain.approval import Approval
+from deployer.domain.images import ImageCheck
 from deployer.domain.model import TEXT_FIELDS, AgentState, Deployment, DeploymentError, Transition
 from deployer.domain.roles import RoleGrant
 from deployer.domain.rollout_state import CanaryState, Hold, SmokeResult, traffic_from_json
@@ -64,6 +65,8 @@ def to_entity(d: Deployment) -> dict[str, Any]:
         entity["canary"] = json.dumps(d.canary.to_json())
     if d.approval is not None:
         entity["approval"] = json.dumps(d.approval.to_json())
+    if d.image_check is not None:
+        entity["image_check"] = json.dumps(d.image_check.to_json())
     return entity
 
 
@@ -74,7 +77,9 @@ def from_entity(entity: Any) -> Deployment:
     smoke = entity.get("smoke")
     canary = entity.get("canary")
     approval = entity.get("approval")
+    checked = entity.get("image_check")
     return Deployment(
+        image_check=ImageCheck.from_json(json.loads(checked)) if checked else None,
         approval=Approval.from_json(json.loads(approval)) if approval else None,
         canary=CanaryState.from_json(json.loads(canary)) if canary else None,
         id=entity["RowKey"],

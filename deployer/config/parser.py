@@ -27,7 +27,7 @@ from deployer.domain.agents import DeployerConfig
 
 _SETTING_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 #: Keys an agent inherits from the top level when it does not set them.
-_RUNTIME_ROLE_KEYS = ("grant_runtime_role", "project_resource_id")
+_INHERITED_KEYS = ("grant_runtime_role", "project_resource_id", "registry_check")
 _HOOKS = "url, secret, events, agents, format"
 #: The tags of the fields that are a string or a mapping (``rollout``) or a flag or a mapping.
 _UNION_TAGS = frozenset({"name", "settings", "flag"})
@@ -90,6 +90,7 @@ class Document(Model):
     ignored_retention_days: Annotated[
         Days, _days("records of ignored and refused events, and delivered notifications")
     ] = 7
+    registry_check: Annotated[Any, _schema({"type": "boolean"}, "the default of every agent")] = None
 
     @model_validator(mode="after")
     def _across(self) -> Document:
@@ -280,8 +281,9 @@ def _expand(value: object, settings: Mapping[str, str], where: str, problems: li
 
 
 def _inherit(raw: Mapping[str, Any]) -> object:
-    """The ``agents`` list, each agent given the top-level runtime-role keys it does not set itself."""
-    agents, defaults = raw.get("agents"), {k: raw[k] for k in _RUNTIME_ROLE_KEYS if k in raw}
+    """The ``agents`` list, each agent given the top-level keys (runtime role, registry check) it
+    does not set itself."""
+    agents, defaults = raw.get("agents"), {k: raw[k] for k in _INHERITED_KEYS if k in raw}
     if not isinstance(agents, list) or not defaults:
         return agents
     return [{**defaults, **a} if isinstance(a, Mapping) else a for a in agents]
