@@ -81,16 +81,15 @@ def _demo(info: StackInfo, stopping: threading.Event) -> None:
     url = info.deployer_url
     os.environ["SSL_CERT_FILE"] = info.foundry_ca_bundle  # this process trusts the stand-ins' local CA
     # The Event Grid webhook takes the system key; the API, which says what was decided, the function key.
+    # Keys as --name=value: a random key may start with "-", which argparse would take for an option.
     cli(
         [
             "--url",
             url,
-            "--key",
-            info.function_key,
+            f"--key={info.function_key}",
             "simulate-push",
             DEMO_IMAGE,
-            "--eventgrid-key",
-            info.eventgrid_key,
+            f"--eventgrid-key={info.eventgrid_key}",
             "--registry-endpoint",
             info.registry_endpoint,
         ]
