@@ -166,8 +166,13 @@ class Bench:
         return service.get_table_client(name)
 
     def records(self, table: str) -> list[dict[str, Any]]:
-        """Every deployment record (partition ``d``) of a deployer table."""
-        return list(self.table(table).query_entities("PartitionKey eq 'd'"))
+        """Every deployment record of a deployer table."""
+        from deployer.adapters.table_layout import RECORDS, RECORDS_BELOW
+
+        query = "PartitionKey eq @pk and RowKey lt @below"
+        return list(
+            self.table(table).query_entities(query, parameters={"pk": RECORDS, "below": RECORDS_BELOW})
+        )
 
     def start_poller(self, *, table: str, project: str) -> tuple[str, int]:
         """A second dev host with the timers on (default POLL_SCHEDULE), on its own table and

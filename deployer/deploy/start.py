@@ -88,7 +88,11 @@ def start_deployment(
 def _push_to_agent(ctx: Context, push: ImagePush, agent: AgentConfig) -> Deployment:
     now = ctx.clock.now()
     candidate = new_deployment_id(now)
-    deployment_id = ctx.store.claim(f"event|{push.event_id}|{agent.name}", candidate)
+    record = _record(ctx, agent, push, deployment_id=candidate, source="event", now=now)
+    at_once = _begin_at_once(ctx, agent, push, record)
+    if at_once is not None:
+        return at_once
+    deployment_id = ctx.store.claim(_event_key(push, agent), candidate)
     if deployment_id != candidate:  # a redelivery: the first delivery's record, if it got that far
         existing = ctx.store.get(deployment_id)
         if existing is not None:
@@ -101,10 +105,45 @@ def _push_to_agent(ctx: Context, push: ImagePush, agent: AgentConfig) -> Deploym
     blocked = rollout.push_blocked(state, push.digest)
     if blocked is not None:  # decided before the push key is taken: after unhold it may deploy
         return _add_skipped(ctx, record, blocked)
-    owner = ctx.store.claim(f"push|{agent.name}|{push.digest}|{push.tag}", deployment_id)
+    owner = ctx.store.claim(_push_key(push, agent), deployment_id)
     if owner != deployment_id:
         return _add_skipped(ctx, record, "duplicate")
     return _launch(ctx, agent, push, record, state=state)
+
+
+def _begin_at_once(
+    ctx: Context, agent: AgentConfig, push: ImagePush, record: Deployment
+) -> Deployment | None:
+    """The common push in one atomic write: its keys, the agent row (conditional on the state
+    the rules were checked against), the pending record and its open-work entry, then the
+    version. ``None`` when the rules skip the push, or a row is there already (a redelivery, a
+    duplicate, a concurrent push for the agent): the step-by-step path decides those."""
+    state = ctx.store.get_agent(agent.name)
+    if (
+        not rules.tag_verdict(push, agent).deploy
+        or rollout.push_blocked(state, push.digest) is not None
+        or not rules.order_verdict(push, agent, state).deploy
+    ):
+        return None
+    now = ctx.clock.now()
+    try:
+        pending = ctx.store.begin(
+            record.moved_to("pending", iso(now)),
+            Scheduled(deployment_id=record.id, due=now + PENDING_GRACE_S),
+            claims={_event_key(push, agent): record.id, _push_key(push, agent): record.id},
+            agent=replace(state, high_tag=rules.raised_high_tag(push, agent, state)),
+        )
+    except Conflict:
+        return None
+    return _create(ctx, agent, pending, state=state)
+
+
+def _event_key(push: ImagePush, agent: AgentConfig) -> str:
+    return f"event|{push.event_id}|{agent.name}"
+
+
+def _push_key(push: ImagePush, agent: AgentConfig) -> str:
+    return f"push|{agent.name}|{push.digest}|{push.tag}"
 
 
 def _launch(
@@ -127,8 +166,16 @@ def _launch(
     pending, ours = write_pending(ctx, record)
     if not ours:
         return create.reconcile_if_due(ctx, agent, pending)
+    return _create(ctx, agent, pending)
+
+
+def _create(
+    ctx: Context, agent: AgentConfig, pending: Deployment, *, state: AgentState | None = None
+) -> Deployment:
+    """Create the version of a pending record this call wrote (``state``: the agent row as it
+    was when the record was written with it, if it was)."""
     try:
-        return create.create_version_for(ctx, agent, pending)
+        return create.create_version_for(ctx, agent, pending, state=state)
     except PlatformError:
         _wake_for_reconcile(ctx, pending.id)
         raise
