@@ -24,8 +24,9 @@ CONFIG = BENCH_DIR / "deployer.bench.yaml"
 STATE_DIR = ROOT / ".local" / "bench"
 REGISTRY = "benchregistry.azurecr.io"
 AGENTS = 100
-#: Agents beyond AGENTS, for the 60-second provisioning (poll cost), which runs beside the others.
-EXTRA_AGENTS = 10
+#: Agents beyond AGENTS, for the 60-second provisioning (poll cost), which runs beside the others:
+#: half without history, half with.
+EXTRA_AGENTS = 20
 PROJECT_RESOURCE_ID = (
     "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/bench"
     "/providers/Microsoft.CognitiveServices/accounts/foundry/projects/bench"

@@ -103,6 +103,7 @@ def agent_entity(state: AgentState) -> dict[str, Any]:
     entity.update({name: getattr(state, name) for name in _AGENT_PLAIN})
     entity["paused"] = state.paused
     entity["holds"] = json.dumps([hold.to_json() for hold in state.holds]) if state.holds else None
+    entity["took_s"] = json.dumps(list(state.took_s)) if state.took_s else None
     return entity
 
 
@@ -112,6 +113,7 @@ def _agent_from_entity(name: str, entity: Any) -> AgentState:
         name=name,
         paused=bool(entity.get("paused") or False),
         holds=holds,
+        took_s=tuple(float(s) for s in json.loads(entity.get("took_s") or "[]")),
         etag=entity.metadata["etag"],
         **{key: entity.get(key) for key in _AGENT_PLAIN},
     )

@@ -61,6 +61,7 @@ _PLAIN = (
     "version_delete_refused_at",
     "version_delete_next_at",
     "reconcile_after",
+    "expected_active_s",
     "rollout",
     "promoted_to",
     "promoted_from",

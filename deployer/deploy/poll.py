@@ -131,7 +131,7 @@ def _observe(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, 
     d, info = runtime_role.gate(ctx, agent, d, info)  # the identity holds its role before active
     seen = observe(d, info, now=now, started=parse_iso(d.created_at), timeout_s=agent.timeout_s)
     if seen.status == "creating":
-        delay = next_look(lease.attempt + 1, now - parse_iso(d.created_at))
+        delay = next_look(lease.attempt + 1, now - parse_iso(d.created_at), d.expected_active_s)
         ctx.store.schedule(replace(lease, due=now + delay, attempt=lease.attempt + 1))
         return
     if seen.status == "active":

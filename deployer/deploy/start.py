@@ -28,7 +28,7 @@ from deployer.domain.model import (
     new_deployment_id,
 )
 from deployer.domain.platform import Scheduled
-from deployer.domain.transitions import PENDING_GRACE_S
+from deployer.domain.transitions import PENDING_GRACE_S, expected_active_s
 from deployer.notify import outbox
 from deployer.rollout import holds
 
@@ -102,6 +102,7 @@ def _push_to_agent(ctx: Context, push: ImagePush, agent: AgentConfig) -> Deploym
     if not verdict.deploy:
         return _add_skipped(ctx, record, verdict.reason)
     state = ctx.store.get_agent(agent.name)
+    record = _expecting(record, state)
     blocked = rollout.push_blocked(state, push.digest)
     if blocked is not None:  # decided before the push key is taken: after unhold it may deploy
         return _add_skipped(ctx, record, blocked)
@@ -119,6 +120,7 @@ def _begin_at_once(
     version. ``None`` when the rules skip the push, or a row is there already (a redelivery, a
     duplicate, a concurrent push for the agent): the step-by-step path decides those."""
     state = ctx.store.get_agent(agent.name)
+    record = _expecting(record, state)
     if (
         not rules.tag_verdict(push, agent).deploy
         or rollout.push_blocked(state, push.digest) is not None
@@ -136,6 +138,11 @@ def _begin_at_once(
     except Conflict:
         return None
     return _create(ctx, agent, pending, state=state)
+
+
+def _expecting(record: Deployment, state: AgentState) -> Deployment:
+    """The record with the time its version is expected to take, from the agent's history."""
+    return replace(record, expected_active_s=expected_active_s(state.took_s))
 
 
 def _event_key(push: ImagePush, agent: AgentConfig) -> str:

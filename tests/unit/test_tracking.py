@@ -2,6 +2,7 @@ import threading
 
 from deployer.deploy.poll import poll_once
 from deployer.deploy.start import handle_event
+from deployer.domain import transitions
 from tests.unit.builders import digest_for, pushed
 
 
@@ -53,6 +54,29 @@ def test_a_creating_version_is_looked_at_every_tick_at_first_then_less_often(ctx
         tick(ctx, 1)
     # every 4 s until 120 s (15 more), then every 8 s for half a minute, then 16 s (6 more)
     assert ctx.platform.count("get_version") == 15 + 15 + 6
+
+
+def provisioned_in(ctx, tag, n, seconds):
+    """Push ``tag``; its version becomes active ``seconds`` after the push. The looks it took
+    (``get_version`` calls) and how long after the flip the record said active."""
+    record = deploy(ctx, tag, n)
+    ctx.platform.calls.clear()
+    version = ctx.store.records[record.id].version
+    for second in range(1, 300):
+        tick(ctx, 1)
+        if second == seconds:
+            ctx.platform.set_status("support-bot", version, "active")
+        if ctx.store.records[record.id].status == "active":
+            return ctx.platform.count("get_version"), second - seconds
+    raise AssertionError("never active")
+
+
+def test_an_agent_whose_versions_took_a_minute_is_looked_at_densely_only_around_the_minute(ctx):
+    looks, late = provisioned_in(ctx, "1.0.0", 0, 60)
+    assert looks == 16 and late <= transitions.FAST_DELAY_S  # no history: every 4 s from 2 s
+    assert ctx.store.get_agent("support-bot").took_s == (62.0,)  # seen at the look after the flip
+    looks, late = provisioned_in(ctx, "1.1.0", 1, 60)
+    assert looks <= 6 and late <= transitions.FAST_DELAY_S  # at 2 s, then from 45 s every 4 s
 
 
 def test_a_tick_with_nothing_due_reads_nothing_but_the_index(ctx):
