@@ -1,6 +1,7 @@
 """The open-work index on Azure Table Storage, in the deployer's table (mixed into
 ``TableDeploymentStore``): the ``o|`` rows of partition ``d`` (``table_layout.py``), one per
-deployment the poll must look at, with ``due`` (epoch s) and ``attempt``. The poll reads
+deployment the poll must look at, with ``due`` (epoch s), ``attempt`` and, for a creating
+version with nothing else pending, what a look at it needs (``look``, JSON). The poll reads
 ``due le now`` within the ``o|`` range; a lease is a conditional move of ``due``.
 :meth:`TableOpenWork.schedule_by` only ever moves ``due`` earlier, so a path that does not own
 the deployment cannot delay the owner's next look.
@@ -8,7 +9,8 @@ the deployment cannot delay the owner's next look.
 
 from __future__ import annotations
 
-from dataclasses import replace
+import json
+from dataclasses import asdict, replace
 from typing import Any
 
 from azure.core import MatchConditions
@@ -18,7 +20,7 @@ from azure.data.tables import TableClient, UpdateMode
 from deployer.adapters.table_errors import replace_if_unchanged, row_missing, translate_missing_table
 from deployer.adapters.table_layout import OPEN, OPEN_END, RECORDS, Migrated, open_row
 from deployer.domain.errors import Conflict
-from deployer.domain.platform import Scheduled
+from deployer.domain.platform import QuietLook, Scheduled
 
 _RACES = 5
 
@@ -79,12 +81,14 @@ class TableOpenWork:
         found: list[Scheduled] = []
         for entity in pages:
             self.entities_read += 1
+            look = entity.get("look")
             found.append(
                 Scheduled(
                     deployment_id=entity["RowKey"][len(OPEN) :],
                     due=float(entity["due"]),
                     attempt=int(entity.get("attempt", 0)),
                     etag=entity.metadata["etag"],
+                    look=QuietLook(**json.loads(look)) if look else None,
                 )
             )
             if len(found) >= limit:
@@ -101,4 +105,5 @@ def open_entity(entry: Scheduled) -> dict[str, Any]:
         "RowKey": open_row(entry.deployment_id),
         "due": float(entry.due),
         "attempt": entry.attempt,
+        "look": json.dumps(asdict(entry.look)) if entry.look else None,
     }

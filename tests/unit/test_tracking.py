@@ -79,6 +79,40 @@ def test_an_agent_whose_versions_took_a_minute_is_looked_at_densely_only_around_
     assert looks <= 6 and late <= transitions.FAST_DELAY_S  # at 2 s, then from 45 s every 4 s
 
 
+def store_calls(ctx):
+    """The names of the store's record and open-work methods called from now on."""
+    calls = []
+    for name in ("get", "update", "update_together", "schedule", "schedule_by", "unschedule", "get_agent"):
+        method = getattr(ctx.store, name)
+        setattr(ctx.store, name, lambda *a, _m=method, _n=name, **k: calls.append(_n) or _m(*a, **k))
+    return calls
+
+
+def test_a_look_that_finds_the_version_still_creating_costs_one_conditional_write(ctx):
+    record = deploy(ctx, "1.0.0")
+    tick(ctx)  # the first look reads the record (and settles the runtime role)
+    entry = ctx.store.open[record.id]
+    assert entry.look is not None and entry.look.version == "1"
+    calls = store_calls(ctx)
+    for _ in range(3):
+        tick(ctx, 4)
+    assert calls == ["schedule"] * 3 and ctx.platform.count("get_version") == 4
+    assert ctx.store.open[record.id].attempt == entry.attempt + 3
+    ctx.platform.set_status("support-bot", "1", "active")
+    tick(ctx, 4)  # the change: the full look under a lease
+    assert "get" in calls and ctx.store.records[record.id].status == "active"
+    assert record.id not in ctx.store.open
+
+
+def test_a_quiet_look_past_the_agents_timeout_is_a_full_one_and_times_the_version_out(ctx):
+    record = deploy(ctx, "1.0.0")
+    tick(ctx)
+    assert ctx.store.open[record.id].look is not None
+    for _ in range(40):
+        tick(ctx, 30)
+    assert ctx.store.records[record.id].status == "timed_out"
+
+
 def test_a_tick_with_nothing_due_reads_nothing_but_the_index(ctx):
     deploy(ctx, "1.0.0")
     ctx.platform.calls.clear()
