@@ -113,7 +113,7 @@ def tick(b: Bench) -> Result:
     from deployer.entrypoints.acr_events import parse_event
 
     ctx, table_calls = b.context(table="tick", project=TICK_PROJECT)
-    _insert_finished(b.table("tick"))
+    insert_finished(b.table("tick"))
     b.emulator_settings(provision_delay_s=None)
     for n in range(OPEN):
         handle_event(ctx, parse_event(image_pushed_event(image(n % AGENTS, f"t{n // AGENTS}"))))
@@ -157,7 +157,7 @@ def tick(b: Bench) -> Result:
             both("entities_read"),
             f"{OPEN} (open)",
             f"{entities / OPEN:.2f}x",
-            "≈ open (≤ 2 per open: its work row and its record)",
+            "≈ open (≤ 2 per open: its work row, and its record on a full look)",
             entities <= 2 * OPEN,
         ),
         Row(
@@ -172,8 +172,8 @@ def tick(b: Bench) -> Result:
             f"{ms(first['wall_s'] * 1000)} / {ms(later['wall_s'] * 1000)}",
             f"{ms(floor * 1000)} ({OPEN} bare get_version)",
             f"{wall / floor:.2f}x",
-            "≤ 1 s",
-            wall <= 1.0 and all(x["deferred"] == 0 for x in looks),
+            "≤ 2x floor",
+            wall <= 2 * floor and all(x["deferred"] == 0 for x in looks),
         ),
     ]
     data = {
@@ -187,14 +187,14 @@ def tick(b: Bench) -> Result:
     return Result(rows, data)
 
 
-def _insert_finished(table: Any) -> None:
-    """FINISHED settled records in the records partition, 100 per batch transaction."""
+def insert_finished(table: Any, count: int = FINISHED, agents: int = AGENTS) -> None:
+    """``count`` settled records in the records' range, 100 per batch transaction."""
     now = time.time()
-    for batch in range(FINISHED // 100):
+    for batch in range(count // 100):
         operations = []
         for n in range(100):
             created = now - 86_400 * 30 + (batch * 100 + n) * 60
-            i = n % AGENTS
+            i = (batch * 100 + n) % agents
             steps = (("pending", 0), ("creating", 1), ("active", 45), ("superseded", 90))
             history = [{"status": status, "at": iso(created + s)} for status, s in steps]
             entity = {
