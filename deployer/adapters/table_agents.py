@@ -28,6 +28,7 @@ _AGENT_PLAIN = (
     "paused_by",
     "paused_at",
     "canary_id",
+    "awaiting_id",
 )
 
 

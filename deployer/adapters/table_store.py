@@ -32,6 +32,7 @@ from deployer.adapters.table_errors import (
 from deployer.adapters.table_layout import AGENT, RECORDS, RECORDS_BELOW, Migrated
 from deployer.adapters.table_open_work import TableOpenWork, open_entity
 from deployer.adapters.table_outbox import TableNotificationStore
+from deployer.domain.approval import Approval
 from deployer.domain.errors import Conflict
 from deployer.domain.model import AgentState, Deployment, DeploymentError, Status, Transition
 from deployer.domain.platform import Page, Scheduled
@@ -202,6 +203,8 @@ def _to_entity(d: Deployment) -> dict[str, Any]:
         entity["smoke"] = json.dumps(d.smoke.to_json())
     if d.canary is not None:
         entity["canary"] = json.dumps(d.canary.to_json())
+    if d.approval is not None:
+        entity["approval"] = json.dumps(d.approval.to_json())
     return entity
 
 
@@ -211,7 +214,9 @@ def _from_entity(entity: Any) -> Deployment:
     traffic = entity.get("traffic_before")
     smoke = entity.get("smoke")
     canary = entity.get("canary")
+    approval = entity.get("approval")
     return Deployment(
+        approval=Approval.from_json(json.loads(approval)) if approval else None,
         canary=CanaryState.from_json(json.loads(canary)) if canary else None,
         id=entity["RowKey"],
         traffic_before=traffic_from_json(json.loads(traffic)) if traffic else None,

@@ -37,7 +37,7 @@ def of(ctx: Context, agent: AgentConfig, d: Deployment) -> QuietLook | None:
         agent=d.agent,
         version=d.version,
         endpoint=ctx.endpoint_of(agent, d),
-        created_at=parse_iso(d.created_at),
+        began_at=parse_iso(d.began_at),
         expected_active_s=d.expected_active_s,
     )
 
@@ -49,7 +49,7 @@ def look(ctx: Context, entry: Scheduled, now: float) -> Scheduled | None:
     quiet = entry.look
     assert quiet is not None
     agent = ctx.config.agent(quiet.agent)
-    age = now - quiet.created_at
+    age = now - quiet.began_at
     if agent is None or age >= agent.timeout_s:
         return entry
     delay = next_look(entry.attempt + 1, age, quiet.expected_active_s)

@@ -13,7 +13,7 @@ import logging
 from dataclasses import replace
 
 from deployer.context import Context, retry_on_conflict
-from deployer.deploy import create
+from deployer.deploy import approval, create
 from deployer.domain import rollout, rules
 from deployer.domain.agents import AgentConfig
 from deployer.domain.clock import iso
@@ -117,14 +117,16 @@ def _begin_at_once(
 ) -> Deployment | None:
     """The common push in one atomic write: its keys, the agent row (conditional on the state
     the rules were checked against), the pending record and its open-work entry, then the
-    version. ``None`` when the rules skip the push, or a row is there already (a redelivery, a
-    duplicate, a concurrent push for the agent): the step-by-step path decides those."""
+    version. ``None`` when the rules skip the push, the agent wants an approval first, or a row
+    is there already (a redelivery, a duplicate, a concurrent push for the agent): the
+    step-by-step path decides those."""
     state = ctx.store.get_agent(agent.name)
     record = _expecting(record, state)
     if (
         not rules.tag_verdict(push, agent).deploy
         or rollout.push_blocked(state, push.digest) is not None
         or not rules.order_verdict(push, agent, state).deploy
+        or approval.policy_for(agent, record) is not None
     ):
         return None
     now = ctx.clock.now()
@@ -170,6 +172,9 @@ def _launch(
     reason = _take_agent(ctx, agent, push, ordered=ordered, blockable=ordered or automatic, state=state)
     if reason is not None:
         return _add_skipped(ctx, record, reason)
+    policy = approval.policy_for(agent, record)
+    if policy is not None:  # nothing is created or moved until a person approves
+        return approval.wait(ctx, record, policy)
     pending, ours = write_pending(ctx, record)
     if not ours:
         return create.reconcile_if_due(ctx, agent, pending)

@@ -24,7 +24,7 @@ class QuietLook:
     agent: str
     version: str
     endpoint: str
-    created_at: float
+    began_at: float
     expected_active_s: float | None = None
 
 
