@@ -42,8 +42,10 @@ def run(b: Bench) -> Result:
     insert_finished(b.table("scale"), FINISHED, CONFIGURED)
     b.emulator_settings(provision_delay_s=None)
     step = CONFIGURED // OPEN
-    for n in range(OPEN):
-        handle_event(ctx, parse_event(image_pushed_event(image(n * step, "open"))))
+    opened = [image_pushed_event(image(n * step, "open")) for n in range(OPEN)]
+    b.registry.seed_pushed(opened)  # the images are in the registry before their events
+    for event in opened:
+        handle_event(ctx, parse_event(event))
     settings = Settings.from_env({})
     pid = os.getpid()
     looks = []
@@ -120,6 +122,7 @@ def _burst(b: Bench, ctx: Any, calls: Any, handle_event: Any, parse_event: Any) 
     order = [(i, f"burst{t}") for i in range(BURST_AGENTS) for t in range(BURST // BURST_AGENTS)]
     random.Random(7).shuffle(order)
     events = [image_pushed_event(image(i, tag)) for i, tag in order]
+    b.registry.seed_pushed(events)
     calls.count = 0
     started = time.perf_counter()
     with ThreadPoolExecutor(SENDERS) as pool:
