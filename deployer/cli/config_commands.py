@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 
+from deployer.cli import problems
 from deployer.cli.base import EXIT_FAILED, EXIT_OK, Commands
 
 
@@ -24,6 +24,7 @@ def add_commands(commands: Commands, common: argparse.ArgumentParser) -> None:
         parents=[common],
     )
     check.add_argument("file", help="the deployer.yaml to check")
+    check.add_argument("--json", action="store_true", help="the result, or the problems, as JSON")
     check.set_defaults(run=_config_check)
     schema = config_commands.add_parser(
         "schema",
@@ -41,9 +42,15 @@ def _config_check(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.file, os.environ)
     except ConfigError as exc:
-        print(exc, file=sys.stderr)
+        detail = f"{args.file}: {len(exc.problems)} problem(s)"
+        document = problems.problem("invalid-config", detail, errors=exc.errors)
+        problems.report(document, str(exc).splitlines(), as_json=args.json)
         return EXIT_FAILED
-    print(f"{args.file}: ok ({len(config.agents)} agents, {len(config.registries)} registries)")
+    counts = {"agents": len(config.agents), "registries": len(config.registries)}
+    if args.json:
+        print(json.dumps({"file": args.file, "ok": True, **counts}))
+    else:
+        print(f"{args.file}: ok ({counts['agents']} agents, {counts['registries']} registries)")
     return EXIT_OK
 
 

@@ -32,11 +32,20 @@ _HOOKS = "url, secret, events, agents, format"
 
 
 class ConfigError(ValueError):
-    """The configuration is invalid; ``problems`` lists each field and what is wrong with it."""
+    """The configuration is invalid; ``problems`` lists each field and what is wrong with it, and
+    ``errors`` the same as ``{field, message}`` (with ``line`` and ``column`` where the file says)."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], errors: list[dict[str, Any]] | None = None) -> None:
         super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
         self.problems = problems
+        self.errors = errors if errors is not None else [_error(p) for p in problems]
+
+
+def _error(problem: str, at: tuple[int, int] | None = None) -> dict[str, Any]:
+    field, found, message = problem.partition(": ")
+    if not found:  # a problem of the whole file
+        field, message = "", problem
+    return {"field": field, "message": message, **({"line": at[0], "column": at[1]} if at else {})}
 
 
 def _list(message: str) -> BeforeValidator:
@@ -162,10 +171,16 @@ def load_config(path: str, settings: Mapping[str, str], *, resolve_names: bool =
     except ConfigError as exc:
         problems += exc.problems
     if problems:
-        located = [(source.locate(p.split(": ", 1)[0]), p) for p in problems]
-        located.sort(key=lambda pair: pair[0] or (0, 0))
-        raise ConfigError([f"{path}:{at[0]}:{at[1]}: {p}" if at else f"{path}: {p}" for at, p in located])
+        located = sorted(((source.locate(p.split(": ", 1)[0]), p) for p in problems), key=_line)
+        raise ConfigError(
+            [f"{path}:{at[0]}:{at[1]}: {p}" if at else f"{path}: {p}" for at, p in located],
+            [_error(p, at) for at, p in located],
+        )
     return config
+
+
+def _line(located: tuple[tuple[int, int] | None, str]) -> tuple[int, int]:
+    return located[0] or (0, 0)
 
 
 def _unresolved(host: str) -> list[str]:
