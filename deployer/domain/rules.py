@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from deployer.domain.agents import AgentConfig, DeployerConfig
-from deployer.domain.model import AgentState, ImagePush
+from deployer.domain.model import AgentState, ImagePush, Status
 from deployer.domain.semver import parse_version
 
 
@@ -19,6 +19,29 @@ class Verdict:
 
 
 DEPLOY = Verdict(deploy=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Route:
+    """Where a push goes before any agent's state is read: the agents whose rule names it, or, when
+    none is tried, the status and reason it is recorded with."""
+
+    agents: tuple[AgentConfig, ...] = ()
+    status: Status | None = None
+    reason: str | None = None
+
+
+def route(push: ImagePush, config: DeployerConfig) -> Route:
+    """The registry must be allowed (the one the image would be pulled from: an allowed topic does
+    not vouch for another request host), the push tagged, and some agent's rule name it."""
+    if not config.allows_registry(push.registry):
+        return Route(status="refused", reason="registry_not_allowed")
+    if push.tag is None:
+        return Route(status="ignored", reason="untagged")
+    agents = agents_for(push, config)
+    if not agents:
+        return Route(status="skipped", reason="no_matching_rule")
+    return Route(agents=agents)
 
 
 def agents_for(push: ImagePush, config: DeployerConfig) -> tuple[AgentConfig, ...]:
