@@ -34,7 +34,7 @@ def test_a_fresh_install_runs_config_check_and_explain(minor, tmp_path):
     env = tmp_path / "venv"
     subprocess.run([python, "-m", "venv", str(env)], check=True)
     pip = [str(env / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, str(ROOT)], check=True, capture_output=True, timeout=170)
+    subprocess.run([*pip, str(project_copy(tmp_path))], check=True, capture_output=True, timeout=170)
     cli = str(env / "bin" / "agent-deployer")
     config = str(ROOT / "tests" / "integration" / "deployer.test.yaml")
     checked = run(cli, "config", "check", config)
@@ -46,6 +46,15 @@ def test_a_fresh_install_runs_config_check_and_explain(minor, tmp_path):
     refused = run(cli, "config", "check", str(bad))
     assert refused.returncode == 1
     assert f"{bad}:4:5: agents[0].repositry: unknown field (did you mean 'repository'?)" in refused.stderr
+
+
+def project_copy(tmp_path: Path) -> Path:
+    """What a clone holds for the build (pip builds in the tree it is given and leaves build/ there)."""
+    copy = tmp_path / "project"
+    shutil.copytree(ROOT / "deployer", copy / "deployer", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, copy / name)
+    return copy
 
 
 def run(*argv: str) -> subprocess.CompletedProcess[str]:
