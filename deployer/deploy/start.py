@@ -167,10 +167,7 @@ def _take_agent(
 
     def attempt() -> str | None:
         current = read.pop() if read else ctx.store.get_agent(agent.name)
-        blocked = rollout.push_blocked(current, push.digest) if blockable else None
-        if blocked is not None:
-            return blocked
-        verdict = rules.order_verdict(push, agent, current) if ordered else rules.DEPLOY
+        verdict = rules.state_verdict(push, agent, current, ordered=ordered) if blockable else rules.DEPLOY
         if not verdict.deploy:
             return verdict.reason
         high_tag = rules.raised_high_tag(push, agent, current)

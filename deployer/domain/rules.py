@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from deployer.domain.agents import AgentConfig, DeployerConfig
 from deployer.domain.model import AgentState, ImagePush, Status
+from deployer.domain.rollout import push_blocked
 from deployer.domain.semver import parse_version
 
 
@@ -66,6 +67,15 @@ def order_verdict(push: ImagePush, agent: AgentConfig, state: AgentState) -> Ver
         if pushed is not None and highest is not None and pushed < highest:
             return Verdict(deploy=False, reason="older_than_active")
     return DEPLOY
+
+
+def state_verdict(push: ImagePush, agent: AgentConfig, state: AgentState, *, ordered: bool = True) -> Verdict:
+    """What the agent's row says of a push its tag policy accepts: ``paused``, ``held`` (its digest),
+    then (``ordered``: pushes, not automatic promotions) :func:`order_verdict`."""
+    blocked = push_blocked(state, push.digest)
+    if blocked is not None:
+        return Verdict(deploy=False, reason=blocked)
+    return order_verdict(push, agent, state) if ordered else DEPLOY
 
 
 def raised_high_tag(push: ImagePush, agent: AgentConfig, state: AgentState) -> str | None:

@@ -8,8 +8,10 @@ import pytest
 from deployer.cli import explain
 from deployer.cli.main import main
 from deployer.deploy.start import handle_event
+from deployer.domain.model import AgentState
+from deployer.domain.rollout_state import Hold
 from tests.unit.builders import context_for, pushed
-from tests.unit.conftest import PROJECT_ID, REGISTRY
+from tests.unit.conftest import DIGEST, PROJECT_ID, REGISTRY
 
 CONFIG = {
     "registries": [REGISTRY],
@@ -47,6 +49,29 @@ def test_explain_says_what_the_trigger_records_for_each_agent(registry, reposito
         else:
             assert decision["decision"] == "skip"
             assert decision["reason"] in {r.reason for r in records} | {"no_matching_rule"}
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        ({"paused": True}, "paused"),
+        ({"holds": (Hold(digest=DIGEST, reason="rolled_back", at="t"),)}, "held"),
+        ({"active_digest": DIGEST}, "unchanged"),
+        ({"high_tag": "1.9.0"}, "older_than_active"),
+        ({"high_tag": "1.1.0"}, None),
+    ],
+)
+def test_explain_with_the_agents_state_skips_as_the_trigger_does(row, reason):
+    ctx = context_for(CONFIG)
+    state = AgentState(name="support-bot", **row)
+    ctx.store.save_agent(state)
+    event = pushed("1.5.0", repository="agents/support-bot")
+    assert event.push is not None
+    [explained, *_] = explain.explain(event.push, ctx.config, {"support-bot": state})
+    [recorded] = [r for r in handle_event(ctx, event) if r.agent == "support-bot"]
+    assert explained["reason"] == reason == (recorded.reason if recorded.status == "skipped" else None)
+    assert explained["decision"] == ("deploy" if reason is None else "skip")
+    assert "unless" not in explained
 
 
 def test_explain_prints_each_agent_and_exits_0_when_one_would_deploy(tmp_path, capsys):
