@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import uuid
 from collections.abc import Sequence
@@ -39,6 +40,8 @@ __all__ = [
     "EXIT_TIMED_OUT",
     "exit_code",
 ]
+#: What a shell reports for a command whose reader went away (128 + SIGPIPE).
+EXIT_BROKEN_PIPE = 141
 _DESCRIPTION = """Deploy, roll back, inspect, hold and pause agents, and redeliver notifications
 through a running deployer's HTTP API; 'config check' works offline."""
 _EPILOG = """exit codes: 0 active or verified (or done), 1 failed or unhealthy (the smoke test
@@ -56,7 +59,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         document = problems.problem("usage", str(exc))
         problems.report(document, [exc.usage.rstrip(), str(exc)], as_json="--json" in argv)
         raise SystemExit(EXIT_ERROR) from None
-    return _run(args)
+    try:
+        code = _run(args)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader stopped early (`| head`): not worth a traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    return code
 
 
 def _run(args: argparse.Namespace) -> int:
