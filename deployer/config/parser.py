@@ -164,7 +164,7 @@ def load_config(path: str, settings: Mapping[str, str], *, resolve_names: bool =
     except OSError as exc:
         raise ConfigError([f"{path}: cannot be read ({exc.strerror})"]) from None
     except yaml.YAMLError as exc:
-        raise ConfigError([f"{path}: is not valid YAML ({exc})"]) from None
+        raise _not_yaml(path, exc) from None
     problems = list(source.duplicates)
     try:
         config = parse_config(source.document, settings, resolve_names=resolve_names)
@@ -177,6 +177,19 @@ def load_config(path: str, settings: Mapping[str, str], *, resolve_names: bool =
             [_error(p, at) for at, p in located],
         )
     return config
+
+
+def _not_yaml(path: str, exc: Exception) -> ConfigError:
+    """Where the YAML stops parsing, and what it was in the middle of (``yaml.MarkedYAMLError``)."""
+    mark, context, since = (getattr(exc, name, None) for name in ("problem_mark", "context", "context_mark"))
+    message = f"not valid YAML: {getattr(exc, 'problem', None) or exc}"
+    if context and since:
+        message += f" ({context} at line {since.line + 1}, column {since.column + 1})"
+    if mark is None:
+        return ConfigError([f"{path}: {message}"], [{"field": "", "message": message}])
+    line, column = mark.line + 1, mark.column + 1
+    error = {"field": "", "message": message, "line": line, "column": column}
+    return ConfigError([f"{path}:{line}:{column}: {message}"], [error])
 
 
 def _line(located: tuple[tuple[int, int] | None, str]) -> tuple[int, int]:

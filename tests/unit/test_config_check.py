@@ -114,3 +114,11 @@ def test_config_check_prints_each_problem_on_its_own_line_and_exits_1(tmp_path, 
     lines = capsys.readouterr().err.splitlines()
     assert lines[0] == "invalid configuration:"
     assert len(lines) == 12 and all(line.startswith(f"  - {path}:") for line in lines[1:])
+
+
+def test_text_that_is_not_yaml_is_one_problem_where_parsing_stopped(tmp_path):
+    text = "registries: [a.azurecr.io]\nagents:\n  - name: x\n   repository: y\n"
+    assert problems_in(tmp_path, text) == [
+        "4:4: not valid YAML: expected <block end>, but found '<block mapping start>'"
+        " (while parsing a block collection at line 3, column 3)"
+    ]
