@@ -256,7 +256,8 @@ def _unset(problems: list[str], expanded: Mapping[str, Any]) -> set[str]:
     unset = {p.split(": ", 1)[0] for p in problems if ": ${" in p}
     agents = expanded.get("agents")
     for i, agent in enumerate(agents if isinstance(agents, list) else []):
-        unset |= {f"agents[{i}].{k}" for k in _RUNTIME_ROLE_KEYS if k in unset and k not in agent}
+        if isinstance(agent, Mapping):
+            unset |= {f"agents[{i}].{k}" for k in _RUNTIME_ROLE_KEYS if k in unset and k not in agent}
     return unset
 
 

@@ -122,3 +122,20 @@ def test_text_that_is_not_yaml_is_one_problem_where_parsing_stopped(tmp_path):
         "4:4: not valid YAML: expected <block end>, but found '<block mapping start>'"
         " (while parsing a block collection at line 3, column 3)"
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'registries: [a.azurecr.io]\nproject_resource_id: "${UNSET}"\nagents: [1, "x", null]\n',
+        "registries: [a.azurecr.io]\nagents: {name: x}\n",
+        "registries: [a.azurecr.io]\nagents:\n  - {name: 1, repository: [], rollout: 5, promote_to: 3}\n",
+        "registries: a.azurecr.io\n1: 2\nagents: [{name: x, repository: a/b, smoke_test: []}]\n",
+        "registries: [a.azurecr.io]\nwebhooks: [1]\nagents: [{name: x, repository: a/b, <<: {cpu: 2}}]\n",
+        "- just\n- a list\n",
+        "",
+    ],
+)
+def test_a_malformed_file_is_a_list_of_problems_never_a_crash(tmp_path, text):
+    problems = problems_in(tmp_path, text)
+    assert problems and all(isinstance(p, str) and p for p in problems)
