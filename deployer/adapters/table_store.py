@@ -33,6 +33,7 @@ from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 from deployer.adapters.table_errors import replace_if_unchanged, row_missing, translate_missing_table
 from deployer.adapters.table_open_work import TableOpenWork
 from deployer.adapters.table_outbox import TableNotificationStore
+from deployer.domain.approval import Approval
 from deployer.domain.errors import Conflict
 from deployer.domain.model import AgentState, Deployment, DeploymentError, Status, Transition
 from deployer.domain.platform import Page, Scheduled
@@ -76,6 +77,7 @@ _AGENT_PLAIN = (
     "paused_by",
     "paused_at",
     "canary_id",
+    "awaiting_id",
 )
 
 
@@ -251,6 +253,8 @@ def _to_entity(d: Deployment) -> dict[str, Any]:
         entity["smoke"] = json.dumps(d.smoke.to_json())
     if d.canary is not None:
         entity["canary"] = json.dumps(d.canary.to_json())
+    if d.approval is not None:
+        entity["approval"] = json.dumps(d.approval.to_json())
     return entity
 
 
@@ -260,7 +264,9 @@ def _from_entity(entity: Any) -> Deployment:
     traffic = entity.get("traffic_before")
     smoke = entity.get("smoke")
     canary = entity.get("canary")
+    approval = entity.get("approval")
     return Deployment(
+        approval=Approval.from_json(json.loads(approval)) if approval else None,
         canary=CanaryState.from_json(json.loads(canary)) if canary else None,
         id=entity["RowKey"],
         traffic_before=traffic_from_json(json.loads(traffic)) if traffic else None,

@@ -50,6 +50,13 @@ class Commands:
         return sub
 
 
+def follow_options(sub: argparse.ArgumentParser) -> None:
+    """``--wait`` (follow the deployment to its end), ``--timeout`` and the hidden ``--interval``."""
+    sub.add_argument("--wait", action="store_true", help="follow the deployment to its end state")
+    sub.add_argument("--timeout", type=float, help="with --wait: give up after S seconds (exit 2)")
+    sub.add_argument("--interval", type=float, default=1.0, help=argparse.SUPPRESS)
+
+
 def client(args: argparse.Namespace) -> Client:
     """The deployer's API client: ``--url``/``DEPLOYER_URL`` and ``--key``/``DEPLOYER_KEY``."""
     url = getattr(args, "url", None) or os.environ.get("DEPLOYER_URL") or DEFAULT_URL

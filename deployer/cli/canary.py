@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from deployer.cli import resolve, text
-from deployer.cli.base import EXIT_OK, EXIT_REFUSED, Commands, client
+from deployer.cli.base import EXIT_OK, EXIT_REFUSED, Commands, client, follow_options
 from deployer.cli.client import ApiError, Client
 from deployer.cli.follow import report
 from deployer.domain.model import SERVING_STATUSES
@@ -38,9 +38,7 @@ def add_commands(commands: Commands) -> None:
     )
     to.add_argument("agent", help="the agent whose verified deployment is promoted")
     to.add_argument("--to", required=True, metavar="TARGET", help="the agent to deploy it to")
-    to.add_argument("--wait", action="store_true", help="follow the target's deployment to its end")
-    to.add_argument("--timeout", type=float, help="with --wait: give up after S seconds (exit 2)")
-    to.add_argument("--interval", type=float, default=1.0, help=argparse.SUPPRESS)
+    follow_options(to)
 
 
 def _promote(args: argparse.Namespace) -> int:

@@ -91,12 +91,11 @@ def _decision(
         verdict = rules.state_verdict(push, agent, states.get(agent.name) or AgentState(name=agent.name))
     if not verdict.deploy:
         return {**rule, "decision": "skip", "reason": verdict.reason}
-    return {
-        **rule,
-        "decision": "deploy",
-        "reason": None,
-        **({"unless": STATE_CHECKS} if states is None else {}),
-    }
+    decision: dict[str, Any] = {**rule, "decision": "deploy", "reason": None}
+    if agent.approval is not None:  # a push waits as any deployment but a rollback does
+        approvers = list(agent.approval.approvers)
+        decision["approval"] = {"approvers": approvers, "expires_after_s": agent.approval.expires_after_s}
+    return {**decision, **({"unless": STATE_CHECKS} if states is None else {})}
 
 
 def _push(image: str, digest: str | None) -> ImagePush:
@@ -130,9 +129,19 @@ def _text(image: str, decisions: list[dict[str, Any]]) -> str:
     lines = [f"a push of {image}:"]
     for d in decisions:
         if d["decision"] == "deploy":
-            lines.append(f"  {d['agent']}: deploy" + (f" ({d['unless']})" if "unless" in d else ""))
+            lines.append(f"  {d['agent']}: deploy{_waits(d.get('approval'))}{_unless(d)}")
             continue
         registry = f"{d['registry']}/" if d["registry"] else ""
         why = _WHY.get(d["reason"], d["reason"]).format(**{**d, "registry": registry})
         lines.append(f"  {d['agent']}: skip, {d['reason']}: {why}")
     return "\n".join(lines)
+
+
+def _waits(approval: dict[str, Any] | None) -> str:
+    if approval is None:
+        return ""
+    return f" once approved (by {', '.join(approval['approvers']) or 'anyone who may write'})"
+
+
+def _unless(decision: dict[str, Any]) -> str:
+    return f" ({decision['unless']})" if "unless" in decision else ""

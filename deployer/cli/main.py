@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from deployer.cli import agents as cli_agents
-from deployer.cli import canary, completion, config_commands, problems, resolve, text
+from deployer.cli import approvals, canary, completion, config_commands, problems, resolve, text
 from deployer.cli.base import (
     DEFAULT_URL,
     EXIT_ERROR,
@@ -26,6 +26,7 @@ from deployer.cli.base import (
     Commands,
     Parser,
     exit_code,
+    follow_options,
 )
 from deployer.cli.base import client as _client
 from deployer.cli.client import ApiError, Client
@@ -99,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_read_commands(commands)
     cli_agents.add_commands(commands)
     canary.add_commands(commands)
+    approvals.add_commands(commands)
     _add_notification_commands(commands)
     config_commands.add_commands(commands, common)
     push = commands.add(
@@ -196,9 +198,7 @@ def _add_notification_commands(commands: Commands) -> None:
 
 def _waiting(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--reason", help="why (recorded on the deployment)")
-    sub.add_argument("--wait", action="store_true", help="follow the deployment to its end state")
-    sub.add_argument("--timeout", type=float, help="with --wait: give up after S seconds (exit 2)")
-    sub.add_argument("--interval", type=float, default=1.0, help=argparse.SUPPRESS)
+    follow_options(sub)
     sub.add_argument("--idempotency-key", help="default: a new key for each run")
 
 

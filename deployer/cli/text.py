@@ -127,6 +127,10 @@ def progress(d: Doc, elapsed_s: float) -> str:
     details = [f"version {d['version']}"] if d.get("version") else []
     if d["status"] in ("verifying", "verified", "unhealthy") and d.get("smoke"):
         details.append(_smoke(d["smoke"]) or "")
+    if d["status"] == "awaiting_approval":
+        details.append(
+            f"until {(d.get('approval') or {}).get('expires_at')}: agent-deployer approve {d['id']}"
+        )
     shown = f" ({', '.join(details)})" if details else ""
     return f"{d['agent']} {d['image']}: {d['status']}{shown} after {duration(elapsed_s)}"
 
@@ -172,7 +176,8 @@ def outcome(d: Doc) -> str:
     """The closing line of ``deploy`` and ``rollback``."""
     version = f" version {d['version']}" if d.get("version") else ""
     took = f" in {d['time_to_active_s']:.1f}s" if d.get("time_to_active_s") is not None else ""
-    reason = f" ({d['reason']})" if d.get("reason") and d["status"] in ("skipped", "refused") else ""
+    explained = d["status"] in ("skipped", "refused", "rejected", "superseded")
+    reason = f" ({d['reason']})" if d.get("reason") and explained else ""
     return f"{d['agent']}{version}: {d['status']}{reason}{took}  [{d['id']}]"
 
 

@@ -13,6 +13,8 @@ from deployer.config.checks import Problem
 from deployer.config.document import (
     AGENT_NAME_SCHEMA,
     PROTOCOL_NAMES,
+    Approval,
+    ApprovalField,
     Flag,
     Model,
     PreflightField,
@@ -25,6 +27,7 @@ from deployer.config.document import (
     _schema,
 )
 from deployer.domain import agents
+from deployer.domain.approval import ApprovalPolicy
 from deployer.domain.model import Strategy
 from deployer.domain.roles import AZURE_AI_USER, HOW_TO_FIND_PROJECT_RESOURCE_ID
 from deployer.domain.tag_policy import TagPolicy
@@ -105,6 +108,7 @@ class Agent(Model):
     promote_to: (
         Annotated[PromoteTo, _mapping("must be a mapping with agent (and project_endpoint)")] | None
     ) = None
+    approval: ApprovalField | None = None
     grant_runtime_role: Flag = True
     project_resource_id: Annotated[Any, BeforeValidator(checks.project_resource_id), _STRING] = None
 
@@ -176,6 +180,7 @@ class Agent(Model):
             preflight=_preflight(preflight),
             canary=_canary(self.rollout),
             promote_to=_promote_to(self.promote_to),
+            approval=approval_policy(self.approval),
         )
 
 
@@ -206,14 +211,33 @@ def _preflight(preflight: Any) -> agents.Preflight | None:
 def _canary(rollout: object) -> agents.CanarySettings | None:
     if not isinstance(rollout, RolloutSettings) or rollout.strategy != "canary":
         return None
+    percentages: list[int] = []
+    gates: set[int] = set()
+    for item in rollout.steps:
+        if item == checks.APPROVE_STEP:
+            gates.add(len(percentages))  # the step that follows waits for approval
+        else:
+            percentages.append(item)
     return agents.CanarySettings(
-        steps=tuple(rollout.steps),
+        steps=tuple(percentages),
         step_interval_s=rollout.step_interval_s,
         smoke_failures=rollout.abort_if.smoke_failures,
+        gates=frozenset(gates),
     )
 
 
 def _promote_to(promote_to: PromoteTo | None) -> agents.PromoteTo | None:
     if promote_to is None:
         return None
-    return agents.PromoteTo(agent=promote_to.agent, project_endpoint=promote_to.project_endpoint)
+    return agents.PromoteTo(
+        agent=promote_to.agent,
+        project_endpoint=promote_to.project_endpoint,
+        approval=approval_policy(promote_to.approval),
+    )
+
+
+def approval_policy(approval: Approval | None) -> ApprovalPolicy | None:
+    """The policy ``approval`` sets (``None``: none, or ``required: false``)."""
+    if approval is None or not approval.required:
+        return None
+    return ApprovalPolicy(approvers=approval.approvers or (), expires_after_s=approval.expires_after_s)

@@ -233,12 +233,27 @@ def attempts(value: object) -> int:
     return whole(value, 1, MAX_SMOKE_ATTEMPTS, f"must be a whole number from 1 to {MAX_SMOKE_ATTEMPTS}")
 
 
-def steps(value: object) -> tuple[int, ...]:
-    if not isinstance(value, list) or not value or not all(_is_whole(p) and 1 <= p <= 100 for p in value):
+#: A canary step that waits for a person's approval (``{approve: true}`` in ``steps``).
+APPROVE_STEP = "approve"
+
+
+def steps(value: object) -> tuple[int | str, ...]:
+    """Percentages, with :data:`APPROVE_STEP` where ``{approve: true}`` stands before a step."""
+    if not isinstance(value, list) or not value:
         raise fail("must be a list of percentages from 1 to 100, e.g. [10, 50, 100]")
-    if any(b <= a for a, b in pairwise(value)) or value[-1] != 100:
+    items = [APPROVE_STEP if _approve(p) else p for p in value]
+    percentages = [p for p in value if not _approve(p)]
+    if not percentages or not all(_is_whole(p) and 1 <= p <= 100 for p in percentages):
+        raise fail("must be a list of percentages from 1 to 100 and {approve: true}, e.g. [10, 50, 100]")
+    if any(b <= a for a, b in pairwise(percentages)) or percentages[-1] != 100:
         raise fail("must rise step by step and end at 100")
-    return tuple(value)
+    if items[-1] == APPROVE_STEP or any(a == b == APPROVE_STEP for a, b in pairwise(items)):
+        raise fail("{approve: true} must stand before a step (the percentage it lets through)")
+    return tuple(items)
+
+
+def _approve(item: object) -> bool:
+    return isinstance(item, dict) and list(item) == ["approve"] and item["approve"] is True
 
 
 def interval(value: object) -> float:

@@ -122,6 +122,35 @@ class Preflight(Model):
     connections: Names = None
 
 
+_APPROVE_STEP = {
+    "type": "object",
+    "properties": {"approve": {"const": True}},
+    "required": ["approve"],
+    "additionalProperties": False,
+}
+
+
+class Approval(Model):
+    """``approval``: deployments wait for a person's approval before anything is created."""
+
+    required: Flag = True
+    approvers: Annotated[
+        Any,
+        BeforeValidator(checks.names),
+        _schema(
+            {"type": "array", "items": {"type": "string"}},
+            "principal names or app roles that may decide (App Service Authentication); "
+            "default: anyone the write routes accept",
+        ),
+    ] = None
+    expires_after_s: Annotated[
+        Any, BeforeValidator(checks.timeout), _schema({"type": "number", "exclusiveMinimum": 0})
+    ] = 86_400.0
+
+
+ApprovalField = Annotated[Approval, _mapping("must be a mapping, e.g. {required: true, approvers: [...]}")]
+
+
 class AbortIf(Model):
     smoke_failures: Annotated[Any, BeforeValidator(checks.smoke_failures), _schema({"type": "integer"})] = 1
 
@@ -135,7 +164,12 @@ class RolloutSettings(Model):
         _schema({"enum": list(STRATEGIES)}),
     ] = "verified"
     steps: Annotated[
-        Any, BeforeValidator(checks.steps), _schema({"type": "array", "items": {"type": "integer"}})
+        Any,
+        BeforeValidator(checks.steps),
+        _schema(
+            {"type": "array", "items": {"oneOf": [{"type": "integer"}, _APPROVE_STEP]}},
+            "percentages ending at 100; {approve: true} before a step waits for a person's approval",
+        ),
     ] = (
         10,
         50,
@@ -194,6 +228,7 @@ class PromoteTo(Model):
         default=None, validate_default=True
     )
     project_endpoint: Https = None
+    approval: ApprovalField | None = None
 
 
 def _preflight_kind(value: object) -> str:

@@ -62,7 +62,7 @@ def reconcile_at(d: Deployment) -> float:
     """When the pending deployment ``d`` may be reconciled (no call of ours can be running)."""
     if d.reconcile_after:
         return parse_iso(d.reconcile_after)
-    return parse_iso(d.created_at) + PENDING_GRACE_S
+    return parse_iso(d.began_at) + PENDING_GRACE_S
 
 
 def reconcile(ctx: Context, agent: AgentConfig, d: Deployment) -> Deployment:
@@ -114,7 +114,7 @@ def _refused(ctx: Context, record: Deployment, exc: PlatformError) -> Deployment
     """A call for the pending record failed: note when it may be reconciled and raise (the
     event is redelivered, the poll looks again), or fail the record for good."""
     now = ctx.clock.now()
-    if exc.retryable or auth_refusal_retryable(exc.status_code, now - parse_iso(record.created_at)):
+    if exc.retryable or auth_refusal_retryable(exc.status_code, now - parse_iso(record.began_at)):
         at = reconcile_after(now, answered=exc.status_code is not None)
         try:
             ctx.store.update(replace(record, reconcile_after=iso(at)))

@@ -22,7 +22,7 @@ from deployer.domain.platform import Scheduled, VersionInfo
 from deployer.domain.rollout import promotion_due
 from deployer.domain.transitions import backoff, next_look, observe, settles_as
 from deployer.notify import outbox
-from deployer.rollout import canary, retention, settle, traffic, verify
+from deployer.rollout import approval_wait, canary, retention, settle, traffic, verify
 
 log = logging.getLogger(__name__)
 LEASE_S = 60.0
@@ -88,7 +88,9 @@ def _advance(ctx: Context, lease: Scheduled, now: float) -> None:
         return
     deployment = outbox.flush(ctx, deployment)  # events left by a process that died before its flush
     agent = ctx.config.agent(deployment.agent) or unconfigured(deployment)
-    if deployment.status == "pending":
+    if deployment.status == "awaiting_approval":
+        approval_wait.expire_or_wait(ctx, deployment, lease, now)
+    elif deployment.status == "pending":
         _reconcile(ctx, agent, deployment, lease, now)
     elif deployment.status == "creating":
         _observe(ctx, agent, deployment, lease, now)
@@ -129,9 +131,9 @@ def _observe(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, 
         ctx.store.unschedule(d.id)
         return
     d, info = runtime_role.gate(ctx, agent, d, info)  # the identity holds its role before active
-    seen = observe(d, info, now=now, started=parse_iso(d.created_at), timeout_s=agent.timeout_s)
+    seen = observe(d, info, now=now, started=parse_iso(d.began_at), timeout_s=agent.timeout_s)
     if seen.status == "creating":
-        delay = next_look(lease.attempt + 1, now - parse_iso(d.created_at))
+        delay = next_look(lease.attempt + 1, now - parse_iso(d.began_at))
         ctx.store.schedule(replace(lease, due=now + delay, attempt=lease.attempt + 1))
         return
     if seen.status == "active":

@@ -17,6 +17,7 @@ from deployer.context import Context, retry_on_conflict
 from deployer.deploy import start
 from deployer.domain import rollout
 from deployer.domain.agents import AgentConfig
+from deployer.domain.approval import ApprovalPolicy
 from deployer.domain.clock import iso
 from deployer.domain.errors import Conflict, Refused
 from deployer.domain.model import Deployment, ImagePush, Transition, new_deployment_id
@@ -36,8 +37,8 @@ def after_verified(ctx: Context, agent: AgentConfig, d: Deployment) -> None:
     """After a deployment settles ``verified`` (the poll's follow-up): promote it if its agent says where."""
     if agent.promote_to is None or d.status != "verified":
         return
-    target, endpoint = agent.promote_to.agent, agent.promote_to.project_endpoint
-    promote_deployment(ctx, d, target, endpoint=endpoint, automatic=True)
+    to = agent.promote_to
+    promote_deployment(ctx, d, to.agent, endpoint=to.project_endpoint, approval=to.approval, automatic=True)
 
 
 def promote_to_agent(
@@ -54,9 +55,11 @@ def promote_to_agent(
     source = ctx.store.get(active_id) if active_id else None
     if source is None or source.status != "verified":
         raise NotPromotable(f"agent {source_agent} has no verified deployment serving")
-    same = source_cfg.promote_to is not None and source_cfg.promote_to.agent == target
-    endpoint = source_cfg.promote_to.project_endpoint if same and source_cfg.promote_to else None
-    return promote_deployment(ctx, source, target, endpoint=endpoint, requested_by=requested_by)
+    to = source_cfg.promote_to if source_cfg.promote_to and source_cfg.promote_to.agent == target else None
+    endpoint, approval = (to.project_endpoint, to.approval) if to else (None, None)
+    return promote_deployment(
+        ctx, source, target, endpoint=endpoint, approval=approval, requested_by=requested_by
+    )
 
 
 def promote_deployment(
@@ -65,6 +68,7 @@ def promote_deployment(
     target: str,
     *,
     endpoint: str | None = None,
+    approval: ApprovalPolicy | None = None,
     requested_by: str | None = None,
     automatic: bool = False,
 ) -> Deployment:
@@ -75,6 +79,8 @@ def promote_deployment(
     target_cfg = ctx.config.configured(target)
     if endpoint:
         target_cfg = replace(target_cfg, project_endpoint=endpoint)
+    if approval is not None:
+        target_cfg = replace(target_cfg, approval=approval)
     key = f"promote|{source.id}|{target}"
     blocked = automatic and rollout.push_blocked(ctx.store.get_agent(target), source.digest) is not None
     target_id = ctx.store.claim(f"{key}|blocked" if blocked else key, new_deployment_id(ctx.clock.now()))

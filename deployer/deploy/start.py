@@ -13,7 +13,7 @@ import logging
 from dataclasses import replace
 
 from deployer.context import Context, retry_on_conflict
-from deployer.deploy import create
+from deployer.deploy import approval, create
 from deployer.domain import rollout, rules
 from deployer.domain.agents import AgentConfig
 from deployer.domain.clock import iso
@@ -117,6 +117,9 @@ def _launch(
     reason = _take_agent(ctx, agent, push, ordered=ordered, blockable=ordered or automatic, state=state)
     if reason is not None:
         return _add_skipped(ctx, record, reason)
+    policy = approval.policy_for(agent, record)
+    if policy is not None:  # nothing is created or moved until a person approves
+        return approval.wait(ctx, record, policy)
     pending, ours = write_pending(ctx, record)
     if not ours:
         return create.reconcile_if_due(ctx, agent, pending)

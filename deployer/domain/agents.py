@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
+from deployer.domain.approval import ApprovalPolicy
 from deployer.domain.errors import Refused
 from deployer.domain.model import Strategy
 from deployer.domain.platform import AgentProtocol
@@ -29,6 +30,9 @@ class CanarySettings:
     steps: tuple[int, ...] = (10, 50, 100)
     step_interval_s: float = 300.0
     smoke_failures: int = 1
+    #: Indexes of the steps that wait for a person's approval before they are taken
+    #: (``steps: [10, {approve: true}, 100]``: step 1, the 100%).
+    gates: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,6 +41,8 @@ class PromoteTo:
 
     agent: str
     project_endpoint: str | None = None
+    #: Promotions to the target wait for this approval (``None``: the target agent's own, if any).
+    approval: ApprovalPolicy | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,6 +111,8 @@ class AgentConfig:
     canary: CanarySettings | None = None
     #: Where a verified image is deployed next (another agent, maybe in another project).
     promote_to: PromoteTo | None = None
+    #: Deployments wait in ``awaiting_approval`` for a person before anything is created.
+    approval: ApprovalPolicy | None = None
 
     def matches_repository(self, registry: str, repository: str) -> bool:
         return self.repository == repository and self.registry in (None, registry)

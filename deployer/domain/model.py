@@ -6,10 +6,12 @@ import secrets
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, get_args
 
+from deployer.domain.approval import Approval
 from deployer.domain.roles import RoleGrant
 from deployer.domain.rollout_state import CanaryState, Hold, SmokeResult, Traffic
 
 Status = Literal[
+    "awaiting_approval",
     "pending",
     "creating",
     "verifying",
@@ -24,6 +26,7 @@ Status = Literal[
     "refused",
     "canary",
     "rolled_back",
+    "rejected",
 ]
 Source = Literal["event", "manual", "rollback", "promotion"]
 #: How a deployment's version takes the agent's traffic: as soon as it is active (``immediate``),
@@ -38,7 +41,7 @@ Rollout = Literal[Strategy, "instant"]
 SMOKE_TESTED: frozenset[str] = frozenset({"verified", "canary"})
 
 #: Statuses the poll still has to follow.
-OPEN_STATUSES: frozenset[str] = frozenset({"pending", "creating", "verifying", "canary"})
+OPEN_STATUSES: frozenset[str] = frozenset({"awaiting_approval", "pending", "creating", "verifying", "canary"})
 #: Statuses of the deployment that serves the agent (``verified``: after its smoke test passed).
 SERVING_STATUSES: frozenset[str] = frozenset({"active", "verified"})
 
@@ -170,6 +173,8 @@ class Deployment:
     #: Promotion: the deployment of the target agent this one was promoted to, and back.
     promoted_to: str | None = None
     promoted_from: str | None = None
+    #: The approval it waits (or waited) for: its own before anything is created, or a canary step's.
+    approval: Approval | None = None
     history: tuple[Transition, ...] = ()
     #: Event types entered but not yet handed to the notification outbox.
     pending_events: tuple[str, ...] = ()
@@ -204,6 +209,15 @@ class Deployment:
             digest=of.digest if of else None,
             **fields,
         )
+
+    @property
+    def began_at(self) -> str:
+        """When work on it began (timeouts count from it): its creation, or its approval when it
+        waited for one."""
+        a = self.approval
+        if a is not None and a.step is None and a.decision == "approved" and a.at:
+            return a.at
+        return self.created_at
 
     @property
     def is_open(self) -> bool:
@@ -270,6 +284,7 @@ class Deployment:
             "canary": self.canary.document() if self.canary else None,
             "promoted_to": self.promoted_to,
             "promoted_from": self.promoted_from,
+            "approval": self.approval.document() if self.approval else None,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "history": [entry.to_json() for entry in self.history],
@@ -295,4 +310,6 @@ class AgentState:
     holds: tuple[Hold, ...] = ()
     #: The deployment whose canary is under way (cleared when it ends; stale ids are ignored).
     canary_id: str | None = None
+    #: The newest deployment waiting for approval (older ones waiting are superseded by it).
+    awaiting_id: str | None = None
     etag: str | None = field(default=None, compare=False)

@@ -32,7 +32,10 @@ def message(entry: NotificationEntry, *, links_base: str | None = None) -> dict[
         hint = f"\n*Hint* {slack_text(summary.hint)}" if summary.hint else ""
         text = f"*Error* {slack_text(summary.error)}{hint}"
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": clip(text, 3000)}})
-    where = f"<{summary.link}|Open the deployment>" if summary.link else f"`{summary.command}`"
+    if summary.link and summary.dashboard:  # addresses escaped as Slack asks of every text
+        where = f"<{slack_text(summary.dashboard)}|Open in the dashboard> · <{slack_text(summary.link)}|API>"
+    else:
+        where = f"`{summary.command}`"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": clip(where, 3000)}]})
     fallback = f"{summary.title} ({slack_text(dict(summary.facts)['Image'])})"
     return {"text": clip(fallback, 3000), "blocks": blocks}

@@ -25,6 +25,8 @@ _EMOJI = {
     "traffic_shifted": "🐤",
     "rolled_back": "⏪",
     "promoted": "⏫",
+    "awaiting_approval": "✋",
+    "rejected": "🚫",
 }
 
 
@@ -37,6 +39,8 @@ class Summary:
     error: str | None
     hint: str | None
     link: str | None
+    #: The deployment on the dashboard (``/api/ui``), where a person can approve or reject it.
+    dashboard: str | None
     command: str
 
 
@@ -52,16 +56,22 @@ def summarize(entry: NotificationEntry, *, links_base: str | None) -> Summary:
         facts.append(("Traffic", f"{data['percentage']}%"))
     if data.get("reason"):
         facts.append(("Reason", str(data["reason"])))
+    approval = data.get("approval") or {}
+    if status == "awaiting_approval" and approval.get("expires_at"):
+        facts.append(("Approve by", str(approval["expires_at"])))
     facts.append(("Deployment", entry.deployment_id))
     error = data.get("error") or {}
     message = f"{error.get('code')}: {error.get('message')}" if error else None
-    link = f"{links_base.rstrip('/')}/api/deployments/{entry.deployment_id}" if links_base else None
+    base = links_base.rstrip("/") if links_base else None
+    link = f"{base}/api/deployments/{entry.deployment_id}" if base else None
+    dashboard = f"{base}/api/ui#deployment/{entry.deployment_id}" if base else None
     return Summary(
         title=f"{_EMOJI.get(status, '')} {agent}: {status}".strip(),
         facts=tuple(facts),
         error=message,
         hint=error.get("hint") if error else None,
         link=link,
+        dashboard=dashboard,
         command=f"agent-deployer status {entry.deployment_id}",
     )
 

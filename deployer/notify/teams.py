@@ -43,8 +43,11 @@ def message(entry: NotificationEntry, *, links_base: str | None = None) -> dict[
         "version": CARD_VERSION,
         "body": body,
     }
-    if summary.link:
-        card["actions"] = [{"type": "Action.OpenUrl", "title": "Open the deployment", "url": summary.link}]
+    if summary.link and summary.dashboard:
+        card["actions"] = [
+            {"type": "Action.OpenUrl", "title": "Open in the dashboard", "url": summary.dashboard},
+            {"type": "Action.OpenUrl", "title": "API", "url": summary.link},
+        ]
     else:
         body.append({"type": "TextBlock", "text": summary.command, "fontType": "Monospace", "wrap": True})
     attachment = {"contentType": CARD_CONTENT_TYPE, "contentUrl": None, "content": card}

@@ -26,7 +26,7 @@ from deployer.domain.rollout_state import CanaryState
 from deployer.domain.smoke import FAILED_CODE, LEASE_MARGIN_S
 from deployer.domain.transitions import backoff, newer
 from deployer.notify import outbox
-from deployer.rollout import holds, settle, traffic
+from deployer.rollout import approval_wait, holds, settle, traffic
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,9 @@ def begin(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, now
     note = f"canary: steps {list(_settings(agent).steps)}, the rest on version {stable}"
     d = ctx.store.update(d.moved_to("canary", iso(now), note=note, canary=CanaryState(stable=stable)))
     _mark_agent(ctx, d.agent, lambda s: replace(s, canary_id=d.id))
-    _shift(ctx, agent, outbox.flush(ctx, d), lease, now)
+    d = outbox.flush(ctx, d)
+    if _gate_open(ctx, agent, d, lease, now):
+        _shift(ctx, agent, d, lease, now)
     return True
 
 
@@ -65,8 +67,17 @@ def step(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, now:
         _finish(ctx, agent, d, now)
     elif move == "wait":
         ctx.store.schedule(replace(lease, due=d.canary.next_at))
-    else:
+    elif _gate_open(ctx, agent, d, lease, now):
         _smoke_then_shift(ctx, agent, d, lease, now)
+
+
+def _gate_open(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, now: float) -> bool:
+    """Whether the next step may be taken: not when it waits for approval (``{approve: true}``);
+    a rejected or expired approval rolls the canary back (its digest not held)."""
+    verdict = approval_wait.gate(ctx, agent, d, lease, now)
+    if verdict in ("approval_rejected", "approval_expired"):
+        abort_deployment(ctx, agent, d, reason=verdict, hold=False)
+    return verdict == "go"
 
 
 def _smoke_then_shift(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, now: float) -> None:
@@ -209,6 +220,8 @@ def _abort_message(d: Deployment, reason: str, by: str | None) -> str:
         FAILED_CODE: f"the smoke test failed at {d.canary.percentage}% ({d.smoke.detail if d.smoke else ''})",
         "superseded_by_newer_deployment": "a newer deployment of the agent started",
         "aborted": f"aborted by {by or 'a person'}",
+        "approval_rejected": f"the next step was rejected by {d.approval.by if d.approval else 'a person'}",
+        "approval_expired": "nobody approved the next step in time",
     }.get(reason, reason)
     return f"canary of version {d.version} stopped: {why}; all traffic back on version {d.canary.stable}"
 

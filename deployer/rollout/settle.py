@@ -88,7 +88,7 @@ def _take_over(
     if d.status != status:
         if d.rollout in (None, "immediate"):
             traffic.ensure_immediate(ctx, agent, d)
-        took = round(now - parse_iso(d.created_at), 3)
+        took = round(now - parse_iso(d.began_at), 3)
         changed.append(d.moved_to(status, iso(now), note=note, time_to_active_s=took))
     retiring = previous and previous.moved_to("superseded", iso(now), reason="newer_deployment_active")
     notify = retiring is not None and outbox.has_notifications(ctx, retiring)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import SCREENSHOTS
-from tests.browser.webdriver import ENTER
+from tests.browser.webdriver import ENTER, TAB
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -34,7 +34,7 @@ def test_the_page_loads_without_console_errors_and_keeps_the_key_in_the_tab_only
     empty = "return document.getElementById('notification-rows').textContent"
     dashboard.wait_for(lambda: dashboard.run(empty) == "No dead notifications.", "the notifications")
 
-    assert names == ["web-bot", "canary-bot"]
+    assert names == ["web-bot", "canary-bot", "gate-bot"]
     assert dashboard.console_errors() == []
     assert stored[:2] == [1, 0] and client.info.function_key not in stored[2]
 
@@ -130,6 +130,57 @@ def test_the_canary_bar_moves_10_50_100_and_the_agents_view_fits_a_desktop_and_a
 
     assert dashboard.run("return window.shares") == [10, 50, 100]
     assert widths == {1280: 1280, 390: 390}
+    assert dashboard.console_errors() == []
+
+
+def test_approving_from_the_page_with_the_keyboard_starts_the_deployment(dashboard, client):
+    go(dashboard, "agents")
+    client.push("gate-bot", "1.0.0")
+    approve = "[data-agent='gate-bot'] .approval button[data-focus='approve']"
+    dashboard.wait_for(
+        lambda: dashboard.run("return document.querySelector(arguments[0])", approve), "Approve"
+    )
+    [waiting] = client.api("GET", "deployments?agent=gate-bot&status=awaiting_approval")["items"]
+    assert waiting["version"] is None
+    dashboard.screenshot(SCREENSHOTS / "approval-1280x800.png")
+
+    dashboard.run("document.querySelector(arguments[0]).focus()", approve)
+    dashboard.keys(ENTER)  # the question, Cancel focused: Tab to Confirm, Enter
+    dashboard.wait_for(
+        lambda: dashboard.run("return document.getElementById('confirm').open"), "the question"
+    )
+    dashboard.keys(TAB + ENTER)
+    shown = "return document.getElementById('result').textContent"
+    result = dashboard.wait_for(lambda: "Approved" in dashboard.run(shown) and dashboard.run(shown), "result")
+    done = dashboard.wait_for(
+        lambda: (d := client.api("GET", f"deployments/{waiting['id']}"))["status"] == "active" and d, "active"
+    )
+
+    assert result.startswith(f"Approved: gate-bot deployment {waiting['id']} is ")
+    assert done["approval"]["by"] == "function key" and done["version"]
+    assert dashboard.run("return document.querySelector(arguments[0])", approve) is None
+    assert dashboard.console_errors() == []
+
+
+def test_rejecting_from_the_page_asks_for_a_reason_and_records_it(dashboard, client):
+    go(dashboard, "agents")
+    client.push("gate-bot", "1.0.1")
+    reject = "[data-agent='gate-bot'] .approval button[data-focus='reject']"
+    dashboard.wait_for(lambda: dashboard.run("return document.querySelector(arguments[0])", reject), "Reject")
+    [waiting] = client.api("GET", "deployments?agent=gate-bot&status=awaiting_approval")["items"]
+
+    dashboard.click(reject)
+    focused = dashboard.wait_for(lambda: dashboard.run("return document.activeElement.id"), "the reason")
+    dashboard.keys(ENTER)  # no reason yet: the question stays open
+    still_open = dashboard.run("return document.getElementById('confirm').open")
+    dashboard.keys("<b>not during the freeze</b>" + ENTER)
+    done = dashboard.wait_for(
+        lambda: (d := client.api("GET", f"deployments/{waiting['id']}"))["status"] == "rejected" and d,
+        "rejected",
+    )
+
+    assert focused == "confirm-reason" and still_open is True
+    assert done["approval"]["comment"] == "<b>not during the freeze</b>" and done["version"] is None
     assert dashboard.console_errors() == []
 
 

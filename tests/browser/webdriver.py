@@ -29,6 +29,7 @@ FLAGS = [
 ]
 _ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
 ENTER = "\ue007"
+TAB = "\ue004"
 
 
 class WebDriverError(RuntimeError):

@@ -48,8 +48,19 @@ from localdev.stack import LOCAL_TOKEN, Stack, free_port
 
 SECRET = "whsec_" + base64.b64encode(b"fault-matrix-secret-32-bytes-ok!").decode()
 REGISTRY = "myregistry.azurecr.io"
-TERMINAL = frozenset({"active", "superseded", "failed", "timed_out", "skipped", "ignored", "refused"})
-NOTIFIED = ("creating", "active", "failed", "timed_out", "skipped", "superseded")
+TERMINAL = frozenset(
+    {"active", "superseded", "failed", "timed_out", "skipped", "ignored", "refused", "rejected"}
+)
+NOTIFIED = (
+    "awaiting_approval",
+    "creating",
+    "active",
+    "failed",
+    "timed_out",
+    "skipped",
+    "superseded",
+    "rejected",
+)
 #: Rows due further ahead than this are left alone by :func:`fast_forward` ("forever").
 LONGEST_LEGITIMATE_WAIT_S = 2 * 86_400.0
 

@@ -239,3 +239,15 @@ def test_holds_and_pause_render_for_people():
 def test_control_characters_never_reach_the_terminal():
     text = "a\x1b[31mred\x1b[0m\x1b]8;;https://evil\x07link\x1b]8;;\x07\r\u202etab\there\nnext \x9b1m"
     assert printable(text) == "a[31mred[0m]8;;https://evillink]8;;tab\there\nnext 1m"
+
+
+def test_the_progress_of_a_deployment_awaiting_approval_says_until_when_and_how_to_approve():
+    waiting = {
+        **deployment("awaiting_approval", version=None),
+        "approval": {"expires_at": "2026-11-26T06:34:44.123Z"},
+    }
+    line = text.progress(waiting, 3)
+    assert line == (
+        "bot r.azurecr.io/agents/bot:1.0.0: awaiting_approval "
+        "(until 2026-11-26T06:34:44.123Z: agent-deployer approve 0123) after 3s"
+    )

@@ -20,6 +20,11 @@ CONFIG = {
         {"name": "support-bot", "repository": "agents/support-bot", "tags": "semver:^1.2"},
         {"name": "support-bot-next", "repository": "agents/support-bot", "tags": "2.*"},
         {"name": "other", "repository": "agents/other"},
+        {
+            "name": "gated",
+            "repository": "agents/gated",
+            "approval": {"required": True, "approvers": ["release-managers"]},
+        },
     ],
 }
 
@@ -31,6 +36,7 @@ CONFIG = {
         (REGISTRY, "agents/support-bot", "2.0.1"),
         (REGISTRY, "agents/support-bot", "0.9.0"),
         (REGISTRY, "agents/nobody", "1.5.0"),
+        (REGISTRY, "agents/gated", "1.5.0"),
         ("elsewhere.azurecr.io", "agents/support-bot", "1.5.0"),
     ],
 )
@@ -84,6 +90,7 @@ def test_explain_prints_each_agent_and_exits_0_when_one_would_deploy(tmp_path, c
         f"  support-bot: deploy ({explain.STATE_CHECKS})",
         "  support-bot-next: skip, tag_policy: its tags '2.*' do not accept this tag",
         "  other: skip, no_matching_rule: its rule names agents/other, not this image",
+        "  gated: skip, no_matching_rule: its rule names agents/gated, not this image",
     ]
 
 
@@ -108,4 +115,13 @@ def test_explain_exits_3_with_json_when_no_agent_would_deploy(tmp_path, capsys):
         ("support-bot", "registry_not_allowed"),
         ("support-bot-next", "registry_not_allowed"),
         ("other", "no_matching_rule"),
+        ("gated", "no_matching_rule"),
     ]
+
+
+def test_explain_says_a_push_to_an_agent_with_approval_waits_for_it(tmp_path, capsys):
+    path = tmp_path / "deployer.yaml"
+    path.write_text(json.dumps(CONFIG))
+    assert main(["config", "explain", f"{REGISTRY}/agents/gated:1.0.0", "--file", str(path)]) == 0
+    line = capsys.readouterr().out.splitlines()[-1]
+    assert line == f"  gated: deploy once approved (by release-managers) ({explain.STATE_CHECKS})"

@@ -15,6 +15,7 @@ import time
 
 from standardwebhooks.webhooks import Webhook as Verifier
 
+from deployer.domain.approval import Approval
 from deployer.domain.model import Deployment, DeploymentError
 from deployer.domain.subscribers import EventGridTopic, Webhook
 from deployer.notify import cloudevents, slack, teams
@@ -29,17 +30,20 @@ SLACK = Webhook(url="https://hooks.slack.com/services/T0/B0/SECRET", format="sla
 TEAMS = Webhook(url="https://example.webhook.office.com/webhookb2/SECRET", format="teams")
 
 
-def failed_entry():
-    d = Deployment(
+def begun(status):
+    return Deployment(
         id="8199999999999abcdef",
         agent="support-bot",
         image="myregistry.azurecr.io/agents/support-bot:1.2.0",
-        status="pending",
+        status=status,
         source="event",
         created_at="2026-01-01T00:00:00.000Z",
         updated_at="2026-01-01T00:00:00.000Z",
     )
-    d = d.moved_to("creating", "2026-01-01T00:00:01.000Z", version="7")
+
+
+def failed_entry():
+    d = begun("pending").moved_to("creating", "2026-01-01T00:00:01.000Z", version="7")
     error = DeploymentError(code="AcrImageNotFound", message="image not found", hint="Publish the image.")
     d = d.moved_to("failed", "2026-01-01T00:00:09.000Z", error=error)
     [entry] = [e for e in plan(d, [HOOK], now=T0) if e.event_type == "deployment.failed"]
@@ -109,10 +113,41 @@ def test_teams_message_is_an_adaptive_card_attachment():
     check_teams(message)
     facts = {f["title"]: f["value"] for f in message["attachments"][0]["content"]["body"][1]["facts"]}
     assert facts["Agent"] == "support-bot" and facts["Status"] == "failed" and facts["Version"] == "7"
-    assert message["attachments"][0]["content"]["actions"][0]["url"].endswith(
-        "/api/deployments/8199999999999abcdef"
-    )
+    urls = [a["url"] for a in message["attachments"][0]["content"]["actions"]]
+    assert urls == [
+        "https://deployer.azurewebsites.net/api/ui#deployment/8199999999999abcdef",
+        "https://deployer.azurewebsites.net/api/deployments/8199999999999abcdef",
+    ]
     check_teams(teams.message(failed_entry()))
+
+
+def awaiting_entry():
+    d = begun("awaiting_approval").moved_to(
+        "awaiting_approval", "2026-01-01T00:00:00.000Z", approval=Approval(expires_at=1_767_312_000.0)
+    )
+    [entry] = plan(d, [HOOK], now=T0)
+    return entry
+
+
+def test_a_deployment_awaiting_approval_links_to_the_dashboard_in_slack_and_teams_escaped():
+    base = "https://deployer.example.net/a&b<c>"
+    slack_message = slack.message(awaiting_entry(), links_base=base)
+    teams_message = teams.message(awaiting_entry(), links_base=base)
+    check_slack(slack_message)
+    check_teams(teams_message)
+
+    context = slack_message["blocks"][-1]["elements"][0]["text"]
+    card = teams_message["attachments"][0]["content"]
+    escaped = "https://deployer.example.net/a&amp;b&lt;c&gt;"
+    assert context.startswith(f"<{escaped}/api/ui#deployment/8199999999999abcdef|Open in the dashboard>")
+    assert card["actions"][0] == {
+        "type": "Action.OpenUrl",
+        "title": "Open in the dashboard",
+        "url": f"{base}/api/ui#deployment/8199999999999abcdef",
+    }
+    assert slack_message["blocks"][0]["text"]["text"] == "✋ support-bot: awaiting_approval"
+    facts = {f["title"]: f["value"] for f in card["body"][1]["facts"]}
+    assert facts["Approve by"] == "2026-01-02T00:00:00.000Z"
 
 
 HOSTILE = "<!channel> see <https://evil.example|the runbook> & [the fix](https://evil.example) **now**"

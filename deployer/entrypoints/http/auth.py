@@ -54,12 +54,7 @@ def authorize_write(header: str | None, *, role: str, auth_enabled: bool) -> str
     (the ``DEPLOYER_WRITE_ROLE`` app setting, ``Settings.write_role``)."""
     if not auth_enabled:
         return FUNCTION_KEY_CALLER
-    principal = principal_from(header)
-    if principal is None:
-        raise Refused(
-            "unauthenticated",
-            "sign in: App Service Authentication is on, and this request carries no signed-in caller",
-        )
+    principal = required_principal(header)
     if role not in principal.roles:
         raise Refused(
             "forbidden",
@@ -68,6 +63,17 @@ def authorize_write(header: str | None, *, role: str, auth_enabled: bool) -> str
             required_role=role,
         )
     return principal.name
+
+
+def required_principal(header: str | None) -> Principal:
+    """The signed-in caller behind App Service Authentication; ``unauthenticated`` without one."""
+    principal = principal_from(header)
+    if principal is None:
+        raise Refused(
+            "unauthenticated",
+            "sign in: App Service Authentication is on, and this request carries no signed-in caller",
+        )
+    return principal
 
 
 def _name(document: Mapping[str, Any], claims: list[tuple[str, str]]) -> str:

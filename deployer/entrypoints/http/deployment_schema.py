@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
+from deployer.domain.approval import Decision
 from deployer.domain.model import Rollout, Source
 from deployer.domain.roles import GrantStatus
 from deployer.domain.rollout_state import SmokeStatus
@@ -69,6 +70,7 @@ def deployment() -> dict[str, Any]:
             ),
             "smoke": nullable(_smoke()),
             "canary": nullable(_canary()),
+            "approval": nullable(_approval()),
             "created_at": STR,
             "updated_at": STR,
             "history": {"type": "array", "items": transition},
@@ -123,4 +125,19 @@ def _canary() -> dict[str, Any]:
             "promoted_by": NULLABLE_STR,
         },
         required=["stable"],
+    )
+
+
+def _approval() -> dict[str, Any]:
+    return obj(
+        {
+            "expires_at": {**STR, "description": "when the request ends rejected (approval_expired)"},
+            "approvers": {"type": "array", "items": STR, "description": "principal names or app roles"},
+            "step": {**NULLABLE_INTEGER, "description": "a canary step's approval: the step it lets through"},
+            "decision": {"type": ["string", "null"], "enum": [*get_args(Decision), None]},
+            "by": NULLABLE_STR,
+            "at": NULLABLE_STR,
+            "comment": {**NULLABLE_STR, "description": "a rejection's reason"},
+        },
+        required=["expires_at", "decision"],
     )

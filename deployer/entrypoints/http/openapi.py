@@ -55,6 +55,8 @@ def _paths() -> dict[str, Any]:
         "/api/deployments/{id}": {"get": _get_deployment()},
         "/api/deployments/{id}/promote": {"post": openapi_canary.canary_action(promote=True)},
         "/api/deployments/{id}/abort": {"post": openapi_canary.canary_action(promote=False)},
+        "/api/deployments/{id}/approve": {"post": openapi_canary.decision(approve=True)},
+        "/api/deployments/{id}/reject": {"post": openapi_canary.decision(approve=False)},
         "/api/agents": {"get": _list_agents()},
         "/api/agents/{agent}/rollback": {"post": _rollback()},
         "/api/agents/{agent}/promote": {"post": openapi_canary.promote_agent()},

@@ -1,5 +1,5 @@
-"""The OpenAPI operations of canary control and promotion (``/api/deployments/{id}/promote``,
-``/abort``, ``/api/agents/{agent}/promote``)."""
+"""The OpenAPI operations of canary control, approvals and promotion (``/api/deployments/{id}/promote``,
+``/abort``, ``/approve``, ``/reject``, ``/api/agents/{agent}/promote``)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,33 @@ def canary_action(*, promote: bool) -> dict[str, Any]:
             **_problems(400, 401, 403, 404, 409),
         },
     }
+
+
+def decision(*, approve: bool) -> dict[str, Any]:
+    """``POST /api/deployments/{id}/approve`` (``approve``) or ``.../reject``."""
+    if approve:
+        summary = "Approve a deployment awaiting approval, or the canary step it waits at"
+        description = "The deployment starts (its version is created), or its canary takes the step."
+    else:
+        summary = "Reject a deployment awaiting approval: it ends rejected (approval_rejected)"
+        description = "A canary step's rejection rolls the canary back. The reason is recorded."
+    operation: dict[str, Any] = {
+        "operationId": "approveDeployment" if approve else "rejectDeployment",
+        "summary": summary,
+        "description": description + " The caller and the time are recorded in the approval and "
+        "the history. Behind App Service Authentication only a listed approver (principal name or "
+        "app role; none listed: the write role) may decide (403 otherwise). Asking for the decision "
+        "already made answers the deployment; 409 when it does not wait for an approval (decided, "
+        "superseded or expired).",
+        "parameters": [_path_param("id")],
+        "responses": {
+            "200": _ok("Deployment", "The deployment as it is now"),
+            **_problems(400, 401, 403, 404, 409, *(() if approve else (413, 415))),
+        },
+    }
+    if not approve:
+        operation["requestBody"] = _json_body("RejectRequest")
+    return operation
 
 
 def promote_agent() -> dict[str, Any]:

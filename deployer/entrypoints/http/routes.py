@@ -12,10 +12,11 @@ from typing import Any
 import azure.functions as func
 
 from deployer.bootstrap import root
-from deployer.deploy import agent_controls, canary_control, manual, promotion
+from deployer.deploy import agent_controls, approval_decisions, canary_control, manual, promotion
 from deployer.deploy.idempotency import IdempotencyKey
 from deployer.domain.errors import Conflict, PlatformError, Refused, StoreUnavailable
 from deployer.entrypoints.http import canary_requests, notifications, openapi, paging
+from deployer.entrypoints.http.approval_requests import approver, parse_reject
 from deployer.entrypoints.http.auth import PRINCIPAL_HEADER, authorize_write, may_write, signed_in
 from deployer.entrypoints.http.health import SubscriberRules, check_health, unavailable
 from deployer.entrypoints.http.hold_requests import parse_hold_ref
@@ -84,6 +85,18 @@ def promote_canary(req: func.HttpRequest) -> func.HttpResponse:
 def abort_canary(req: func.HttpRequest) -> func.HttpResponse:
     """Roll a deployment's canary back to the stable version at once (rolled_back)."""
     return _guarded(req, lambda r: _canary_action(r, canary_control.abort))
+
+
+@blueprint.route(route="deployments/{id}/approve", methods=["POST"])
+def approve_deployment(req: func.HttpRequest) -> func.HttpResponse:
+    """Approve a deployment awaiting approval (or its canary's step): it goes ahead."""
+    return _guarded(req, lambda r: _decide(r, approve=True))
+
+
+@blueprint.route(route="deployments/{id}/reject", methods=["POST"])
+def reject_deployment(req: func.HttpRequest) -> func.HttpResponse:
+    """Reject a deployment awaiting approval (body: reason): it ends rejected."""
+    return _guarded(req, lambda r: _decide(r, approve=False))
 
 
 @blueprint.route(route="agents/{agent}/promote", methods=["POST"])
@@ -191,6 +204,18 @@ def _canary_action(req: func.HttpRequest, action: Callable[..., Any]) -> func.Ht
     requested_by = _writer(req)
     deployment_id = parse_deployment_id(req.route_params.get("id", ""))
     return _json(action(root().context, deployment_id, by=requested_by).to_json())
+
+
+def _decide(req: func.HttpRequest, *, approve: bool) -> func.HttpResponse:
+    settings = root().settings
+    caller = approver(
+        req.headers.get(PRINCIPAL_HEADER), role=settings.write_role, auth_enabled=settings.auth_enabled
+    )
+    deployment_id = parse_deployment_id(req.route_params.get("id", ""))
+    if approve:
+        return _json(approval_decisions.approve(root().context, deployment_id, caller).to_json())
+    reason = parse_reject(read_json(req.get_body(), req.headers.get("content-type"), required=True))
+    return _json(approval_decisions.reject(root().context, deployment_id, caller, reason).to_json())
 
 
 def _promote_agent(req: func.HttpRequest) -> func.HttpResponse:

@@ -29,6 +29,10 @@ def components() -> dict[str, Any]:
             {"to": {**STR, "description": "the configured agent to deploy the verified image to"}},
             required=["to"],
         ),
+        "RejectRequest": obj(
+            {"reason": {**STR, "maxLength": 500, "description": "why: recorded and notified"}},
+            required=["reason"],
+        ),
         "Deployment": deployment(),
         "DeploymentPage": obj(
             {"items": {"type": "array", "items": ref("Deployment")}, "next": NULLABLE_STR},

@@ -8,14 +8,16 @@ import * as views from "./views.js";
 const $ = (id) => document.getElementById(id);
 const requested = Number(new URLSearchParams(location.search).get("refresh"));
 const EVERY_S = Number.isFinite(requested) && requested >= 1 && requested <= 60 ? requested : 3;
-const state = { view: "agents", canWrite: false, agents: [], timer: null, needKey: false };
+// canDecide: approvals may list approvers who lack the write role; the API says who may decide.
+const state = { view: "agents", canWrite: false, canDecide: false, agents: [], timer: null, needKey: false };
 
 // -- refreshing --------------------------------------------------------------------------------
 
 async function loadAgents() {
-  const [{ items: agents }, { items: canaries }] = await Promise.all([
+  const [{ items: agents }, { items: canaries }, { items: waiting }] = await Promise.all([
     call("/api/agents"),
     call(query("/api/deployments", { status: "canary", limit: 200 })),
+    call(query("/api/deployments", { status: "awaiting_approval", limit: 200 })),
   ]);
   state.agents = agents;
   fillAgentFilter(agents);
@@ -26,8 +28,9 @@ async function loadAgents() {
       call(query("/api/deployments", { agent: agent.name, limit: 1 })),
     ]);
     const canary = canaries.find((d) => d.agent === agent.name && d.canary) || null;
-    const parts = { agent, holds, last: recent.items[0] || null, canary };
-    return entry(agent.name, parts, () => views.agentCard(parts, state.canWrite, actions));
+    const pending = waiting.find((d) => d.agent === agent.name) || null;
+    const parts = { agent, holds, last: recent.items[0] || null, canary, waiting: pending };
+    return entry(agent.name, [parts, state.canDecide], () => views.agentCard(parts, state.canWrite, actions, state.canDecide));
   }));
   sync($("agent-cards"), cards, views.el("p", {}, "No agents are configured."));
 }
@@ -35,7 +38,7 @@ async function loadAgents() {
 async function loadDeployments() {
   const params = { agent: $("filter-agent").value, status: $("filter-status").value, limit: 50 };
   const { items } = await call(query("/api/deployments", params));
-  const rows = items.map((d) => entry(d.id, d.updated_at + d.status, () => views.deploymentRow(d)));
+  const rows = items.map((d) => entry(d.id, d.updated_at + d.status, () => views.deploymentRow(d, state.canDecide, actions)));
   sync($("deployment-rows"), rows, views.el("li", { className: "quiet" }, "No deployments match."));
 }
 
@@ -112,7 +115,7 @@ async function showDeployment(id) {
   const box = $("focused");
   try {
     const d = await call(`/api/deployments/${segment(id)}`);
-    const row = views.deploymentRow(d);
+    const row = views.deploymentRow(d, state.canDecide, actions);
     row.querySelector("details").open = true;
     box.replaceChildren(views.el("h3", {}, "Linked deployment"), views.el("ol", { className: "rows" }, row),
       views.el("button", { type: "button", on: { click: () => box.replaceChildren() } }, "Close"));
@@ -141,22 +144,27 @@ async function fillStatusFilter() {
 
 // -- actions -----------------------------------------------------------------------------------
 
-function confirmed(text) {
+// Asks ``text``; with ``reason``, also for a reason (required), which the answer carries.
+function confirmed(text, { reason = false } = {}) {
   const dialog = $("confirm");
   $("confirm-text").textContent = text;
+  $("confirm-reason-field").hidden = !reason;
+  $("confirm-reason").required = reason;
+  $("confirm-reason").value = "";
   dialog.returnValue = "";
   dialog.showModal();
-  $("confirm-cancel").focus();
+  (reason ? $("confirm-reason") : $("confirm-cancel")).focus();
   return new Promise((resolve) => {
-    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok" ? { reason: $("confirm-reason").value.trim() } : null), { once: true });
   });
 }
 
-async function act(question, request, done) {
-  if (!(await confirmed(question))) return;
+async function act(question, request, done, options = {}) {
+  const answered = await confirmed(question, options);
+  if (!answered) return;
   const result = $("result");
   try {
-    const answer = await request();
+    const answer = await request(answered);
     result.textContent = done(answer);
     result.className = "result tone-good";
   } catch (error) {
@@ -168,6 +176,7 @@ async function act(question, request, done) {
 }
 
 const post = (path, body) => () => call(path, { method: "POST", body, idempotent: path.endsWith("/rollback") });
+const waitsFor = (d) => (d.approval && d.approval.step !== null ? `the next canary step of ${d.agent}` : `${d.agent} ${d.image}`);
 
 const actions = {
   pause: (agent) => act(`Pause ${agent}? Pushes will be skipped until it is resumed.`,
@@ -183,6 +192,11 @@ const actions = {
     post(`/api/deployments/${segment(d.id)}/promote`), () => `Promotion of ${d.agent} version ${d.version} requested.`),
   abort: (d) => act(`Abort the canary of ${d.agent} version ${d.version}? All traffic goes back to version ${d.canary.stable}.`,
     post(`/api/deployments/${segment(d.id)}/abort`), (r) => `Canary of ${d.agent} ${r.status}.`),
+  approve: (d) => act(`Approve ${waitsFor(d)}? It goes ahead at once.`,
+    post(`/api/deployments/${segment(d.id)}/approve`), (r) => `Approved: ${r.agent} deployment ${r.id} is ${r.status}.`),
+  reject: (d) => act(`Reject ${waitsFor(d)}? Give a reason; it is recorded and notified.`,
+    ({ reason }) => call(`/api/deployments/${segment(d.id)}/reject`, { method: "POST", body: { reason } }),
+    (r) => `Rejected: ${r.agent} deployment ${r.id} is ${r.status}.`, { reason: true }),
   redeliver: (n) => act(`Send ${n.type} for ${n.agent} to ${n.subscriber.host || n.subscriber.format} again?`,
     post(`/api/notifications/${segment(n.id)}/redeliver`), (r) => `Redelivery queued (${r.state}).`),
 };
@@ -210,7 +224,12 @@ function askForKey(why) {
 }
 
 async function start() {
-  await call("/api/caller").then((caller) => { state.canWrite = caller.can_write; });
+  await call("/api/caller").then((caller) => {
+    // Approve and Reject for a caller who may write or is signed in (listed approvers need not
+    // hold the write role); the API refuses anyone else with a 403 the result line shows.
+    state.canWrite = caller.can_write;
+    state.canDecide = caller.can_write || caller.signed_in;
+  });
   await fillStatusFilter();
 }
 
@@ -236,8 +255,14 @@ $("key-form").addEventListener("submit", (event) => {
 });
 $("forget-key").addEventListener("click", () => { key.forget(); location.reload(); });
 $("forget-key").hidden = key.get() === null;
-$("confirm-ok").addEventListener("click", () => $("confirm").close("ok"));
+$("confirm-ok").addEventListener("click", () => {
+  if ($("confirm-reason").required && !$("confirm-reason").value.trim()) return $("confirm-reason").reportValidity();
+  $("confirm").close("ok");
+});
 $("confirm-cancel").addEventListener("click", () => $("confirm").close("cancel"));
+$("confirm-reason").addEventListener("keydown", (event) => {
+  if (event.key === "Enter") { event.preventDefault(); $("confirm-ok").click(); }
+});
 $("filter-agent").addEventListener("change", refresh);
 $("filter-status").addEventListener("change", refresh);
 window.addEventListener("hashchange", route);

@@ -23,6 +23,7 @@ const LOOKS = {
   unhealthy: ["✗", "bad"], failed: ["✗", "bad"], timed_out: ["⏱", "bad"], refused: ["⊘", "bad"],
   rolled_back: ["↩", "bad"], skipped: ["–", "quiet"], superseded: ["–", "quiet"], ignored: ["–", "quiet"],
   dead: ["✗", "bad"], delivered: ["✓", "good"], paused: ["⏸", "bad"],
+  awaiting_approval: ["⚑", "busy"], approved: ["✓", "good"], rejected: ["✗", "bad"],
 };
 
 export function badge(status, label = status) {
@@ -47,6 +48,35 @@ const deploymentLink = (id, text) => el("a", { href: `#deployment/${encodeURICom
 
 function button(label, handler, extra = {}) {
   return el("button", { type: "button", on: { click: handler }, ...extra }, label);
+}
+
+// -- approvals ---------------------------------------------------------------------------------
+
+// The approval a deployment waits for now (its own, or its canary's step), or null.
+export function waitingApproval(d) {
+  const approval = d && d.approval;
+  return approval && approval.decision === null && (d.status === "awaiting_approval" || d.status === "canary") ? approval : null;
+}
+
+// What waits, until when, and (for a caller who may decide) Approve and Reject.
+export function approvalBlock(d, can, act) {
+  const approval = waitingApproval(d);
+  if (!approval) return null;
+  const what = approval.step === null ? `${d.image}, nothing created yet` : `the canary's next step (${d.image})`;
+  return el("div", { className: "approval", data: { approval: d.id } },
+    el("p", {}, badge("awaiting_approval", "Awaiting approval"), ` ${what}; expires `, when(approval.expires_at),
+      approval.approvers.length ? ` · approvers: ${approval.approvers.join(", ")}` : ""),
+    can && el("div", { className: "actions" },
+      button("Approve", () => act.approve(d), { className: "primary", "data-focus": "approve" }),
+      button("Reject", () => act.reject(d), { className: "danger", "data-focus": "reject" })));
+}
+
+function decisionLine(approval) {
+  if (!approval || approval.decision === null) return null;
+  const by = approval.by ? ` by ${approval.by}` : "";
+  const at = approval.at ? [" at ", when(approval.at)] : "";
+  return el("p", {}, badge(approval.decision === "approved" ? "approved" : "rejected", `Approval ${approval.decision}`),
+    by, at, approval.comment ? ` — ${approval.comment}` : "");
 }
 
 // -- agents ------------------------------------------------------------------------------------
@@ -94,7 +124,7 @@ function holdsList(agent, holds, can, act) {
       can && button("Unhold", () => act.unhold(agent.name, hold.digest), { "aria-label": `Unhold ${hold.digest}` }))));
 }
 
-export function agentCard({ agent, holds, last, canary }, can, act) {
+export function agentCard({ agent, holds, last, canary, waiting }, can, act, canDecide = can) {
   const paused = holds.paused || agent.paused;
   const active = agent.active;
   return el("article", { className: "card", data: { agent: agent.name } },
@@ -105,6 +135,8 @@ export function agentCard({ agent, holds, last, canary }, can, act) {
     el("p", {}, "Serving: ", active ? `${version(active)} (${active.image})` : "nothing yet"),
     trafficBar(active, canary),
     canary && canaryLine(canary, can, act),
+    waiting && approvalBlock(waiting, canDecide, act),
+    canary && approvalBlock(canary, canDecide, act),
     el("p", { className: "last" }, "Last deployment: ",
       last ? [badge(last.status), " ", last.image, " ", when(last.created_at), " · ", deploymentLink(last.id, "details")]
         : "none"),
@@ -142,16 +174,16 @@ function errorBlock(error) {
 }
 
 // One deployment: a summary line that expands (keyboard: Enter or Space) to its details.
-export function deploymentRow(d) {
+export function deploymentRow(d, can = false, act = null) {
   return el("li", { className: "row", data: { id: d.id, agent: d.agent, status: d.status } },
     el("details", {},
       el("summary", { data: { focus: "summary" } },
         badge(d.status), " ", el("strong", {}, d.agent), " ", el("span", { className: "image" }, d.image), " ",
         el("span", { className: "quiet" }, `${version(d)} · ${d.source} · `), when(d.created_at)),
-      el("div", { className: "detail" }, deploymentDetail(d))));
+      el("div", { className: "detail" }, deploymentDetail(d, can, act))));
 }
 
-function deploymentDetail(d) {
+function deploymentDetail(d, can, act) {
   const facts = [
     ["Deployment", d.id], ["Rollout", d.rollout], ["Requested by", d.requested_by], ["Reason", d.reason],
     ["Digest", d.digest], ["Time to active", d.time_to_active_s ? `${d.time_to_active_s.toFixed(1)} s` : null],
@@ -161,6 +193,8 @@ function deploymentDetail(d) {
     (d.promoted_to || d.promoted_from) && el("p", {},
       d.promoted_from ? ["Promoted from ", deploymentLink(d.promoted_from), ". "] : "",
       d.promoted_to ? ["Promoted to ", deploymentLink(d.promoted_to), "."] : ""),
+    approvalBlock(d, Boolean(can && act), act),
+    decisionLine(d.approval),
     d.error && errorBlock(d.error),
     d.smoke && smokeBlock(d.smoke),
     el("h4", {}, "History"),
