@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from localdev.acr_emulator.admin_client import RegistryAdmin
 from localdev.stack import LOCAL_TOKEN, ROOT, Stack
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -128,6 +129,8 @@ class Bench:
         self.stack = stack
         self.info = stack.info
         self._tls = ssl.create_default_context(cafile=self.info.foundry_ca_bundle)
+        #: The registry stand-in: every pushed image is put there before its event is sent.
+        self.registry = RegistryAdmin(self.info.registry_endpoint, self.info.foundry_ca_bundle)
         # In-process SDK clients (floors, the in-process tick) trust the emulator's local CA.
         os.environ["REQUESTS_CA_BUNDLE"] = self.info.foundry_ca_bundle
 

@@ -43,6 +43,7 @@ def push(url: str, events: list[dict[str, Any]], senders: int = 8) -> None:
 def run(b: Bench, url: str, *, table: str, project: str) -> Result:
     b.emulator_settings(provision_delay_s=None)
     events = [image_pushed_event(image(i, "d1")) for i in range(DEPLOYMENTS)]
+    b.registry.seed_pushed(events)  # the images are in the registry before their events
     push(url, events)
     b.emulator_settings(provision_delay_s=0.5)
     ids = {e["id"] for e in events}

@@ -42,6 +42,7 @@ class Provisioning:
 def start_provisioning(b: Bench, url: str, *, table: str, project: str) -> Provisioning:
     b.emulator_settings(provision_delay_s=PROVISION_S)
     events = [image_pushed_event(image(AGENTS + i, "c1")) for i in range(PROVISIONING)]
+    b.registry.seed_pushed(events)  # the images are in the registry before their events
     push(url, events)
     b.emulator_settings(provision_delay_s=0.5)
     return Provisioning({e["id"] for e in events}, table, project)
@@ -98,8 +99,10 @@ def tick(b: Bench) -> Result:
     ctx, table_calls = b.context(table="tick", project=TICK_PROJECT)
     _insert_finished(b.table("tick"))
     b.emulator_settings(provision_delay_s=None)
-    for n in range(OPEN):
-        handle_event(ctx, parse_event(image_pushed_event(image(n % AGENTS, f"t{n // AGENTS}"))))
+    events = [image_pushed_event(image(n % AGENTS, f"t{n // AGENTS}")) for n in range(OPEN)]
+    b.registry.seed_pushed(events)  # the images are in the registry before their events
+    for event in events:
+        handle_event(ctx, parse_event(event))
     b.emulator_settings(provision_delay_s=0.5)
     settings = Settings.from_env({})
     looks = []

@@ -23,6 +23,7 @@ from deployer.domain.clock import SystemClock
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
+    from deployer.adapters.registry import AcrRegistry
     from deployer.adapters.table_store import TableDeploymentStore
     from deployer.domain.addresses import Resolver
     from deployer.notify.outbox import Delivery
@@ -76,7 +77,16 @@ class Root:
             clock=SystemClock(),
             default_endpoint=self.settings.project_endpoint,
             roles=AzureRoleAssignments(self._credential, endpoint=self.settings.arm_endpoint),
+            registry=self.registry,
         )
+
+    @cached_property
+    def registry(self) -> AcrRegistry:
+        """The registries images are checked in: ``https://{login server}``, or under the
+        ``DEPLOYER_REGISTRY_ENDPOINT`` origin locally."""
+        from deployer.adapters.registry import AcrRegistry
+
+        return AcrRegistry(self._credential, endpoint_base=self.settings.registry_endpoint)
 
     @cached_property
     def delivery(self) -> Delivery:

@@ -11,7 +11,7 @@ from typing import TypeVar
 from deployer.domain.agents import AgentConfig, DeployerConfig
 from deployer.domain.errors import Conflict
 from deployer.domain.model import AgentState, Deployment
-from deployer.ports import AgentPlatform, Clock, DeploymentStore, RoleAssignments
+from deployer.ports import AgentPlatform, Clock, DeploymentStore, ImageRegistry, RoleAssignments
 
 T = TypeVar("T")
 #: How often a conditional write that lost a race is tried again, from a fresh read, before the
@@ -30,6 +30,9 @@ class Context:
     default_endpoint: str | None
     #: Role assignments through ARM (the runtime role of agent identities); ``None``: grants fail.
     roles: RoleAssignments | None = None
+    #: The registries images are checked in before a version is created (``registry_check``);
+    #: ``None`` only where a test exercises other steps: the app always has one.
+    registry: ImageRegistry | None = None
 
     def endpoint_for(self, agent: AgentConfig) -> str:
         endpoint = agent.project_endpoint or self.default_endpoint

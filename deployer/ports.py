@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from deployer.domain.images import ImageFacts
 from deployer.domain.model import AgentState, Deployment, Status
 from deployer.domain.notifications import Attempt, NotificationEntry, QueuedNotification
 from deployer.domain.platform import InvokeReply, InvokeRequest, Page, Scheduled, VersionInfo, VersionSpec
@@ -152,6 +153,16 @@ class AgentPlatform(Protocol):
 
     def ping(self, endpoint: str, timeout_s: float) -> None:
         """One cheap call within ``timeout_s``, no retries; :class:`PlatformError` if it fails."""
+
+
+class ImageRegistry(Protocol):
+    """The container registries images are deployed from (the ACR data plane)."""
+
+    def inspect(self, registry: str, repository: str, reference: str) -> ImageFacts | None:
+        """The image ``reference`` (a tag or ``sha256:`` digest) names in ``repository`` of the
+        registry whose login server is ``registry``: its digest, media type and platforms.
+        ``None`` when the registry has no such repository, tag or manifest; :class:`PlatformError`
+        when it refuses or cannot be reached (retryable when it may pass)."""
 
 
 class RoleAssignments(Protocol):

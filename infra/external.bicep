@@ -9,7 +9,8 @@
 //   * Storage Blob Data Contributor for that identity on the dead-letter container (in the
 //     deployer's group, so it goes with `azd down`);
 //   * Azure AI Project Manager for the app identity on the Foundry project;
-//   * optionally, image pull for the project's identity on the registry.
+//   * image read for the app identity on the registry (the image check; on by default), and
+//     optionally image pull for the project's identity.
 //
 // Every value comes from the azd environment (outputs of main.bicep); by hand:
 //   az deployment sub create -l <region> -f infra/external.bicep -p appResourceGroupName=... ...
@@ -39,6 +40,15 @@ param foundryProjectName string
 param projectManagerRoleId string = 'eadc314b-1a2d-4efa-be10-5d325db5065e'
 
 param grantProjectRegistryPull bool = false
+
+@description('Grant the app identity image read on the registry (the image check before each version, registry_check).')
+param grantDeployerRegistryPull bool = true
+
+@allowed([
+  'ContainerRegistryRepositoryReader'
+  'AcrPull'
+])
+param deployerRegistryPullRole string = 'AcrPull'
 
 @allowed([
   'ContainerRegistryRepositoryReader'
@@ -104,12 +114,14 @@ module rbacFoundry 'app/rbac-foundry.bicep' = {
   }
 }
 
-module rbacRegistry 'app/rbac-registry.bicep' = if (grantProjectRegistryPull) {
+module rbacRegistry 'app/rbac-registry.bicep' = if (grantProjectRegistryPull || grantDeployerRegistryPull) {
   name: 'agent-deployer-pull-${token}'
   scope: resourceGroup(registryResourceGroupName)
   params: {
     registryName: registryName
-    projectPrincipalId: foundryProject.identity.principalId
+    appPrincipalId: grantDeployerRegistryPull ? appPrincipalId : ''
+    appPullRole: deployerRegistryPullRole
+    projectPrincipalId: grantProjectRegistryPull ? foundryProject.identity.principalId : ''
     pullRole: projectRegistryPullRole
   }
 }

@@ -98,6 +98,16 @@ param authClientId string = ''
 ])
 param projectRegistryPullRole string = 'ContainerRegistryRepositoryReader'
 
+@description('Grant the app identity image read on the registry: the image check before each version (registry_check) resolves tags and reads manifests with it. Needs Role Based Access Control Administrator or Owner on the registry; off: grant it by hand, or set registry_check: false.')
+param grantDeployerRegistryPull bool = true
+
+@description('Image read role for the app identity: AcrPull, or ContainerRegistryRepositoryReader for a registry in "RBAC Registry + ABAC Repository Permissions" mode.')
+@allowed([
+  'ContainerRegistryRepositoryReader'
+  'AcrPull'
+])
+param deployerRegistryPullRole string = 'AcrPull'
+
 // ---------------------------------------------------------------------------------------------
 // The app's own settings (deployer/config/settings.py AZURE_SETTINGS)
 // ---------------------------------------------------------------------------------------------
@@ -367,6 +377,8 @@ output FOUNDRY_PROJECT_NAME string = foundryProjectName
 output AZURE_AI_PROJECT_MANAGER_ROLE_ID string = azureAiProjectManagerRoleId
 output GRANT_PROJECT_REGISTRY_PULL bool = grantProjectRegistryPull
 output PROJECT_REGISTRY_PULL_ROLE string = projectRegistryPullRole
+output GRANT_DEPLOYER_REGISTRY_PULL bool = grantDeployerRegistryPull
+output DEPLOYER_REGISTRY_PULL_ROLE string = deployerRegistryPullRole
 output EVENTGRID_FUNCTION_NAME string = 'on_image_pushed'
 // One event subscription per azd environment, so that two environments fed by one registry do not
 // replace each other's (the hooks create it after deploy and delete it before `azd down`).

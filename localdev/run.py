@@ -73,9 +73,12 @@ def _serve(stack: Stack, stopping: threading.Event) -> int:
 
 
 def _demo(info: StackInfo, stopping: threading.Event) -> None:
+    """Push the demo image to the registry stand-in and post its event, as ``docker push`` and
+    ACR would, then follow the deployment."""
     from deployer.cli.main import main as cli
 
     url = info.deployer_url
+    os.environ["SSL_CERT_FILE"] = info.foundry_ca_bundle  # this process trusts the stand-ins' local CA
     # The Event Grid webhook takes the system key; the API, which says what was decided, the function key.
     cli(
         [
@@ -87,6 +90,8 @@ def _demo(info: StackInfo, stopping: threading.Event) -> None:
             DEMO_IMAGE,
             "--eventgrid-key",
             info.eventgrid_key,
+            "--registry-endpoint",
+            info.registry_endpoint,
         ]
     )
     seen: list[str] = []

@@ -141,17 +141,18 @@ class Stack:
         logs.mkdir(parents=True, exist_ok=True)
         tls = ensure_local_tls(self.state_dir / "tls")
         self._start_azurite(logs)
-        origin = self._start_emulator(logs, tls.cert_file.parent)
+        # The registry first: the Foundry emulator pulls each new version's image from it.
+        registry_command = self._python_module("localdev.acr_emulator", tls.cert_file.parent, {})
+        registry = self._spawn("registry", registry_command, logs, {})
+        origin = self._start_emulator(logs, tls.cert_file.parent, registry)
         arm_command = self._python_module("localdev.arm_emulator", tls.cert_file.parent, self.arm_settings)
         arm = self._spawn("arm", arm_command, logs, {})
-        registry = self._spawn(
-            "registry", self._python_module("localdev.acr_emulator", tls.cert_file.parent, {}), logs, {}
-        )
         conn = table_connection_string(self.ports["table"])
         self.app_env = {
             "DEPLOYER_CONFIG": str(self.config_path),
             "FOUNDRY_PROJECT_ENDPOINT": f"{origin}/api/projects/{PROJECT}",
             "ARM_ENDPOINT": arm,
+            "DEPLOYER_REGISTRY_ENDPOINT": registry,
             "DEPLOYER_TABLE_CONNECTION_STRING": conn,
             "DEPLOYER_STATIC_TOKEN": LOCAL_TOKEN,
             "REQUESTS_CA_BUNDLE": str(tls.ca_bundle),
@@ -269,10 +270,9 @@ class Stack:
             *("--settings", json.dumps(settings)),
         ]
 
-    def _start_emulator(self, logs: Path, tls_dir: Path) -> str:
-        command = self._python_module(
-            "localdev.foundry_emulator", tls_dir, self.foundry_settings, self.ports["emulator"]
-        )
+    def _start_emulator(self, logs: Path, tls_dir: Path, registry: str) -> str:
+        settings = {"registry_endpoint": registry, **self.foundry_settings}
+        command = self._python_module("localdev.foundry_emulator", tls_dir, settings, self.ports["emulator"])
         return self._spawn("emulator", command, logs, {})
 
     def _spawn(self, name: str, command: list[str], logs: Path, env: dict[str, str]) -> str:

@@ -3,8 +3,9 @@
 # idempotent. Two steps:
 #
 # 1. Deploys infra/external.bicep: what the deployer needs outside its own resource group (the
-#    registry's Event Grid system topic, Azure AI Project Manager on the Foundry project, optional
-#    image pull on the registry, the system topic's dead-letter role). It is a separate
+#    registry's Event Grid system topic, Azure AI Project Manager on the Foundry project, image
+#    read on the registry for the app identity and optional image pull for the project's, the
+#    system topic's dead-letter role). It is a separate
 #    deployment, not part of main.bicep, because `azd down` deletes every resource group the azd
 #    deployment touched (Azure/azure-dev#2916); see infra/README.md.
 #
@@ -32,6 +33,8 @@ require_az
 # ---- 1. resources outside the deployer's resource group ---------------------------------------
 grant_pull="$(printf '%s' "${GRANT_PROJECT_REGISTRY_PULL:-false}" | tr '[:upper:]' '[:lower:]')"
 case "$grant_pull" in true | false) ;; *) die "GRANT_PROJECT_REGISTRY_PULL must be true or false" ;; esac
+grant_app_pull="$(printf '%s' "${GRANT_DEPLOYER_REGISTRY_PULL:-true}" | tr '[:upper:]' '[:lower:]')"
+case "$grant_app_pull" in true | false) ;; *) die "GRANT_DEPLOYER_REGISTRY_PULL must be true or false" ;; esac
 env_name="$(printf '%s' "${AZURE_ENV_NAME:-manual}" | tr -c 'A-Za-z0-9-' '-' | cut -c1-30)"
 
 log "deploying infra/external.bicep (system topic $REGISTRY_EVENTS_TOPIC_NAME, Foundry project role, dead-letter role)"
@@ -54,6 +57,8 @@ until az deployment sub create \
     projectManagerRoleId="${AZURE_AI_PROJECT_MANAGER_ROLE_ID:-eadc314b-1a2d-4efa-be10-5d325db5065e}" \
     grantProjectRegistryPull="$grant_pull" \
     projectRegistryPullRole="${PROJECT_REGISTRY_PULL_ROLE:-ContainerRegistryRepositoryReader}" \
+    grantDeployerRegistryPull="$grant_app_pull" \
+    deployerRegistryPullRole="${DEPLOYER_REGISTRY_PULL_ROLE:-AcrPull}" \
     tags='{"managed-by":"agent-deployer"}' \
   --only-show-errors -o none; do
   if [ "$attempt" -ge 3 ]; then

@@ -35,6 +35,7 @@ from deployer.adapters.table_open_work import TableOpenWork
 from deployer.adapters.table_outbox import TableNotificationStore
 from deployer.domain.approval import Approval
 from deployer.domain.errors import Conflict
+from deployer.domain.images import ImageCheck
 from deployer.domain.model import AgentState, Deployment, DeploymentError, Status, Transition
 from deployer.domain.platform import Page, Scheduled
 from deployer.domain.roles import RoleGrant
@@ -253,6 +254,8 @@ def _to_entity(d: Deployment) -> dict[str, Any]:
         entity["smoke"] = json.dumps(d.smoke.to_json())
     if d.canary is not None:
         entity["canary"] = json.dumps(d.canary.to_json())
+    if d.image_check is not None:
+        entity["image_check"] = json.dumps(d.image_check.to_json())
     if d.approval is not None:
         entity["approval"] = json.dumps(d.approval.to_json())
     return entity
@@ -264,8 +267,10 @@ def _from_entity(entity: Any) -> Deployment:
     traffic = entity.get("traffic_before")
     smoke = entity.get("smoke")
     canary = entity.get("canary")
+    checked = entity.get("image_check")
     approval = entity.get("approval")
     return Deployment(
+        image_check=ImageCheck.from_json(json.loads(checked)) if checked else None,
         approval=Approval.from_json(json.loads(approval)) if approval else None,
         canary=CanaryState.from_json(json.loads(canary)) if canary else None,
         id=entity["RowKey"],

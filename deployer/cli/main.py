@@ -106,7 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     push = commands.add(
         "simulate-push",
         _simulate_push,
-        "post a realistic ACR ImagePushed event",
+        "push an image to the local registry stand-in, then post its ACR ImagePushed event",
         example="simulate-push myregistry.azurecr.io/agents/support-bot:1.2.0",
         json=False,
     )
@@ -116,6 +116,12 @@ def _parser() -> argparse.ArgumentParser:
         "--eventgrid-key",
         help="the host's eventgrid_extension system key for the webhook (default: --key); "
         "--key still reads what the deployer decided",
+    )
+    push.add_argument(
+        "--registry-endpoint",
+        help="the registry stand-in's origin (DEPLOYER_REGISTRY_ENDPOINT; .local/stack.json's "
+        "registry_endpoint), trusted through SSL_CERT_FILE (the local CA bundle); without it only "
+        "the event is posted",
     )
     completion.add_command(commands, _parser)
     return parser
@@ -283,11 +289,15 @@ def _simulate_push(args: argparse.Namespace) -> int:
 
     api = _client(args)
     webhook = Client(api.url, args.eventgrid_key) if args.eventgrid_key else api
-    event_id, record = simulate.push(api, args.image, args.schema, webhook=webhook)
+    registry = args.registry_endpoint or os.environ.get("DEPLOYER_REGISTRY_ENDPOINT")
+    event_id, record = simulate.push(
+        api, args.image, args.schema, webhook=webhook, registry_endpoint=registry
+    )
+    where = f" to {registry}" if registry else " (event only)"
     if record is None:
-        print(f"pushed {args.image} (event {event_id}); the deployer has not recorded it yet")
+        print(f"pushed {args.image}{where} (event {event_id}); the deployer has not recorded it yet")
         return EXIT_OK
-    print(f"pushed {args.image} (event {event_id}): {text.outcome(record)}")
+    print(f"pushed {args.image}{where} (event {event_id}): {text.outcome(record)}")
     return exit_code(record)
 
 

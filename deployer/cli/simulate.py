@@ -1,11 +1,14 @@
 """Realistic ACR ``ImagePushed`` events, shaped as Microsoft documents them, for
-``agent-deployer simulate-push`` and for tests; ``push`` posts one and finds what the deployer
-made of it."""
+``agent-deployer simulate-push`` and for tests; the push itself into the local registry
+stand-in, which comes before the event as ``docker push`` does; ``push`` does both and finds what
+the deployer made of it."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import time
+import urllib.request
 import uuid
 from datetime import datetime, timezone
 from typing import Any, Literal
@@ -20,15 +23,28 @@ _LOOKS, _LOOK_EVERY_S = 10, 0.5
 
 
 def push(
-    api: Client, image: str, schema: Schema, *, webhook: Client | None = None
+    api: Client,
+    image: str,
+    schema: Schema,
+    *,
+    webhook: Client | None = None,
+    registry_endpoint: str | None = None,
 ) -> tuple[str, dict[str, Any] | None]:
-    """Post an ImagePushed event for ``image`` to the deployer's Event Grid endpoint (through
-    ``webhook``, which holds the system key, or ``api``): its id and the deployer's record of it
-    (what it decided), once that shows (``None`` if not soon)."""
+    """Put ``image`` in the registry stand-in at ``registry_endpoint`` (if given), then post its
+    ImagePushed event to the deployer's Event Grid endpoint (through ``webhook``, which holds the
+    system key, or ``api``): the event's id and the deployer's record of it (what it decided),
+    once that shows (``None`` if not soon)."""
     try:
-        event = image_pushed_event(image, schema=schema)
+        ImageRef.parse(image)
     except ImageRefError as exc:
         raise CommandError(str(exc)) from None
+    digest = None
+    if registry_endpoint:
+        try:
+            digest = push_to_stand_in(registry_endpoint, image)
+        except (OSError, ValueError) as exc:
+            raise CommandError(f"cannot push {image} to {registry_endpoint}: {exc}") from None
+    event = image_pushed_event(image, schema=schema, digest=digest)
     cloud = schema == "cloudevents"
     headers = {
         "aeg-event-type": "Notification",
@@ -97,3 +113,19 @@ def image_pushed_event(
         "dataVersion": "1.0",
         "metadataVersion": "1",
     }
+
+
+def push_to_stand_in(registry_endpoint: str, image: str, *, timeout_s: float = 30.0) -> str:
+    """Put ``image`` (``registry/repository:tag``) in the local registry stand-in at
+    ``registry_endpoint`` through its admin API (``PUT /_emulator/images``); the digest it got.
+    TLS trust from the system (``SSL_CERT_FILE`` for the local CA)."""
+    body = json.dumps({"images": [{"image": image}]}).encode()
+    request = urllib.request.Request(  # noqa: S310 - an https URL the user gave
+        f"{registry_endpoint.rstrip('/')}/_emulator/images",
+        data=body,
+        method="PUT",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=timeout_s) as answer:  # noqa: S310
+        [seeded] = json.load(answer)["images"]
+    return str(seeded["digest"])

@@ -111,6 +111,8 @@ class Agent(Model):
     approval: ApprovalField | None = None
     grant_runtime_role: Flag = True
     project_resource_id: Annotated[Any, BeforeValidator(checks.project_resource_id), _STRING] = None
+    #: Look the image up in its registry before a version is created (the image check).
+    registry_check: Flag = True
 
     @model_validator(mode="after")
     def _together(self) -> Agent:
@@ -174,6 +176,7 @@ class Agent(Model):
             timeout_s=self.timeout_s,
             grant_runtime_role=self.grant_runtime_role,
             project_resource_id=self.project_resource_id,
+            registry_check=self.registry_check,
             rollout=self.strategy,
             smoke_test=_smoke_test(self.smoke_test),
             on_smoke_failure=self.on_smoke_failure,

@@ -27,7 +27,7 @@ from deployer.domain.agents import DeployerConfig
 
 _SETTING_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 #: Keys an agent inherits from the top level when it does not set them.
-_RUNTIME_ROLE_KEYS = ("grant_runtime_role", "project_resource_id")
+_INHERITED_KEYS = ("grant_runtime_role", "project_resource_id", "registry_check")
 _HOOKS = "url, secret, events, agents, format"
 
 
@@ -84,6 +84,7 @@ class Document(Model):
     event_grid_topic: Annotated[Topic, _mapping("must be a mapping with endpoint")] | None = None
     grant_runtime_role: Annotated[Any, _schema({"type": "boolean"}, "the default of every agent")] = None
     project_resource_id: Annotated[Any, _schema({"type": "string"}, "the default of every agent")] = None
+    registry_check: Annotated[Any, _schema({"type": "boolean"}, "the default of every agent")] = None
 
     @model_validator(mode="after")
     def _across(self) -> Document:
@@ -266,8 +267,9 @@ def _within(where: str, fields: set[str]) -> bool:
 
 
 def _inherit(raw: Mapping[str, Any]) -> object:
-    """The ``agents`` list, each agent given the top-level runtime-role keys it does not set itself."""
-    agents, defaults = raw.get("agents"), {k: raw[k] for k in _RUNTIME_ROLE_KEYS if k in raw}
+    """The ``agents`` list, each agent given the top-level keys (runtime role, registry check) it
+    does not set itself."""
+    agents, defaults = raw.get("agents"), {k: raw[k] for k in _INHERITED_KEYS if k in raw}
     if not isinstance(agents, list) or not defaults:
         return agents
     return [{**defaults, **a} if isinstance(a, Mapping) else a for a in agents]

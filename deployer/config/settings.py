@@ -31,12 +31,14 @@ AZURE_SETTINGS: tuple[str, ...] = (
     "DEPLOYER_WRITE_ROLE",
 )
 
-#: Settings only the local stack uses: a connection string for Azurite and a static bearer
-#: token for the Foundry emulator. Never set in Azure.
+#: Settings only the local stack uses: a connection string for Azurite, a static bearer token
+#: for the emulators, and the origin of the registry stand-in (registry ``R`` is called at
+#: ``{DEPLOYER_REGISTRY_ENDPOINT}/R`` instead of ``https://R``). Never set in Azure.
 LOCAL_ONLY_SETTINGS: tuple[str, ...] = (
     "DEPLOYER_TABLE_CONNECTION_STRING",
     "DEPLOYER_STATIC_TOKEN",
     "WEBHOOKS_ALLOW_LOOPBACK",
+    "DEPLOYER_REGISTRY_ENDPOINT",
 )
 
 
@@ -81,6 +83,8 @@ class Settings:
     arm_endpoint: str = DEFAULT_ARM_ENDPOINT
     #: The app role a caller signed in through App Service Authentication needs for POST routes.
     write_role: str = DEFAULT_WRITE_ROLE
+    #: Local only: the origin that replaces ``https://`` before each registry's login server.
+    registry_endpoint: str | None = None
     #: App Service Authentication is on: ``WEBSITE_AUTH_ENABLED``, set by the platform itself
     #: (never by infra). Only then is ``x-ms-client-principal`` trusted.
     auth_enabled: bool = False
@@ -107,13 +111,14 @@ class Settings:
             public_host=env.get("WEBSITE_HOSTNAME") or None,
             arm_endpoint=_https_url(env, "ARM_ENDPOINT", DEFAULT_ARM_ENDPOINT),
             write_role=(env.get("DEPLOYER_WRITE_ROLE") or "").strip() or DEFAULT_WRITE_ROLE,
+            registry_endpoint=_https_url(env, "DEPLOYER_REGISTRY_ENDPOINT", "") or None,
             auth_enabled=(env.get("WEBSITE_AUTH_ENABLED", "").strip().lower() == "true"),
         )
 
 
 def _https_url(env: Mapping[str, str], name: str, default: str) -> str:
     raw = env.get(name) or default
-    if not raw.startswith("https://"):
+    if raw and not raw.startswith("https://"):
         raise SettingsError(f"{name} must be an https:// URL, got {raw!r}")
     return raw.rstrip("/")
 

@@ -4,9 +4,10 @@ A ``pending`` record carries ``reconcile_after``: until then a ``create_version`
 it may still be running (this process's, or one a dead process left behind), so nobody else
 lists or creates (``None``: ``created_at`` plus ``PENDING_GRACE_S``). When a call ends with an
 error that is worth retrying, the record says when it may be reconciled: at once if the platform
-answered (it refused, so nothing of ours is still running), after ``SERVER_FINISH_S`` if the
-call timed out (the service may still finish it). Whoever sees it first after that (the poll,
-or a redelivery of the event) takes the record with a conditional update that moves
+answered (it refused, so nothing of ours is still running) or the image check failed (no call was
+made yet), after ``SERVER_FINISH_S`` if the call timed out (the service may still finish it).
+Whoever sees it first after that (the poll, or a redelivery of the event) takes the record with
+a conditional update that moves
 ``reconcile_after`` a grace ahead (only one caller wins), lists the agent's versions, adopts the
 one carrying its deployment id, or else creates it: never two versions.
 
@@ -21,7 +22,7 @@ import logging
 from dataclasses import replace
 
 from deployer.context import Context
-from deployer.deploy import preflight
+from deployer.deploy import image_check, preflight
 from deployer.domain.agents import AgentConfig
 from deployer.domain.clock import iso, parse_iso
 from deployer.domain.errors import Conflict, PlatformError
@@ -43,9 +44,17 @@ log = logging.getLogger(__name__)
 
 def create_version_for(ctx: Context, agent: AgentConfig, record: Deployment) -> Deployment:
     """Create the version for a pending record and move it to ``creating`` (or ``failed``).
-    Preflight first (when configured: a missing model deployment or connection fails it with no
-    version); ``rollout: verified``: the agent's traffic is pinned to the serving version."""
+    Preflight first: the image in its registry (``image_check``), then, when configured, the
+    model deployments and connections; what is missing fails it with no version.
+    ``rollout: verified``: the agent's traffic is pinned to the serving version."""
     endpoint = ctx.endpoint_for(agent)
+    pending = record  # what a retry starts from: it checks the image again, one history entry
+    try:
+        record, refused = image_check.check(ctx, agent, record)
+    except PlatformError as exc:  # before any call to Foundry: nothing of ours can be running
+        return _refused(ctx, pending, exc, sent=False)
+    if refused is not None:
+        return _fail(ctx, record, refused)
     try:
         missing = preflight.check(ctx, agent, endpoint)
         if missing is not None:
@@ -54,7 +63,7 @@ def create_version_for(ctx: Context, agent: AgentConfig, record: Deployment) -> 
         pinned = traffic.pin_before_create(ctx, agent, record) if record.rollout in SMOKE_TESTED else None
         info = ctx.platform.create_version(endpoint, agent.name, _spec(agent, record))
     except PlatformError as exc:
-        return _refused(ctx, record, exc)
+        return _refused(ctx, pending, exc)
     return _creating(ctx, record, info, pinned=pinned, note=None)
 
 
@@ -110,12 +119,13 @@ def _creating(
     return outbox.flush(ctx, creating)
 
 
-def _refused(ctx: Context, record: Deployment, exc: PlatformError) -> Deployment:
+def _refused(ctx: Context, record: Deployment, exc: PlatformError, *, sent: bool = True) -> Deployment:
     """A call for the pending record failed: note when it may be reconciled and raise (the
-    event is redelivered, the poll looks again), or fail the record for good."""
+    event is redelivered, the poll looks again), or fail the record for good. ``sent``: a
+    ``create_version`` call may have been made (not so when the image check failed)."""
     now = ctx.clock.now()
     if exc.retryable or auth_refusal_retryable(exc.status_code, now - parse_iso(record.began_at)):
-        at = reconcile_after(now, answered=exc.status_code is not None)
+        at = reconcile_after(now, answered=exc.status_code is not None or not sent)
         try:
             ctx.store.update(replace(record, reconcile_after=iso(at)))
         except Conflict:

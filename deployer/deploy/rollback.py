@@ -42,8 +42,10 @@ def rollback_by_traffic(
     now = ctx.clock.now()
     new_id = deployment_id or new_deployment_id(now)
     record = _record(target, endpoint, new_id, now, requested_by=requested_by, reason=reason)
-    holds.hold_rolled_away(ctx, agent.name, to_digest=target.digest, by=requested_by, deployment_id=record.id)
-    pending, ours = write_pending(ctx, record)
+    held = holds.hold_rolled_away(
+        ctx, agent.name, to_digest=target.digest, by=requested_by, deployment_id=record.id
+    )
+    pending, ours = write_pending(ctx, record, note=held)
     return finish(ctx, agent, pending) if ours else pending
 
 

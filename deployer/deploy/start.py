@@ -109,8 +109,9 @@ def _launch(
     state: AgentState | None = None,
     automatic: bool = False,
 ) -> Deployment:
+    held = None
     if record.source == "rollback":  # pushes of the digest rolled away from must not undo it
-        holds.hold_rolled_away(
+        held = holds.hold_rolled_away(
             ctx, agent.name, to_digest=push.digest, by=record.requested_by, deployment_id=record.id
         )
     ordered = record.source == "event"
@@ -120,7 +121,7 @@ def _launch(
     policy = approval.policy_for(agent, record)
     if policy is not None:  # nothing is created or moved until a person approves
         return approval.wait(ctx, record, policy)
-    pending, ours = write_pending(ctx, record)
+    pending, ours = write_pending(ctx, record, note=held)
     if not ours:
         return create.reconcile_if_due(ctx, agent, pending)
     try:
@@ -138,15 +139,16 @@ def _wake_for_reconcile(ctx: Context, deployment_id: str) -> None:
         ctx.store.schedule_by(Scheduled(deployment_id=deployment_id, due=create.reconcile_at(record)))
 
 
-def write_pending(ctx: Context, record: Deployment) -> tuple[Deployment, bool]:
-    """Write ``record`` as ``pending`` with its open-work entry first (so the poll reconciles it
-    if this process dies); ``False`` when another delivery wrote it already (its record back).
+def write_pending(ctx: Context, record: Deployment, *, note: str | None = None) -> tuple[Deployment, bool]:
+    """Write ``record`` as ``pending`` (``note`` on its history entry: a rollback's, what it held)
+    with its open-work entry first (so the poll reconciles it if this process dies); ``False``
+    when another delivery wrote it already (its record back).
     The entry is only ever moved earlier here: a delivery that loses the race for the record
     must not delay the winner's next look."""
     now = ctx.clock.now()
     ctx.store.schedule_by(Scheduled(deployment_id=record.id, due=now + PENDING_GRACE_S))
     try:
-        return ctx.store.add(record.moved_to("pending", iso(now))), True
+        return ctx.store.add(record.moved_to("pending", iso(now), note=note)), True
     except Conflict:
         found = ctx.store.get(record.id)
         assert found is not None

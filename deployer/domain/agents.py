@@ -111,6 +111,9 @@ class AgentConfig:
     canary: CanarySettings | None = None
     #: Where a verified image is deployed next (another agent, maybe in another project).
     promote_to: PromoteTo | None = None
+    #: Look the image up in its registry before creating a version: a missing image, or a
+    #: multi-arch index without linux/amd64, fails the deployment with no version created.
+    registry_check: bool = True
     #: Deployments wait in ``awaiting_approval`` for a person before anything is created.
     approval: ApprovalPolicy | None = None
 

@@ -25,8 +25,8 @@ class StoreUnavailable(Exception):
 
 
 class PlatformError(Exception):
-    """Foundry refused or failed a call. ``retryable`` is true for throttling and 5xx errors
-    that persisted through the SDK's own retries."""
+    """Foundry (or the container registry) refused or failed a call. ``retryable`` is true for
+    throttling, 5xx errors and an unreachable service, once the SDK's own retries are spent."""
 
     def __init__(self, *, code: str, message: str, status_code: int | None, retryable: bool) -> None:
         super().__init__(f"{code}: {message}")

@@ -16,6 +16,10 @@ HINTS: dict[str, str] = {
     "UnauthorizedAcrPull": "Provide correct credentials or identity.",
     "AcrImageNotFound": "Correct image name/tag or publish image.",
     "RegistryNotFound": "Fix registry DNS or network reachability.",
+    "registry_unauthorized": (
+        "Give the deployer's managed identity AcrPull on the registry (infra/ assigns it on the "
+        "registry it is deployed with), or set registry_check: false for this agent."
+    ),
     "runtime_role_failed": (
         "The version's agent identity needs Azure AI User on the Foundry project, and the deployer's "
         "identity must be allowed to assign it: give the deployer Azure AI Project Manager (or Owner / "

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, get_args
 
 from deployer.domain.approval import Approval
+from deployer.domain.images import ImageCheck
 from deployer.domain.roles import RoleGrant
 from deployer.domain.rollout_state import CanaryState, Hold, SmokeResult, Traffic
 
@@ -173,6 +174,8 @@ class Deployment:
     #: Promotion: the deployment of the target agent this one was promoted to, and back.
     promoted_to: str | None = None
     promoted_from: str | None = None
+    #: The registry check of the image before its version was created (``registry_check``).
+    image_check: ImageCheck | None = None
     #: The approval it waits (or waited) for: its own before anything is created, or a canary step's.
     approval: Approval | None = None
     history: tuple[Transition, ...] = ()
@@ -239,6 +242,12 @@ class Deployment:
             **changes,
         )
 
+    def noted(self, status: str, at: str, *, note: str, **changes: Any) -> Deployment:
+        """This deployment with a history entry ``status`` that is no status change and no
+        event (a step on the way, such as ``image_checked``)."""
+        entry = Transition(status=status, at=at, note=note)
+        return replace(self, updated_at=at, history=(*self.history, entry), **changes)
+
     def shifted(self, percentage: int, at: str, *, note: str, **changes: Any) -> Deployment:
         """This deployment after a canary step gave its version ``percentage`` of the traffic
         (a ``traffic_shifted`` history entry and event; the status does not change)."""
@@ -284,6 +293,7 @@ class Deployment:
             "canary": self.canary.document() if self.canary else None,
             "promoted_to": self.promoted_to,
             "promoted_from": self.promoted_from,
+            "image_check": self.image_check.to_json() if self.image_check else None,
             "approval": self.approval.document() if self.approval else None,
             "created_at": self.created_at,
             "updated_at": self.updated_at,

@@ -141,9 +141,11 @@ def abort_deployment(
     """Abort ``d``'s canary: record ``rolled_back`` (its digest held when ``hold``), then give
     the stable version all the traffic back (:func:`finish_abort`)."""
     assert d.canary is not None
-    if hold and d.digest:
-        holds.hold(ctx, d.agent, d.digest, reason=reason, by=by, deployment_id=d.id)
-    error = DeploymentError(code=reason, message=_abort_message(d, reason, by), hint=_hint(reason))
+    held = d.digest if hold else None
+    if held:
+        holds.hold(ctx, d.agent, held, reason=reason, by=by, deployment_id=d.id)
+    message = _abort_message(d, reason, by) + _held_note(held, hold=hold)
+    error = DeploymentError(code=reason, message=message, hint=_hint(reason))
     done = ctx.store.update(
         d.moved_to("rolled_back", iso(ctx.clock.now()), reason=reason, error=error, note=error.message)
     )
@@ -224,6 +226,13 @@ def _abort_message(d: Deployment, reason: str, by: str | None) -> str:
         "approval_expired": "nobody approved the next step in time",
     }.get(reason, reason)
     return f"canary of version {d.version} stopped: {why}; all traffic back on version {d.canary.stable}"
+
+
+def _held_note(held: str | None, *, hold: bool) -> str:
+    """What an abort held, in words (nothing is said when it was not to hold anything)."""
+    if held:
+        return f"; its digest {held} is held: pushes of it are skipped until the hold is released"
+    return "; nothing held: the deployment's digest is not known" if hold else ""
 
 
 def _hint(reason: str) -> str | None:

@@ -84,12 +84,16 @@ def resume(ctx: Context, agent: str) -> AgentState:
 
 def hold_rolled_away(
     ctx: Context, agent: str, *, to_digest: str | None, by: str | None, deployment_id: str
-) -> None:
+) -> str:
     """A rollback starts: hold the digest of the agent's serving deployment (unless it is the
-    digest rolled back to)."""
+    digest rolled back to). What was held, in words, for the rollback's ``pending`` entry."""
     active = ctx.store.get_agent(agent).active_digest
-    if active and active != to_digest:
-        hold(ctx, agent, active, reason="rollback", by=by, deployment_id=deployment_id)
+    if active is None:
+        return "nothing held: the serving deployment's digest is not known"
+    if active == to_digest:
+        return f"nothing held: {active} is the digest rolled back to"
+    hold(ctx, agent, active, reason="rollback", by=by, deployment_id=deployment_id)
+    return f"held {active}: pushes of it are skipped until the hold is released"
 
 
 def _known(ctx: Context, agent: str) -> str:

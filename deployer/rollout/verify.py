@@ -99,9 +99,10 @@ def _promote(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, 
 
 def _unhealthy(ctx: Context, agent: AgentConfig, d: Deployment) -> None:
     assert d.smoke is not None
-    if agent.on_smoke_failure == "rollback" and d.digest:
-        holds.hold(ctx, d.agent, d.digest, reason=FAILED_CODE, deployment_id=d.id)
-    error = DeploymentError(code=FAILED_CODE, message=failure_message(d), hint=failure_hint(agent))
+    held = d.digest if agent.on_smoke_failure == "rollback" else None
+    if held:
+        holds.hold(ctx, d.agent, held, reason=FAILED_CODE, deployment_id=d.id)
+    error = DeploymentError(code=FAILED_CODE, message=failure_message(d), hint=failure_hint(agent, held))
     now = ctx.clock.now()
     done = ctx.store.update(d.moved_to("unhealthy", iso(now), reason=FAILED_CODE, error=error))
     outbox.flush(ctx, done)
@@ -120,13 +121,14 @@ def failure_message(d: Deployment) -> str:
     )
 
 
-def failure_hint(agent: AgentConfig) -> str:
-    """What to do about a failed smoke test."""
-    held = (
-        " Its digest is held: pushes of it are skipped until the hold is released."
-        if agent.on_smoke_failure == "rollback"
-        else ""
-    )
+def failure_hint(agent: AgentConfig, held: str | None) -> str:
+    """What to do about a failed smoke test, and what was held (``held``: the digest)."""
+    if held:
+        held = f" Its digest {held} is held: pushes of it are skipped until the hold is released."
+    elif agent.on_smoke_failure == "rollback":
+        held = " Nothing was held: the deployment's digest is not known."
+    else:
+        held = ""
     return (
         "The version is up but did not answer the smoke test as expected: check its logs in the "
         f"Foundry portal and the reply excerpt on the deployment, then push a fixed image.{held}"

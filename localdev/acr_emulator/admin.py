@@ -15,14 +15,22 @@
     "path", "query", "headers", "body", "status"}``; bearer tokens shown as ``Bearer ***`` and
     the tokens of the token endpoints' forms as ``***``.
 
+``PUT /_emulator/faults``
+    Body ``{"faults": [{"path": "<regex>", "status": 503, "method"?: "GET", "count"?: 1}]}``:
+    the next ``count`` registry requests matching each answer ``status``, or with ``"drop": true``
+    (and no status) get no answer, their connection closed (``localdev.acr_emulator.faults``);
+    replaces the faults set before. ``GET /_emulator/faults``: those with uses left.
+
 ``POST /_emulator/reset``
-    Forget every registry, image and logged request.
+    Forget every registry, image, logged request and fault.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from http import HTTPStatus
 
+from localdev.acr_emulator.faults import parse_faults
 from localdev.acr_emulator.seeding import seed
 from localdev.acr_emulator.state import RegistryState
 from localdev.acr_emulator.wire import RegistryError, Reply, Request, json_reply
@@ -34,17 +42,38 @@ def handle(state: RegistryState, request: Request) -> Reply:
     """Serve one request under ``/_emulator``."""
     route = (request.method, request.path.rstrip("/"))
     try:
-        if route == ("PUT", "/_emulator/images"):
-            return json_reply(HTTPStatus.OK, {"images": seed(state, request.json())})
-        if route == ("GET", "/_emulator/images"):
-            return json_reply(HTTPStatus.OK, {"images": state.images()})
-        if route == ("GET", "/_emulator/requests"):
-            return json_reply(HTTPStatus.OK, {"requests": state.requests()})
-        if route == ("POST", "/_emulator/reset"):
-            state.reset()
-            return json_reply(HTTPStatus.OK, {"reset": True})
-        raise RegistryError(
+        return _ROUTES[route](state, request)
+    except KeyError:
+        error = RegistryError(
             HTTPStatus.NOT_FOUND, "NOT_FOUND", f"No admin route for {request.method} {request.path}."
         )
+        return error.reply()
     except RegistryError as error:
         return error.reply()
+
+
+def _seed(state: RegistryState, request: Request) -> Reply:
+    return json_reply(HTTPStatus.OK, {"images": seed(state, request.json())})
+
+
+def _faults(state: RegistryState, request: Request) -> Reply:
+    if request.method == "PUT":
+        state.set_faults(parse_faults(request.json()))
+    return json_reply(HTTPStatus.OK, {"faults": state.faults()})
+
+
+def _reset(state: RegistryState, request: Request) -> Reply:
+    state.reset()
+    return json_reply(HTTPStatus.OK, {"reset": True})
+
+
+_ROUTES: dict[tuple[str, str], Callable[[RegistryState, Request], Reply]] = {
+    ("PUT", "/_emulator/images"): _seed,
+    ("GET", "/_emulator/images"): lambda state, _: json_reply(HTTPStatus.OK, {"images": state.images()}),
+    ("GET", "/_emulator/requests"): lambda state, _: json_reply(
+        HTTPStatus.OK, {"requests": state.requests()}
+    ),
+    ("PUT", "/_emulator/faults"): _faults,
+    ("GET", "/_emulator/faults"): _faults,
+    ("POST", "/_emulator/reset"): _reset,
+}

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 import traceback
-import uuid
 from http import HTTPStatus
 from typing import Any
 
@@ -21,29 +19,26 @@ _SECRET_FIELDS = ("access_token", "refresh_token", "password")
 
 
 def dispatch(state: RegistryState, request: Request) -> Reply:
-    """Route to the admin API or, logging the call, the registry API."""
+    """Route to the admin API or, logging the call, the registry API (:class:`Dropped`: an
+    injected fault closes the connection without an answer)."""
     if request.path == admin.ADMIN_PREFIX or request.path.startswith(admin.ADMIN_PREFIX + "/"):
         return admin.handle(state, request)
-    reply = api.handle(state, request)
-    state.log(log_entry(request, reply))
+    fault = state.take_fault(request.method, request.path)
+    if fault is not None and fault.drop:
+        state.log(log_entry(request, None))
+        raise Dropped(request.path)
+    reply = fault.error().reply() if fault is not None else api.handle(state, request)
+    state.log(log_entry(request, reply.status))
     return reply
 
 
-def log_entry(request: Request, reply: Reply) -> dict[str, Any]:
+class Dropped(Exception):
+    """An injected fault: the request gets no answer, its connection is closed."""
+
+
+def log_entry(request: Request, status: int | None) -> dict[str, Any]:
     """The request as the log shows it: secrets masked, JSON and form bodies parsed."""
-    headers = dict(request.headers)
-    for key in headers:
-        if key.lower() == "authorization":
-            headers[key] = headers[key].split(" ", 1)[0] + " ***"
-    return {
-        "time": time.time(),
-        "method": request.method,
-        "path": request.path,
-        "query": request.query,
-        "headers": headers,
-        "body": _logged_body(request),
-        "status": reply.status,
-    }
+    return {**request.log_entry(_logged_body(request)), "status": status}
 
 
 def _logged_body(request: Request) -> Any:
@@ -60,30 +55,19 @@ def _logged_body(request: Request) -> Any:
 
 class _Handler(StandInHandler):
     def serve(self) -> None:
-        path, query, headers, body = self.read_parts()
-        request = Request(method=self.command, path=path, query=query, headers=headers, body=body)
         try:
-            reply = dispatch(self.server.state, request)
+            reply = dispatch(self.server.state, self.read_request(Request))
+        except Dropped:
+            self.close_connection = True
+            return
         except Exception as exc:
             traceback.print_exc(file=sys.stderr)
             error = RegistryError(HTTPStatus.INTERNAL_SERVER_ERROR, "UNKNOWN", f"Stand-in error: {exc}")
             reply = error.reply()
-        self._send(reply)
-
-    def _send(self, reply: Reply) -> None:
-        try:
-            self.send_response(reply.status)
-            if reply.body or reply.content_type:
-                self.send_header("Content-Type", reply.content_type or JSON_TYPE)
-            self.send_header("Content-Length", str(len(reply.body)))
-            self.send_header("x-ms-request-id", str(uuid.uuid4()))
-            for key, value in reply.headers.items():
-                self.send_header(key, value)
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(reply.body)
-        except OSError:
-            self.close_connection = True
+        headers = dict(reply.headers)
+        if reply.body or reply.content_type:
+            headers["Content-Type"] = reply.content_type or JSON_TYPE
+        self.send(reply.status, reply.body, headers)
 
 
 class RegistryServer(ServingThread):
@@ -95,22 +79,14 @@ class RegistryServer(ServingThread):
         """The endpoint to give ``ContainerRegistryClient`` for registry ``login_server``."""
         return f"{self.url}/{login_server.lower()}"
 
-    def __enter__(self) -> RegistryServer:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.shutdown()
-
 
 def start_registry(
     *, host: str = "127.0.0.1", port: int = 0, tls: LocalTLS, settings: dict[str, Any] | None = None
 ) -> RegistryServer:
     """Start the stand-in on ``host:port`` (0 picks a free port), serving in a daemon thread.
-
-    The registry stand-in has no settings; ``settings`` is accepted so the shared command line can
-    start it, and anything given there is refused.
-    """
+    It has no settings (images are seeded and faults injected through the admin API): any given
+    are refused."""
     if settings:
-        raise ValueError(f"the registry stand-in has no settings: {sorted(settings)}")
+        raise ValueError(f"the registry stand-in takes no settings, got {sorted(settings)}")
     httpd = TLSServer((host, port), _Handler, RegistryState(), tls)
     return RegistryServer(httpd, "acr-emulator")

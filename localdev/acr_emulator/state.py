@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from localdev.acr_emulator.faults import Fault
 from localdev.acr_emulator.manifests import Child, Platform
 from localdev.acr_emulator.tokens import TokenIssuer
 from localdev.acr_emulator.wire import manifest_unknown, name_unknown, tag_unknown
@@ -60,6 +61,7 @@ class RegistryState:
         self._lock = threading.Lock()
         self._repositories: dict[tuple[str, str], Repository] = {}
         self._requests: list[dict[str, Any]] = []
+        self._faults: list[Fault] = []
         self.tokens = TokenIssuer(clock)
 
     def now(self) -> str:
@@ -121,8 +123,27 @@ class RegistryState:
         with self._lock:
             return list(self._requests)
 
+    def set_faults(self, faults: list[Fault]) -> None:
+        """Replace the injected faults."""
+        with self._lock:
+            self._faults = list(faults)
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The injected faults with the uses they have left."""
+        with self._lock:
+            return [fault.to_json() for fault in self._faults if fault.count > 0]
+
+    def take_fault(self, method: str, path: str) -> Fault | None:
+        """The first fault matching the request, one of its uses spent; ``None`` if none."""
+        with self._lock:
+            fault = next((f for f in self._faults if f.matches(method, path)), None)
+            if fault is not None:
+                fault.count -= 1
+            return fault
+
     def reset(self) -> None:
-        """Forget every registry and logged request."""
+        """Forget every registry, logged request and fault."""
         with self._lock:
             self._repositories.clear()
             self._requests.clear()
+            self._faults.clear()

@@ -7,43 +7,17 @@ import json
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qsl
+
+from localdev import https_server
 
 JSON_TYPE = "application/json; charset=utf-8"
 
 
-@dataclass(frozen=True)
-class Request:
-    """One HTTP request: ``path`` is the raw (still percent-encoded) path without the query."""
+class Request(https_server.Request):
+    """One registry request; an unreadable body is ACR's 400 ``INVALID_REQUEST``."""
 
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: bytes
-
-    def header(self, name: str) -> str | None:
-        """Return a header value by case-insensitive name."""
-        wanted = name.lower()
-        return next((value for key, value in self.headers.items() if key.lower() == wanted), None)
-
-    def json(self) -> Any:
-        """Return the parsed JSON body, ``None`` when empty (400 when not JSON)."""
-        if not self.body.strip():
-            return None
-        try:
-            return json.loads(self.body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise RegistryError(
-                400, "INVALID_REQUEST", f"The request body is not valid JSON: {exc}."
-            ) from exc
-
-    def form(self) -> dict[str, str]:
-        """Return the ``application/x-www-form-urlencoded`` body as a dict."""
-        try:
-            return dict(parse_qsl(self.body.decode(), keep_blank_values=True))
-        except UnicodeDecodeError as exc:
-            raise RegistryError(400, "INVALID_REQUEST", "The form body is not UTF-8.") from exc
+    def invalid(self, message: str) -> Exception:
+        return RegistryError(HTTPStatus.BAD_REQUEST, "INVALID_REQUEST", message)
 
 
 @dataclass
@@ -61,7 +35,7 @@ def json_reply(status: int, body: Any, **headers: str) -> Reply:
     return Reply(status, json.dumps(body).encode(), JSON_TYPE, dict(headers))
 
 
-class RegistryError(Exception):
+class RegistryError(https_server.StandInError):
     """An error answered as an ACR error body with an HTTP status."""
 
     def __init__(
@@ -73,12 +47,8 @@ class RegistryError(Exception):
         detail: Any = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
+        super().__init__(status, code, message, headers=headers)
         self.detail = detail
-        self.headers = dict(headers or {})
 
     def reply(self) -> Reply:
         """Return the reply for this error."""

@@ -21,12 +21,11 @@ Admin (no authentication, not logged):
 
 from __future__ import annotations
 
-import json
 import re
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from localdev import https_server
 from localdev.arm_emulator.state import ArmError, ArmState
 
 ADMIN_PREFIX = "/_emulator"
@@ -61,16 +60,11 @@ PRINCIPAL_TYPES = frozenset({"User", "Group", "ServicePrincipal", "ForeignGroup"
 _CALLER = "00000000-0000-0000-0000-0000000000ca"
 
 
-@dataclass(frozen=True)
-class Request:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: bytes
+class Request(https_server.Request):
+    """One ARM request; an unreadable body is ARM's 400 ``InvalidRequestContent``."""
 
-    def header(self, name: str) -> str | None:
-        return next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)
+    def invalid(self, message: str) -> Exception:
+        return ArmError(400, "InvalidRequestContent", message)
 
 
 @dataclass
@@ -102,7 +96,7 @@ def _admin(state: ArmState, request: Request) -> Reply:
     if route == ("GET", "/_emulator/settings"):
         return Reply(200, state.settings())
     if route == ("PUT", "/_emulator/settings"):
-        return Reply(200, state.update_settings(_json(request)))
+        return Reply(200, state.update_settings(request.json()))
     if route == ("GET", "/_emulator/requests"):
         return Reply(200, {"requests": state.requests()})
     if route == ("GET", "/_emulator/assignments"):
@@ -149,7 +143,7 @@ def _authenticate(request: Request) -> None:
             401,
             "AuthenticationFailed",
             f"Authentication failed. The 'Authorization' header is {what}.",
-            {
+            headers={
                 "WWW-Authenticate": 'Bearer authorization_uri="https://login.microsoftonline.com/common", '
                 'error="invalid_token", error_description="The authentication failed because of '
                 f"{what} 'Authorization' header.\""
@@ -169,7 +163,7 @@ def _check_api_version(request: Request) -> None:
 
 
 def _properties(request: Request, scope: str) -> dict[str, Any]:
-    body = _json(request)
+    body = request.json()
     props = body.get("properties") if isinstance(body, dict) else None
     if not isinstance(props, dict):
         raise ArmError(400, "InvalidRequestContent", "The request content must hold 'properties'.")
@@ -193,28 +187,9 @@ def _properties(request: Request, scope: str) -> dict[str, Any]:
     return props
 
 
-def _json(request: Request) -> Any:
-    if not request.body.strip():
-        return None
-    try:
-        return json.loads(request.body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        message = f"The request content is not valid JSON: {exc}."
-        raise ArmError(400, "InvalidRequestContent", message) from exc
-
-
 def _log_entry(request: Request, status: int) -> dict[str, Any]:
-    headers = {k: ("Bearer ***" if k.lower() == "authorization" else v) for k, v in request.headers.items()}
     try:
-        body = json.loads(request.body) if request.body.strip() else None
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        body = request.json()
+    except ArmError:
         body = request.body.decode(errors="replace")
-    return {
-        "time": time.time(),
-        "method": request.method,
-        "path": request.path,
-        "query": dict(request.query),
-        "headers": headers,
-        "body": body,
-        "status": status,
-    }
+    return {**request.log_entry(body), "status": status}

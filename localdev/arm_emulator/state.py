@@ -15,18 +15,13 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from localdev.https_server import StandInError
+
 ASSIGNMENT_TYPE = "Microsoft.Authorization/roleAssignments"
 
 
-class ArmError(Exception):
+class ArmError(StandInError):
     """An ARM-shaped error reply: ``{"error": {"code", "message"}}`` with an HTTP status."""
-
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = dict(headers or {})
 
     def body(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message}}

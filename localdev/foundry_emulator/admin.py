@@ -9,7 +9,8 @@
         {
           "provision_delay_s": 0.5,      # creating -> active/failed after this; null: never
           "delete_delay_s": 0.2,         # deleting -> deleted (gone, 404) after this; null: never
-          "missing_images": ["reg.azurecr.io/repo:tag"],   # end failed, error.code AcrImageNotFound
+          "registry_endpoint": "https://127.0.0.1:8443",  # the registry stand-in images are pulled
+                                         # from (registry_pull): absent images end AcrImageNotFound
           "failing_images": {"reg.azurecr.io/repo:tag": "UnauthorizedAcrPull"},  # end failed, that code
           "faults": [{"method": "POST", "path": "<regex>", "status": 429, "count": 2,
                       "retry_after_s": 1, "delay_s": 0}],

@@ -56,22 +56,11 @@ def handle(state: EmulatorState, request: Request) -> Reply:
 
 def log_entry(request: Request) -> dict[str, Any]:
     """Return the request-log entry: the bearer token is replaced by ``Bearer ***``."""
-    headers = dict(request.headers)
-    for key, value in headers.items():
-        if key.lower() == "authorization":
-            headers[key] = "Bearer ***" if value.lower().startswith("bearer") else "***"
     try:
         body = request.json()
     except ApiError:
         body = None
-    return {
-        "time": time.time(),
-        "method": request.method,
-        "path": request.path,
-        "query": dict(request.query),
-        "headers": headers,
-        "body": body,
-    }
+    return request.log_entry(body)
 
 
 def _fault_reply(fault: Fault) -> Reply:

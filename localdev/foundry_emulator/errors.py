@@ -5,8 +5,10 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+from localdev.https_server import StandInError
 
-class ApiError(Exception):
+
+class ApiError(StandInError):
     """An error answered to the client as an Azure-shaped JSON body."""
 
     def __init__(
@@ -18,12 +20,8 @@ class ApiError(Exception):
         param: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
+        super().__init__(status, code, message, headers=headers)
         self.param = param
-        self.headers = dict(headers or {})
 
     def body(self) -> dict[str, Any]:
         """Return the JSON body for this error."""

@@ -114,10 +114,11 @@ def version_request(name: str, body: Any) -> dict[str, Any]:
     return request
 
 
-def provisioning_outcome(image: str, settings: Settings) -> Outcome:
-    """Return how provisioning of ``image`` ends under the current settings."""
-    if image in settings.missing_images:
-        return failure("AcrImageNotFound", image)
+def provisioning_outcome(image: str, settings: Settings, pull_failure: str | None = None) -> Outcome:
+    """Return how provisioning of ``image`` ends under the current settings, given how pulling it
+    from its registry turned out (``pull_failure``: the error code, ``None``: pulled)."""
+    if pull_failure is not None:
+        return failure(pull_failure, image)
     if image in settings.failing_images:
         return failure(settings.failing_images[image], image)
     return Outcome("active")

@@ -73,7 +73,10 @@ class Settings:
 
     provision_delay_s: float | None = DEFAULT_PROVISION_DELAY_S
     delete_delay_s: float | None = DEFAULT_DELETE_DELAY_S
-    missing_images: list[str] = field(default_factory=list)
+    #: The registry stand-in's origin: each new version's image is pulled from it (registry ``R``
+    #: at ``{registry_endpoint}/R``), and one it does not hold fails ``AcrImageNotFound``.
+    #: ``None``: no registry is asked, every image can be pulled.
+    registry_endpoint: str | None = None
     failing_images: dict[str, str] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     image_replies: dict[str, ImageReply] = field(default_factory=dict)
@@ -98,7 +101,7 @@ class Settings:
         return {
             "provision_delay_s": self.provision_delay_s,
             "delete_delay_s": self.delete_delay_s,
-            "missing_images": list(self.missing_images),
+            "registry_endpoint": self.registry_endpoint,
             "failing_images": dict(self.failing_images),
             "faults": [fault.to_json() for fault in self.faults],
             "image_replies": {image: reply.to_json() for image, reply in self.image_replies.items()},
@@ -124,8 +127,8 @@ def apply_settings_update(current: Settings, payload: Any) -> Settings:
     for key in ("provision_delay_s", "delete_delay_s"):
         if key in payload:
             changes[key] = _optional_seconds(payload[key], key)
-    if "missing_images" in payload:
-        changes["missing_images"] = _string_list(payload["missing_images"])
+    if "registry_endpoint" in payload:
+        changes["registry_endpoint"] = _registry_endpoint(payload["registry_endpoint"])
     if "failing_images" in payload:
         changes["failing_images"] = _string_map(payload["failing_images"])
     if "faults" in payload:
@@ -168,7 +171,13 @@ def _optional_seconds(value: Any, name: str) -> float | None:
     return float(value)
 
 
-def _string_list(value: Any, name: str = "missing_images") -> list[str]:
+def _registry_endpoint(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and value.startswith("https://")):
+        return value.rstrip("/") if value else None
+    raise bad_request("'registry_endpoint' must be an https:// origin or null.", param="registry_endpoint")
+
+
+def _string_list(value: Any, name: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise bad_request(f"'{name}' must be a list of strings.", param=name)
     return list(value)

@@ -16,6 +16,7 @@ from localdev.foundry_emulator import endpoint_config, platform, records
 from localdev.foundry_emulator.errors import bad_request, conflict, not_found
 from localdev.foundry_emulator.paging import PageRequest, paginate
 from localdev.foundry_emulator.records import AgentRecord, Outcome, VersionRecord
+from localdev.foundry_emulator.registry_pull import RegistryPull
 from localdev.foundry_emulator.settings import Fault, ImageReply, Settings, apply_settings_update
 from localdev.foundry_emulator.wire import Request
 
@@ -30,7 +31,9 @@ class EmulatorState:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         baseline: Settings | None = None,
+        pull: RegistryPull | None = None,
     ) -> None:
+        self._pull = pull or RegistryPull(None)
         self._lock = threading.Lock()
         self._clock = clock
         self._wall_clock = wall_clock
@@ -97,20 +100,27 @@ class EmulatorState:
             raise bad_request("'name' is required.", param="name")
         name = body["name"]
         request = records.version_request(name, body)
+        pulled = self._pull_failure(request["image"])
         with self._lock:
             now = self._clock()
             if self._visible_agent(project, name, now) is not None:
                 raise conflict(f"Agent '{name}' already exists.")
-            agent = self._add_version(project, name, request, now)
+            agent = self._add_version(project, name, request, now, pulled)
             return agent.to_json(now)
 
     def create_version(self, project: str, name: str, body: Any) -> dict[str, Any]:
         """Create the next version of an agent, creating the agent if it is absent."""
         request = records.version_request(name, body)
+        pulled = self._pull_failure(request["image"])
         with self._lock:
             now = self._clock()
-            agent = self._add_version(project, name, request, now)
+            agent = self._add_version(project, name, request, now, pulled)
             return agent.versions[agent.next_version - 1].to_json(now)
+
+    def _pull_failure(self, image: str) -> str | None:
+        """How pulling ``image`` from its registry turns out (an error code, ``None``: pulled),
+        asked before the lock is taken: it is a network call."""
+        return self._pull.failure(self._settings.registry_endpoint, image)
 
     def get_agent(self, project: str, name: str) -> dict[str, Any]:
         """Return an agent (404 if absent)."""
@@ -240,7 +250,9 @@ class EmulatorState:
 
     # -- helpers (call with the lock held) ------------------------------------------------------
 
-    def _add_version(self, project: str, name: str, request: dict[str, Any], now: float) -> AgentRecord:
+    def _add_version(
+        self, project: str, name: str, request: dict[str, Any], now: float, pull_failure: str | None
+    ) -> AgentRecord:
         agents = self._projects.setdefault(project, {})
         agent = agents.get(name)
         wall = int(self._wall_clock())
@@ -258,7 +270,7 @@ class EmulatorState:
             created_at=wall,
             created_mono=now,
             ready_after_s=self._settings.provision_delay_s,
-            outcome=records.provisioning_outcome(request["image"], self._settings),
+            outcome=records.provisioning_outcome(request["image"], self._settings, pull_failure),
             identity_after_s=self._settings.identity_delay_s,
         )
         return agent

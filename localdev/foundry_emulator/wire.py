@@ -2,38 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from localdev import https_server
 from localdev.foundry_emulator.errors import ApiError, bad_request
 
 
-@dataclass(frozen=True)
-class Request:
-    """One HTTP request: ``path`` is the raw (still percent-encoded) path without the query."""
+class Request(https_server.Request):
+    """One Foundry request; an unreadable body is a 400 ``invalid_payload``."""
 
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: bytes
-
-    def header(self, name: str) -> str | None:
-        """Return a header value by case-insensitive name."""
-        wanted = name.lower()
-        return next((value for key, value in self.headers.items() if key.lower() == wanted), None)
-
-    def json(self) -> Any:
-        """Return the parsed JSON body, ``None`` when empty (400 when not JSON)."""
-        if not self.body.strip():
-            return None
-        try:
-            return json.loads(self.body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise bad_request(f"The request body is not valid JSON: {exc}.") from exc
-        except RecursionError as exc:
-            raise bad_request("The request body is nested too deeply.") from exc
+    def invalid(self, message: str) -> Exception:
+        return bad_request(message)
 
 
 @dataclass

@@ -11,6 +11,7 @@ from typing import Any
 
 from deployer.cli.simulate import image_pushed_event
 from localdev.stack import StackInfo
+from tests.registry_seed import seed, seed_pushed
 
 REGISTRY = "myregistry.azurecr.io"
 
@@ -21,13 +22,21 @@ class StackClient:
         self._tls = ssl.create_default_context(cafile=info.foundry_ca_bundle)
 
     def push(self, agent: str, tag: str) -> None:
-        """An ACR ImagePushed event for ``agents/<agent>:<tag>``, as Event Grid delivers it."""
+        """An ACR ImagePushed event for ``agents/<agent>:<tag>``, as Event Grid delivers it, its
+        image put in the registry stand-in first (as ``docker push`` does)."""
         url = f"{self.info.deployer_url}/runtime/webhooks/eventgrid?functionName=on_image_pushed"
         event = image_pushed_event(f"{REGISTRY}/agents/{agent}:{tag}")
+        seed_pushed(self.info.registry_endpoint, self.info.foundry_ca_bundle, [event])
         status, _ = self._send(
             "POST", f"{url}&code={self.info.eventgrid_key}", [event], {"aeg-event-type": "Notification"}
         )
         assert status < 300, status
+
+    def seed(self, agent: str, tag: str) -> str:
+        """``agents/<agent>:<tag>`` put in the registry stand-in (a push without its event)."""
+        image = f"{REGISTRY}/agents/{agent}:{tag}"
+        seed(self.info.registry_endpoint, self.info.foundry_ca_bundle, image)
+        return image
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
         headers = {"x-functions-key": self.info.function_key}

@@ -70,7 +70,7 @@ def test_text_from_the_api_is_shown_as_text(dashboard, client):
     started = client.api(
         "POST",
         "deployments",
-        {"agent": "web-bot", "image": "myregistry.azurecr.io/agents/web-bot:1.0.1", "reason": reason},
+        {"agent": "web-bot", "image": client.seed("web-bot", "1.0.1"), "reason": reason},
     )
     go(dashboard, "deployments")
     selector = f"#deployment-rows li[data-id='{started['id']}']"

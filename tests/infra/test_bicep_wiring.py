@@ -172,3 +172,14 @@ def test_each_azd_environment_has_its_own_event_subscription() -> None:
     assert "output EVENTGRID_SUBSCRIPTION_NAME string = 'agent-deployer-${resourceToken}'" in main
     # No shared default name to fall back on.
     assert params((INFRA / "app" / "eventgrid-subscription.bicep").read_text())["subscriptionName"] is False
+
+
+def test_the_app_identity_reads_the_registry_for_the_image_check() -> None:
+    rbac = without_comments((INFRA / "app" / "rbac-registry.bicep").read_text())
+    grant = block_after(rbac, r"^resource\s+appImageRead\s").body
+    assert "principalId: appPrincipalId" in grant and "scope: registry" in grant
+    assert re.search(r"param appPullRole string = 'AcrPull'", rbac)
+    external = without_comments((INFRA / "external.bicep").read_text())
+    assert "appPrincipalId: grantDeployerRegistryPull ? appPrincipalId : ''" in external
+    assert re.search(r"param grantDeployerRegistryPull bool = true", external)
+    assert re.search(r"param grantDeployerRegistryPull bool = true", MAIN.read_text())

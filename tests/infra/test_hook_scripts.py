@@ -252,6 +252,8 @@ def test_post_provision_deploys_the_external_resources(tmp_path: Path) -> None:
         "systemTopicName=evgt-myregistry",
         "foundryProjectName=my-project",
         "grantProjectRegistryPull=false",
+        "grantDeployerRegistryPull=true",  # the image check reads the registry with the app identity
+        "deployerRegistryPullRole=AcrPull",
         "projectManagerRoleId=eadc314b-1a2d-4efa-be10-5d325db5065e",
     ):
         assert expected in call, expected
@@ -262,10 +264,11 @@ def test_post_provision_deploys_the_external_resources(tmp_path: Path) -> None:
     assert index[("deployment", "sub", "create")] < index[("keyvault", "secret", "show")]
 
 
-def test_post_provision_refuses_a_bad_grant_flag(tmp_path: Path) -> None:
-    result, calls = run_hook(tmp_path, "post-provision.sh", GRANT_PROJECT_REGISTRY_PULL="yes")
+@pytest.mark.parametrize("flag", ["GRANT_PROJECT_REGISTRY_PULL", "GRANT_DEPLOYER_REGISTRY_PULL"])
+def test_post_provision_refuses_a_bad_grant_flag(tmp_path: Path, flag: str) -> None:
+    result, calls = run_hook(tmp_path, "post-provision.sh", **{flag: "yes"})
     assert result.returncode != 0
-    assert "GRANT_PROJECT_REGISTRY_PULL" in result.stderr
+    assert flag in result.stderr
     assert not [call for call in calls if call[:2] == ["deployment", "sub"]]
 
 

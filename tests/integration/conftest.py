@@ -22,6 +22,7 @@ from localdev.stack import Stack, StackInfo
 from localdev.stack_config import config_scopes
 from localdev.tls import LocalTLS, ensure_local_tls
 from tests.integration.foundry_support import CA_ENV_VARS, Admin
+from tests.registry_seed import StandIn, seed, seed_pushed
 
 HERE = Path(__file__).parent
 FIXTURES = HERE.parent / "fixtures"
@@ -84,13 +85,29 @@ class Http:
             except ValueError:
                 return exc.code, text.decode(errors="replace")
 
-    def deliver(self, events: Any, *, cloud: bool = False, host: str | None = None) -> int:
-        """Post ``events`` to the Event Grid webhook of the stack's dev host (or ``host``)."""
+    def deliver(self, events: Any, *, cloud: bool = False, host: str | None = None, push: bool = True) -> int:
+        """Post ``events`` to the Event Grid webhook of the stack's dev host (or ``host``); ``push``:
+        their images are put in the registry first, as a real push does (``False``: events of
+        images the registry does not hold)."""
+        if push:
+            seed_pushed(self.info.registry_endpoint, self.info.foundry_ca_bundle, _listed(events))
         headers = {"aeg-event-type": "Notification"}
         if cloud:
             headers["Content-Type"] = "application/cloudevents+json"
         url = f"{host or self.info.deployer_url}/runtime/webhooks/eventgrid?functionName=on_image_pushed"
         return self.request("POST", url, events, headers)[0]
+
+    def seed(self, image: str, *, digest: str | None = None, platforms: list[str] | None = None) -> str:
+        """Put ``image`` in the registry stand-in; its digest."""
+        where = (self.info.registry_endpoint, self.info.foundry_ca_bundle)
+        found = seed(*where, image, digest=digest, platforms=platforms)
+        return str(found["digest"])
+
+    def registry(self, method: str, path: str, body: Any = None) -> Any:
+        """The registry stand-in's admin API."""
+        status, answer = self.request(method, f"{self.info.registry_endpoint}/_emulator/{path}", body)
+        assert status < 300, answer
+        return answer
 
     def api(self, path: str) -> Any:
         status, body = self.request("GET", f"{self.info.deployer_url}/api/{path}")
@@ -136,6 +153,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory):
         # client here sends the keys, and test_local_stack checks them on the make-run stack.
         check_keys=None,
     ) as running:
+        assert running.info is not None
+        StandIn.use(running.info.registry_endpoint, running.info.foundry_ca_bundle)
         yield running
 
 
@@ -155,7 +174,11 @@ def emulator_settings(http: Http):
         http.emulator("PUT", "settings", settings)
 
     yield apply
-    http.emulator("PUT", "settings", {"provision_delay_s": 0.5, "missing_images": [], "faults": []})
+    http.emulator("PUT", "settings", {"provision_delay_s": 0.5, "failing_images": {}, "faults": []})
+
+
+def _listed(events: Any) -> list[Any]:
+    return events if isinstance(events, list) else [events]
 
 
 def fixture_json(name: str) -> Any:

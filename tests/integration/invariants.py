@@ -45,6 +45,7 @@ from deployer.cli.simulate import image_pushed_event
 from deployer.domain.subscribers import Webhook
 from deployer.domain.transitions import PENDING_GRACE_S
 from localdev.stack import LOCAL_TOKEN, Stack, free_port
+from tests.registry_seed import seed_pushed
 
 SECRET = "whsec_" + base64.b64encode(b"fault-matrix-secret-32-bytes-ok!").decode()
 REGISTRY = "myregistry.azurecr.io"
@@ -267,6 +268,7 @@ class Site:
     def push_event(self, tag: str) -> dict[str, Any]:
         event = image_pushed_event(f"{REGISTRY}/{self.repository}:{tag}")
         event["data"]["target"]["digest"] = "sha256:" + uuid.uuid4().hex * 2
+        seed_pushed(self.info.registry_endpoint, self.info.foundry_ca_bundle, [event])
         self.pushes.append(event)
         return event
 

@@ -15,12 +15,12 @@ from deployer.adapters.arm_roles import AzureRoleAssignments
 from deployer.adapters.credentials import StaticTokenCredential
 from deployer.adapters.foundry import FoundryPlatform
 from deployer.adapters.table_store import TableDeploymentStore
-from deployer.cli.simulate import image_pushed_event
 from deployer.config.parser import parse_config
 from deployer.context import Context
 from deployer.deploy.poll import poll_once
 from deployer.deploy.start import handle_event
 from deployer.entrypoints.acr_events import parse_event
+from tests.registry_seed import pushed_event
 
 REGISTRY = "myregistry.azurecr.io"
 
@@ -104,7 +104,7 @@ def image(agent, tag):
 
 
 def push(ctx, agent, tag):
-    [record] = handle_event(ctx, parse_event(image_pushed_event(image(agent, tag))))
+    [record] = handle_event(ctx, parse_event(pushed_event(image(agent, tag))))
     return record
 
 

@@ -36,7 +36,9 @@ def project(http: Http) -> AIProjectClient:
 
 
 def create_by_hand(http: Http, agent: str, tag: str) -> str:
-    """A version made outside the deployer (the portal, a script); its number once active."""
+    """A version made outside the deployer (the portal, a script) of an image pushed first (the
+    emulator pulls it from the registry stand-in); its number once active."""
+    http.seed(image(agent, tag))
     client = project(http)
     details = client.agents.create_version(agent, definition=hosted(image(agent, tag)))
     assert wait_for_status(client, agent, details.version, "active").status == "active"

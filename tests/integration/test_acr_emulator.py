@@ -18,6 +18,8 @@ from azure.containerregistry._helpers import _parse_challenge
 from azure.core.exceptions import ResourceNotFoundError
 
 from deployer.adapters.credentials import StaticTokenCredential
+from deployer.adapters.registry import AcrRegistry
+from deployer.domain.errors import PlatformError
 from localdev.acr_emulator import RegistryServer, start_registry
 from localdev.stack import Stack
 from localdev.tls import LocalTLS, ensure_local_tls
@@ -301,6 +303,21 @@ def test_a_bad_image_in_the_admin_body_stores_none_of_them(registry: Registry) -
     assert reply.status_code == 400
     assert "login-server/repository:tag" in reply.json()["errors"][0]["message"]
     assert registry.admin("GET", "images").json() == {"images": []}
+
+
+def test_a_registry_that_closes_connections_unanswered_is_unreachable_and_retryable(
+    registry: Registry, server: RegistryServer
+) -> None:
+    (seeded,) = registry.seed({"image": f"{REGISTRY}/agents/bot:1.0.0"})
+    faults = {"faults": [{"path": "/_tags/", "drop": True, "count": 2}]}
+    assert registry.admin("PUT", "faults", faults).status_code == 200
+    adapter = AcrRegistry(StaticTokenCredential("aad-token"), endpoint_base=server.url, retry_total=1)
+    with pytest.raises(PlatformError) as caught:
+        adapter.inspect(REGISTRY, "agents/bot", "1.0.0")
+    assert (caught.value.code, caught.value.retryable) == ("RegistryUnreachable", True)
+    assert [e["status"] for e in registry.logged()] == [None, None]  # the SDK's retry, then given up
+    facts = adapter.inspect(REGISTRY, "agents/bot", "1.0.0")  # the next try is answered
+    assert facts is not None and facts.digest == seeded["digest"]
 
 
 def test_the_command_line_prints_ready_and_stops_on_sigterm(tls: LocalTLS) -> None:

@@ -36,6 +36,7 @@ from azure.data.tables import TableClient
 
 from localdev.stack import Stack
 from tests.integration.invariants import call
+from tests.registry_seed import seed, seed_pushed
 
 HERE = Path(__file__).parent
 FIXTURES = HERE.parent / "fixtures"
@@ -68,6 +69,8 @@ class Service:
     foundry_origin: str
     table: TableClient
     tls: ssl.SSLContext
+    registry_endpoint: str = ""
+    ca_bundle: str = ""
 
     def creates(self) -> int:
         """``create_version`` calls Foundry has received."""
@@ -88,7 +91,14 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         info = stack.info
         table = TableClient.from_connection_string(info.table_connection_string, "deployments")
         tls = ssl.create_default_context(cafile=info.foundry_ca_bundle)
-        service = Service(url=info.deployer_url, foundry_origin=info.foundry_origin, table=table, tls=tls)
+        service = Service(
+            url=info.deployer_url,
+            foundry_origin=info.foundry_origin,
+            table=table,
+            tls=tls,
+            registry_endpoint=info.registry_endpoint,
+            ca_bundle=info.foundry_ca_bundle,
+        )
         assert call("GET", f"{service.url}/api/health")[0] == 200
         yield service
 
@@ -215,10 +225,12 @@ def test_the_service_keeps_serving_after_the_corpus(service):
     creates = service.creates()
     push = changed(SAMPLES["eventgrid"], {"set": {"data.target.tag": "v-after-corpus"}})
     url = f"{service.url}{EVENTGRID_PATH}?functionName=on_image_pushed"
+    seed_pushed(service.registry_endpoint, service.ca_bundle, [push])
     assert call("POST", url, body=[push], headers={"aeg-event-type": "Notification"})[0] == 202
     [record] = [r for r in service.rows().values() if r.get("event_id") == push["id"]]
     assert (record["agent"], record["status"]) == ("hello", "creating")
     deploy = {"agent": "manual-bot", "image": "myregistry.azurecr.io/agents/manual-bot:2.0.0"}
+    seed(service.registry_endpoint, service.ca_bundle, deploy["image"])
     status, started = call("POST", f"{service.url}/api/deployments", body=deploy)
     assert status == 202 and started["status"] == "creating", started
     assert service.creates() == creates + 2

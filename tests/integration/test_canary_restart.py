@@ -70,6 +70,7 @@ def wait(http, url: str, event_id: str, done, timeout_s: float = 60.0) -> dict:
 
 def push(http, url: str, tag: str) -> str:
     event = image_pushed_event(f"{REGISTRY}/agents/{AGENT}:{tag}")
+    http.seed(f"{REGISTRY}/agents/{AGENT}:{tag}", digest=event["data"]["target"]["digest"])
     status, _ = http.request(
         "POST",
         f"{url}/runtime/webhooks/eventgrid?functionName=on_image_pushed",

@@ -23,14 +23,20 @@ def image(agent: str, tag: str) -> str:
     return f"{REGISTRY}/agents/{agent}:{tag}"
 
 
+def pushed(http, agent: str, tag: str) -> str:
+    """The image, put in the registry first (as ``docker push`` would)."""
+    ref = image(agent, tag)
+    http.seed(ref)
+    return ref
+
+
 def fresh_tag(major: int = 1) -> str:
     return f"{major}.{uuid.uuid4().int % 10_000}.0"
 
 
-def test_deploy_wait_exits_0_when_active_with_live_progress(url):
-    done = run(
-        "--url", url, "deploy", "cli-bot", image("cli-bot", fresh_tag()), "--wait", "--reason", "cli test"
-    )
+def test_deploy_wait_exits_0_when_active_with_live_progress(http, url):
+    pushing = pushed(http, "cli-bot", fresh_tag())
+    done = run("--url", url, "deploy", "cli-bot", pushing, "--wait", "--reason", "cli test")
     assert done.returncode == 0, done.stderr
     assert ": active" in done.stdout and "in " in done.stdout
     progress = done.stderr.splitlines()
@@ -38,28 +44,35 @@ def test_deploy_wait_exits_0_when_active_with_live_progress(url):
     assert ": active (version" in progress[-1]
 
 
-def test_deploy_wait_exits_1_when_the_version_fails(url, emulator_settings):
-    missing = image("cli-bot", fresh_tag())
-    emulator_settings(missing_images=[missing])
-    done = run("deploy", "cli-bot", missing, "--wait", "--url", url)
+def test_deploy_wait_exits_1_when_the_version_fails(http, url, emulator_settings):
+    failing = pushed(http, "cli-bot", fresh_tag())
+    emulator_settings(failing_images={failing: "image_pull_failed"})
+    done = run("deploy", "cli-bot", failing, "--wait", "--url", url)
     assert done.returncode == 1, done.stderr
     assert ": failed" in done.stdout
-    assert "AcrImageNotFound" in done.stderr and "Correct image name/tag or publish image." in done.stderr
+    assert "image_pull_failed" in done.stderr and "Container Registry Repository Reader" in done.stderr
 
 
-def test_deploy_wait_exits_2_when_the_version_times_out(url, emulator_settings):
+def test_deploy_wait_exits_1_when_the_image_is_not_in_the_registry(url):
+    done = run("deploy", "cli-bot", image("cli-bot", fresh_tag()), "--wait", "--url", url)
+    assert done.returncode == 1, done.stderr
+    assert ": failed" in done.stdout
+    assert "image_not_found" in done.stderr and f"not in registry {REGISTRY}" in done.stderr
+
+
+def test_deploy_wait_exits_2_when_the_version_times_out(http, url, emulator_settings):
     emulator_settings(provision_delay_s=None)
-    done = run(
-        "deploy", "cli-slow", image("cli-slow", "slow-1"), "--wait", "--json", env={"DEPLOYER_URL": url}
-    )
+    slow = pushed(http, "cli-slow", "slow-1")
+    done = run("deploy", "cli-slow", slow, "--wait", "--json", env={"DEPLOYER_URL": url})
     assert done.returncode == 2, done.stderr
     started, ended = (json.loads(line) for line in done.stdout.splitlines())
     assert started["id"] == ended["id"] and ended["status"] == "timed_out"
 
 
-def test_deploy_wait_exits_2_when_the_wait_runs_out_first(url, emulator_settings):
+def test_deploy_wait_exits_2_when_the_wait_runs_out_first(http, url, emulator_settings):
     emulator_settings(provision_delay_s=None)
-    done = run("--url", url, "deploy", "cli-slow", image("cli-slow", "slow-2"), "--wait", "--timeout", "0.5")
+    slow = pushed(http, "cli-slow", "slow-2")
+    done = run("--url", url, "deploy", "cli-slow", slow, "--wait", "--timeout", "0.5")
     assert done.returncode == 2, done.stderr
     assert ": creating" in done.stdout
 
@@ -82,19 +95,19 @@ def test_a_refusal_exits_3_with_the_problem_detail(http, url, argv, message):
     assert http.versions_created("cli-bot") == before
 
 
-def test_rollback_wait_goes_back_and_exits_0(url):
+def test_rollback_wait_goes_back_and_exits_0(http, url):
     first, second = fresh_tag(2), fresh_tag(3)
-    assert run("--url", url, "deploy", "cli-bot", image("cli-bot", first), "--wait").returncode == 0
-    assert run("--url", url, "deploy", "cli-bot", image("cli-bot", second), "--wait").returncode == 0
+    assert run("--url", url, "deploy", "cli-bot", pushed(http, "cli-bot", first), "--wait").returncode == 0
+    assert run("--url", url, "deploy", "cli-bot", pushed(http, "cli-bot", second), "--wait").returncode == 0
     done = run("--url", url, "rollback", "cli-bot", "--wait", "--json")
     assert done.returncode == 0, done.stderr
     back = json.loads(done.stdout.splitlines()[-1])
     assert (back["source"], back["tag"], back["status"]) == ("rollback", first, "active")
 
 
-def test_read_commands_print_tables_or_json(url):
+def test_read_commands_print_tables_or_json(http, url):
     started = json.loads(
-        run("--url", url, "deploy", "cli-bot", image("cli-bot", fresh_tag()), "--json").stdout
+        run("--url", url, "deploy", "cli-bot", pushed(http, "cli-bot", fresh_tag()), "--json").stdout
     )
     status = run("--url", url, "status", started["id"])
     assert status.returncode == 0 and f"id:             {started['id']}" in status.stdout
@@ -122,12 +135,17 @@ def test_read_commands_print_tables_or_json(url):
     assert health.returncode == 0 and health.stdout.startswith("deployer: ok")
 
 
-def test_simulate_push_posts_an_event_the_deployer_records(http, url):
-    done = run("--url", url, "simulate-push", image("cli-bot", fresh_tag(4)), "--schema", "cloudevents")
+def test_simulate_push_pushes_the_image_then_posts_an_event_the_deployer_deploys(http, url):
+    pushing = image("cli-bot", fresh_tag(4))
+    registry = ("--registry-endpoint", http.info.registry_endpoint)
+    env = {"SSL_CERT_FILE": http.info.foundry_ca_bundle}
+    done = run("--url", url, "simulate-push", pushing, *registry, "--schema", "cloudevents", env=env)
     assert done.returncode == 0, done.stderr
     event_id = done.stdout.split("(event ")[1].split(")")[0]
     [record] = http.records_for(event_id)
     assert record["agent"] == "cli-bot" and record["source"] == "event"
+    [held] = [i for i in http.registry("GET", "images")["images"] if i["image"] == pushing]
+    assert record["digest"] == held["digest"] and record["status"] in ("creating", "active")
     assert f"): cli-bot version {record['version']}: creating" in done.stdout or ": active" in done.stdout
 
 
@@ -137,8 +155,9 @@ def test_a_push_the_deployer_skips_says_what_it_decided_and_exits_3(http, url):
     assert ": skipped (no_matching_rule)" in done.stdout
 
 
-def test_a_short_image_is_completed_from_the_agent_and_status_of_the_agent_shows_it(url):
+def test_a_short_image_is_completed_from_the_agent_and_status_of_the_agent_shows_it(http, url):
     tag = fresh_tag(5)
+    pushed(http, "cli-bot", tag)
     done = run("--url", url, "deploy", "cli-bot", f":{tag}", "--json")
     assert done.returncode == 0, done.stderr
     started = json.loads(done.stdout)

@@ -16,6 +16,7 @@ import yaml
 
 from tests.integration.helpers import CLI, run
 from tests.integration.rollout_helpers import PROJECT_ID, READY, REGISTRY
+from tests.registry_seed import seed
 
 pytestmark = pytest.mark.integration
 AGENT = "wait-bird"
@@ -65,6 +66,17 @@ def image(tag: str) -> str:
     return f"{REGISTRY}/agents/{AGENT}:{tag}"
 
 
+@pytest.fixture
+def pushed(stack):
+    """``image(tag)``, put in the registry stand-in first (as ``docker push`` would)."""
+
+    def push(tag: str) -> str:
+        seed(stack.info.registry_endpoint, stack.info.foundry_ca_bundle, image(tag))
+        return image(tag)
+
+    return push
+
+
 class Waiting:
     """``agent-deployer deploy --wait`` running in the background, its stderr read line by line."""
 
@@ -95,11 +107,11 @@ class Waiting:
         return code, stdout
 
 
-def test_deploy_wait_survives_a_dev_host_restart_in_the_middle_of_a_canary(own_host):
+def test_deploy_wait_survives_a_dev_host_restart_in_the_middle_of_a_canary(own_host, pushed):
     start, restart = own_host
     url = start()
-    assert run("--url", url, "deploy", AGENT, image("1"), "--wait").returncode == 0
-    waiting = Waiting("--url", url, "deploy", AGENT, image("2"), "--wait", "--timeout", "150")
+    assert run("--url", url, "deploy", AGENT, pushed("1"), "--wait").returncode == 0
+    waiting = Waiting("--url", url, "deploy", AGENT, pushed("2"), "--wait", "--timeout", "150")
     waiting.until("canary 0% → 10% (step 1/3, next at ")
     restart(url)
     code, stdout = waiting.finish()
@@ -111,11 +123,11 @@ def test_deploy_wait_survives_a_dev_host_restart_in_the_middle_of_a_canary(own_h
     assert ": verified" in stdout
 
 
-def test_a_wait_that_runs_out_says_so_and_exits_2(own_host, emulator_settings):
+def test_a_wait_that_runs_out_says_so_and_exits_2(own_host, emulator_settings, pushed):
     start, _ = own_host
     url = start()
     emulator_settings(provision_delay_s=None)
-    done = run("--url", url, "deploy", AGENT, image("slow"), "--wait", "--timeout", "1")
+    done = run("--url", url, "deploy", AGENT, pushed("slow"), "--wait", "--timeout", "1")
     assert done.returncode == 2, done.stderr
     deployment_id = done.stderr.splitlines()[0].split()[1]
     assert (

@@ -101,7 +101,7 @@ def test_a_redelivery_after_create_version_was_throttled_to_the_end_creates_the_
     site.start_host()
     settle(site)
     check_invariants(site)
-    assert history(site.record_for(event)) == ["pending", "creating", "active"]
+    assert history(site.record_for(event)) == ["pending", "image_checked", "creating", "active"]
     assert len(site.creates()) == 5  # 4 refused, 1 created
 
 
@@ -122,7 +122,7 @@ def test_foundry_refusing_the_deployer_for_a_while_is_retried_not_failed(lab: La
     site.start_host()
     settle(site)
     check_invariants(site)
-    assert history(site.record_for(event)) == ["pending", "creating", "active"]
+    assert history(site.record_for(event)) == ["pending", "image_checked", "creating", "active"]
     assert len(site.creates()) == 3
 
 

@@ -315,7 +315,7 @@ def test_a_create_version_hanging_past_the_timeout_then_failing_is_created_once_
     settle(site)
     check_invariants(site)
     [record] = site.records()
-    assert history(record) == ["pending", "creating", "active"]
+    assert history(record) == ["pending", "image_checked", "creating", "active"]  # checked, then created
 
 
 def test_a_create_version_hanging_past_the_timeout_then_succeeding_leaves_one_version(begun: Begun) -> None:

@@ -30,6 +30,7 @@ from azure.ai.projects.models import (
 )
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError
 
+from localdev.acr_emulator import start_registry
 from localdev.foundry_emulator import EmulatorServer
 from localdev.tls import LocalTLS, ensure_local_tls
 from tests.integration.foundry_support import (
@@ -41,6 +42,7 @@ from tests.integration.foundry_support import (
     raw_headers,
     wait_for_status,
 )
+from tests.registry_seed import seed
 
 pytestmark = pytest.mark.integration
 
@@ -176,16 +178,29 @@ def test_deleted_version_is_deleting_then_gone(admin: Admin, project: AIProjectC
 # -- provisioning outcomes ------------------------------------------------------------------------
 
 
-def test_missing_image_ends_failed_with_acr_image_not_found(admin: Admin, project: AIProjectClient) -> None:
-    missing = "myregistry.azurecr.io/agents/ghost:v9"
-    admin.settings(missing_images=[missing])
+def test_an_image_its_registry_does_not_hold_ends_failed_with_acr_image_not_found(
+    admin: Admin, project: AIProjectClient, tls: LocalTLS
+) -> None:
+    held, missing = "myregistry.azurecr.io/agents/ghost:v1", "myregistry.azurecr.io/agents/ghost:v9"
+    with start_registry(tls=tls) as registry:
+        seed(registry.url, str(tls.ca_bundle), held)
+        admin.settings(registry_endpoint=registry.url)
 
-    project.agents.create_version(agent_name="ghost", definition=hosted(missing))
-    failed = wait_for_status(project, "ghost", "1", "failed")
+        project.agents.create_version(agent_name="ghost", definition=hosted(missing))
+        project.agents.create_version(agent_name="ghost", definition=hosted(held))
+        failed = wait_for_status(project, "ghost", "1", "failed")
+        pulled = wait_for_status(project, "ghost", "2", "active")
+        asked = [
+            (r["method"], r["path"], r["status"]) for r in registry.state.requests() if r["method"] == "HEAD"
+        ]
 
-    assert failed.status == "failed"
     assert failed["error"]["code"] == "AcrImageNotFound"
     assert missing in failed["error"]["message"]
+    assert pulled.status == "active"
+    assert asked == [
+        ("HEAD", "/myregistry.azurecr.io/v2/agents/ghost/manifests/v9", 404),
+        ("HEAD", "/myregistry.azurecr.io/v2/agents/ghost/manifests/v1", 200),
+    ]
 
 
 @pytest.mark.parametrize("code", ["UnauthorizedAcrPull", "image_pull_failed"])
@@ -435,13 +450,13 @@ def test_invocations_endpoint_replies_with_json(
 
 
 def test_reset_clears_agents_settings_and_request_log(admin: Admin, project: AIProjectClient) -> None:
-    admin.settings(missing_images=[IMAGE])
+    admin.settings(failing_images={IMAGE: "UnauthorizedAcrPull"})
     project.agents.create_version(agent_name="temporary", definition=hosted())
 
     admin.reset()
 
     assert admin.requests() == []
-    assert admin.settings()["missing_images"] == []
+    assert admin.settings()["failing_images"] == {}
     with pytest.raises(ResourceNotFoundError):
         project.agents.get(agent_name="temporary")
 

@@ -73,10 +73,12 @@ def test_a_paused_agent_skips_pushes_until_it_is_resumed(http, url):
 
 
 def test_a_verified_agent_rolls_back_by_traffic_and_holds_the_digest_it_left(http, url):
+    http.seed(image("verified-bot", "1"))
     first = run("--url", url, "deploy", "verified-bot", image("verified-bot", "1"), "--wait")
     assert first.returncode == 0, first.stderr
     assert ": verified" in first.stdout and ": verified (version" in first.stderr.splitlines()[-1]
     left = digest()
+    http.seed(image("verified-bot", f"build-{left[-8:]}"), digest=left)  # pushed, then deployed by digest
     second = run(
         "--url", url, "deploy", "verified-bot", f"{REGISTRY}/agents/verified-bot@{left}", "--wait", "--json"
     )
@@ -90,6 +92,7 @@ def test_a_verified_agent_rolls_back_by_traffic_and_holds_the_digest_it_left(htt
     record = json.loads(back.stdout.splitlines()[-1])
     assert (record["status"], record["rollout"], record["source"]) == ("active", "instant", "rollback")
     assert (record["version"], record["reason"]) == (str(int(newer["version"]) - 1), "bad answers")
+    assert record["history"][0]["note"].startswith(f"held {left}")
     assert http.versions_created("verified-bot") == created  # instant: no new version
     assert selector_writes(http, "verified-bot")[-1] == [(record["version"], 100)]
     assert http.api(f"deployments/{newer['id']}")["status"] == "superseded"

@@ -35,6 +35,7 @@ def post(http, path, body=None, headers=None, raw=None):
 
 
 def deploy(http, agent, tag, **fields):
+    http.seed(f"{REGISTRY}/agents/{agent}:{tag}")
     status, body = post(
         http, "deployments", {"agent": agent, "image": f"{REGISTRY}/agents/{agent}:{tag}", **fields}
     )
@@ -54,6 +55,7 @@ def written(http, table):
 
 def test_a_manual_deploy_is_recorded_and_tracked_like_a_push(http):
     before = http.versions_created("manual-bot")
+    digest = http.seed(f"{REGISTRY}/agents/manual-bot:1.4.0")
     status, body = http.request(
         "POST",
         url(http, "deployments"),
@@ -72,7 +74,8 @@ def test_a_manual_deploy_is_recorded_and_tracked_like_a_push(http):
     )
     assert http.api(f"deployments/{body['id']}")["id"] == body["id"]
     done = http.wait_for(body["id"], {"active", "failed"})
-    assert [h["status"] for h in done["history"]] == ["pending", "creating", "active"]
+    assert [h["status"] for h in done["history"]] == ["pending", "image_checked", "creating", "active"]
+    assert (done["digest"], done["image_check"]["result"]) == (digest, "found")
     assert http.versions_created("manual-bot") == before + 1
     [create] = [
         r
@@ -88,6 +91,7 @@ def test_a_manual_deploy_is_recorded_and_tracked_like_a_push(http):
 def test_the_location_header_names_the_deployment(http):
     request_headers = {"Idempotency-Key": str(uuid.uuid4())}
     body = {"agent": "manual-bot", "image": f"{REGISTRY}/agents/manual-bot:1.4.1"}
+    http.seed(body["image"])
     req = urllib.request.Request(
         url(http, "deployments"),
         data=json.dumps(body).encode(),
@@ -111,6 +115,7 @@ def test_a_manual_deploy_may_go_below_the_highest_version_on_purpose(http):
 def test_the_same_idempotency_key_and_body_answer_as_the_first_time(http, table):
     headers = {"Idempotency-Key": f"pipeline-{uuid.uuid4()}"}
     body = {"agent": "manual-bot", "image": f"{REGISTRY}/agents/manual-bot:2.0.0"}
+    http.seed(body["image"])
     before = http.versions_created("manual-bot")
     first = post(http, "deployments", body, headers)
     again = post(http, "deployments", dict(reversed(body.items())), headers)

@@ -83,6 +83,7 @@ def dead_entry(http: Http, url: str, deployment_id: str) -> dict[str, Any] | Non
 
 def test_a_410_sends_an_entry_to_dead_the_api_lists_it_and_redelivery_delivers_it(http, url, receiver):
     receiver.answer("/gone", 410)
+    http.seed(f"{REGISTRY}/agents/notify-bot:1")
     status, started = http.request(
         "POST", f"{url}/api/deployments", {"agent": "notify-bot", "image": f"{REGISTRY}/agents/notify-bot:1"}
     )
@@ -118,6 +119,7 @@ def test_redelivering_an_unknown_or_malformed_id_is_a_problem(http, url):
 
 def test_the_cli_lists_dead_notifications_and_redelivers_them(http, url, receiver):
     receiver.answer("/gone", 410)
+    http.seed(f"{REGISTRY}/agents/notify-bot:2")
     status, started = http.request(
         "POST", f"{url}/api/deployments", {"agent": "notify-bot", "image": f"{REGISTRY}/agents/notify-bot:2"}
     )

@@ -32,7 +32,7 @@ def test_the_documented_event_grid_sample_deploys_and_reaches_active(http):
     [record] = http.records_for(event["id"])
     assert (record["agent"], record["status"], record["version"]) == ("hello", "creating", record["version"])
     done = http.wait_for(record["id"], {"active"})
-    assert [h["status"] for h in done["history"]] == ["pending", "creating", "active"]
+    assert [h["status"] for h in done["history"]] == ["pending", "image_checked", "creating", "active"]
     assert done["image"] == "demo.azurecr.io/aci-helloworld:v-eg"
     assert done["digest"] == event["data"]["target"]["digest"]
 
@@ -88,12 +88,14 @@ def test_one_push_fans_out_to_two_agents(http):
     assert sorted(r["agent"] for r in http.records_for(event["id"])) == ["fan-a", "fan-b"]
 
 
-def test_a_missing_image_fails_with_the_platform_code_and_the_hint(http, emulator_settings):
-    image = "myregistry.azurecr.io/agents/echo:missing-1"
-    emulator_settings(missing_images=[image])
+def test_unchecked_a_missing_image_fails_in_provisioning_with_the_platform_code_and_the_hint(http):
+    # registry_check: false, so the version is created and the platform's pull (the Foundry
+    # emulator asking the registry stand-in, which does not hold the image) fails it.
+    image = f"myregistry.azurecr.io/agents/unchecked-bot:missing-{uuid.uuid4().hex[:8]}"
     event = image_pushed_event(image)
-    assert http.deliver([event]) == 202
+    assert http.deliver([event], push=False) == 202
     [record] = http.records_for(event["id"])
+    assert record["status"] == "creating" and record["image_check"] is None
     failed = http.wait_for(record["id"], {"failed"})
     assert failed["error"]["code"] == "AcrImageNotFound"
     assert failed["error"]["hint"] == "Correct image name/tag or publish image."

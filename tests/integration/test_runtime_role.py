@@ -25,6 +25,7 @@ from deployer.deploy.start import handle_event
 from deployer.entrypoints.acr_events import parse_event
 from localdev.arm_emulator import start_arm_emulator
 from localdev.tls import ensure_local_tls
+from tests.registry_seed import pushed_event
 
 pytestmark = pytest.mark.integration
 PROJECT_ID = (
@@ -76,7 +77,7 @@ def ctx(stack, http, arm, monkeypatch):
 
 
 def push(ctx, repository, tag, *, times=1):
-    event = parse_event(image_pushed_event(f"myregistry.azurecr.io/{repository}:{tag}"))
+    event = parse_event(pushed_event(f"myregistry.azurecr.io/{repository}:{tag}"))
     first = handle_event(ctx, event)
     for _ in range(times - 1):
         assert handle_event(ctx, event) == first  # a redelivery returns the first records

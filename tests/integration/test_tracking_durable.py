@@ -17,7 +17,6 @@ from deployer.adapters.arm_roles import AzureRoleAssignments
 from deployer.adapters.credentials import StaticTokenCredential
 from deployer.adapters.foundry import FoundryPlatform
 from deployer.adapters.table_store import TableDeploymentStore
-from deployer.cli.simulate import image_pushed_event
 from deployer.config.parser import load_config
 from deployer.context import Context
 from deployer.deploy.poll import poll_once
@@ -25,6 +24,7 @@ from deployer.deploy.start import handle_event
 from deployer.domain.clock import SystemClock
 from deployer.domain.transitions import PENDING_GRACE_S
 from deployer.entrypoints.acr_events import parse_event
+from tests.registry_seed import pushed_event
 
 CONFIG = Path(__file__).parent / "deployer.test.yaml"
 
@@ -46,7 +46,7 @@ def ctx(stack, http, monkeypatch):
 
 
 def push(ctx, image, digest=None):
-    return handle_event(ctx, parse_event(image_pushed_event(image, digest=digest)))
+    return handle_event(ctx, parse_event(pushed_event(image, digest=digest)))
 
 
 def settle(ctx, *, rounds=40):
@@ -87,7 +87,7 @@ def test_a_crash_between_create_version_and_the_record_update_leaves_one_version
         return original(deployment)
 
     monkeypatch.setattr(store, "update", dies_once)
-    event = parse_event(image_pushed_event("myregistry.azurecr.io/agents/echo:crash-1"))
+    event = parse_event(pushed_event("myregistry.azurecr.io/agents/echo:crash-1"))
     with contextlib.suppress(SystemExit):
         handle_event(ctx, event)
     [pending] = handle_event(ctx, event)  # the redelivery creates nothing new

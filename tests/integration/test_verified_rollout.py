@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from deployer.cli.simulate import image_pushed_event
 from deployer.deploy import rollback
 from deployer.deploy.start import handle_event
 from deployer.entrypoints.acr_events import parse_event
@@ -23,6 +22,7 @@ from tests.integration.rollout_helpers import (
     selector,
     settle,
 )
+from tests.registry_seed import pushed_event
 
 pytestmark = pytest.mark.integration
 
@@ -76,7 +76,7 @@ def test_a_failed_smoke_test_leaves_the_traffic_notifies_unhealthy_and_holds_the
     assert selector(ctx, "chat") == [("1", 100)] and answered_by(ctx, "chat") == "1"
     assert ("selector", (("2", 100),)) not in calls(http, ctx, "chat")
     assert "deployment.unhealthy" in notified(ctx, bad)
-    again = handle_event(ctx, parse_event(image_pushed_event(image("chat", "2.1.0"), digest=bad.digest)))
+    again = handle_event(ctx, parse_event(pushed_event(image("chat", "2.1.0"), digest=bad.digest)))
     assert [(r.status, r.reason) for r in again] == [("skipped", "held")]
 
 
@@ -140,7 +140,7 @@ def test_a_rollback_by_traffic_is_instant_and_later_pushes_of_the_digest_are_hel
     assert [c for c in calls(http, ctx, "chat") if c[0] == "create"] == created
     assert selector(ctx, "chat") == [("1", 100)] and answered_by(ctx, "chat") == "1"
     assert ctx.store.get(second.id).status == "superseded"
-    again = handle_event(ctx, parse_event(image_pushed_event(image("chat", "4.1.0"), digest=second.digest)))
+    again = handle_event(ctx, parse_event(pushed_event(image("chat", "4.1.0"), digest=second.digest)))
     assert [(r.status, r.reason) for r in again] == [("skipped", "held")]
     holds.pause(ctx, "chat", by="ops")
     assert push(ctx, "chat", "4.2.0").reason == "paused"

@@ -67,6 +67,7 @@ def test_health_shows_the_refused_subscriber_and_stays_available(http, url):
 
 def test_a_deploy_goes_ahead_and_the_subscriber_alone_fails(http, url):
     body = {"agent": "dns-bot", "image": "myregistry.azurecr.io/agents/dns-bot:1.0.0"}
+    http.seed(body["image"])
     status, started = http.request("POST", f"{url}/api/deployments", body)
     assert status == 202 and started["status"] == "creating", started
 

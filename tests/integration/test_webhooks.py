@@ -23,7 +23,6 @@ from deployer.adapters.eventgrid_topic import EventGridTopicPublisher
 from deployer.adapters.foundry import FoundryPlatform
 from deployer.adapters.safe_http import SafeHttpTransport
 from deployer.adapters.table_store import TableDeploymentStore
-from deployer.cli.simulate import image_pushed_event
 from deployer.config.parser import parse_config
 from deployer.context import Context
 from deployer.deploy.poll import poll_once
@@ -35,6 +34,7 @@ from deployer.notify.outbox import Delivery, deliver_due, notifications, redeliv
 from deployer.notify.retry import RetrySchedule
 from localdev.tls import ensure_local_tls
 from tests.integration.receiver import SECRET, Receiver
+from tests.registry_seed import pushed_event
 from tests.unit.format_checks import check_slack, check_teams
 
 FAST = RetrySchedule(offsets_s=(0, 0.2, 0.4, 0.8, 1.6, 3.2), jitter=0.1)
@@ -90,7 +90,7 @@ def env(stack, http, monkeypatch):
 
 
 def push(ctx: Context, image: str) -> list[Any]:
-    return handle_event(ctx, parse_event(image_pushed_event(image)))
+    return handle_event(ctx, parse_event(pushed_event(image)))
 
 
 def settle(ctx: Context, *, rounds: int = 60) -> None:

@@ -105,6 +105,7 @@ def test_abort_by_hand_rolls_back_and_holds_the_digest(ctx):
     done = canary_control.abort(ctx, second.id, by="ops")
     assert done.status == "rolled_back" and done.reason == "aborted" and serving(ctx) == [("1", 100)]
     assert ctx.store.get_agent("vbot").holds[0].by == "ops"
+    assert done.error is not None and f"its digest {done.digest} is held" in done.error.message
     with pytest.raises(canary_control.NotInCanary):
         canary_control.abort(ctx, second.id)
     with pytest.raises(Refused, match="no deployment nope"):
@@ -124,6 +125,7 @@ def test_a_newer_push_during_a_canary_aborts_it_to_the_stable_version_first(ctx)
     old = ctx.store.records[second.id]
     assert old.status == "rolled_back" and old.reason == "superseded_by_newer_deployment"
     assert ctx.store.get_agent("vbot").holds == ()
+    assert old.error is not None and "held" not in old.error.message
     assert [(r.version, r.percentage) for r in ctx.store.records[third.id].traffic_before] == [("1", 100)]
     new = live(ctx, third)
     assert new.status == "canary" and serving(ctx) == [("3", 10), ("1", 90)]

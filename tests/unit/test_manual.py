@@ -203,6 +203,7 @@ def test_rollback_moves_the_traffic_back_when_the_previous_version_still_serves(
     assert (back.source, back.rollout, back.status, back.version) == ("rollback", "instant", "active", "1")
     assert (back.image, back.requested_by) == (first.image, "ana")
     assert back.reason == f"rollback to deployment {first.id} (version 1)"
+    assert back.history[0].note == f"held {digest(2)}: pushes of it are skipped until the hold is released"
     assert app.platform.count("create_version") == 2
     assert app.platform.traffic["bot"] == rollout.all_to("1")
     assert app.store.get_agent("bot").active_id == back.id

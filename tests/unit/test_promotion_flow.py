@@ -1,15 +1,20 @@
 """Promotion between projects, with hand-written fakes: a verified image is deployed to the
 target agent by digest (its own rollout), linked both ways, once, however often it is asked."""
 
+from dataclasses import replace
+
 import pytest
 
 from deployer.context import Context
-from deployer.deploy import promotion
+from deployer.deploy import manual, promotion
+from deployer.deploy.requests import DeployRequest
 from deployer.domain.errors import Refused
+from deployer.domain.imageref import ImageRef
 from deployer.domain.platform import InvokeReply
 from deployer.rollout import holds
 from tests.unit.builders import PROD, live, promotion_context, push, run, serving
 from tests.unit.conftest import REGISTRY
+from tests.unit.fake_registry import FakeRegistry
 
 
 @pytest.fixture
@@ -27,6 +32,19 @@ def test_a_verified_deployment_is_promoted_by_digest_and_linked_both_ways(ctx):
     assert "deployment.promoted" in {e.event_type for e in ctx.store.notifications.values()}
     done = live(ctx, target, agent="vbot-prod")
     assert done.status == "verified" and serving(ctx, "vbot-prod") == [("1", 100)]
+
+
+def test_a_manual_deploy_by_tag_is_promoted_by_the_digest_its_registry_resolved(ctx):
+    registry = FakeRegistry()
+    digest = registry.push(f"{REGISTRY}/agents/vbot:1.0.0")
+    ctx = replace(ctx, registry=registry)
+    request = DeployRequest(agent="vbot", image=ImageRef.parse(f"{REGISTRY}/agents/vbot:1.0.0"))
+    staged = live(ctx, manual.deploy(ctx, request, requested_by="ana", key=None).deployment)
+    assert (staged.status, staged.digest) == ("verified", digest)
+    target = ctx.store.records[staged.promoted_to]
+    assert target.image == f"{REGISTRY}/agents/vbot@{digest}"
+    assert target.image_check.result == "found"  # the promotion is checked too, by digest
+    assert registry.lookups == [(REGISTRY, "agents/vbot", "1.0.0"), (REGISTRY, "agents/vbot", digest)]
 
 
 def test_an_unhealthy_deployment_is_not_promoted(ctx):

@@ -114,6 +114,7 @@ def test_a_failing_smoke_test_leaves_the_traffic_marks_unhealthy_and_holds_the_d
     assert ctx.store.get_agent("vbot").active_id == first.id
     assert [h.digest for h in ctx.store.get_agent("vbot").holds] == [digest_for(2)]
     assert "deployment.unhealthy" in events(ctx, bad) and bad.id not in ctx.store.open
+    assert f"Its digest {digest_for(2)} is held" in (bad.error.hint or "")
 
 
 def test_one_smoke_attempt_per_look_and_a_later_pass_verifies(ctx):

@@ -1,11 +1,12 @@
 """The OpenAPI schema of the deployment document (``Deployment.to_json``): the record with its
-history, runtime role, rollout, pinned traffic, smoke test and canary state."""
+history, runtime role, rollout, pinned traffic, smoke test, canary state and image check."""
 
 from __future__ import annotations
 
 from typing import Any, get_args
 
 from deployer.domain.approval import Decision
+from deployer.domain.images import CheckResult
 from deployer.domain.model import Rollout, Source
 from deployer.domain.roles import GrantStatus
 from deployer.domain.rollout_state import SmokeStatus
@@ -70,6 +71,7 @@ def deployment() -> dict[str, Any]:
             ),
             "smoke": nullable(_smoke()),
             "canary": nullable(_canary()),
+            "image_check": nullable(_image_check()),
             "approval": nullable(_approval()),
             "created_at": STR,
             "updated_at": STR,
@@ -109,6 +111,24 @@ def _smoke() -> dict[str, Any]:
             "answered_by": {**NULLABLE_STR, "description": "the version the last reply names, when it does"},
         },
         required=["status", "attempts"],
+    )
+
+
+def _image_check() -> dict[str, Any]:
+    return obj(
+        {
+            "result": {"type": "string", "enum": list(get_args(CheckResult))},
+            "reference": {**STR, "description": "the tag or digest looked up"},
+            "at": STR,
+            "digest": {**NULLABLE_STR, "description": "what the reference resolved to"},
+            "media_type": NULLABLE_STR,
+            "platforms": {
+                "type": "array",
+                "items": STR,
+                "description": "a multi-arch index's platforms (os/architecture[/variant])",
+            },
+        },
+        required=["result", "reference", "at"],
     )
 
 

@@ -9,6 +9,7 @@ import pytest
 from localdev.foundry_emulator import EmulatorState
 from localdev.foundry_emulator.endpoint_config import merge_patch, pick_weighted
 from localdev.foundry_emulator.errors import ApiError
+from localdev.foundry_emulator.registry_pull import RegistryPull
 
 IMAGE = "reg.azurecr.io/repo:tag"
 
@@ -67,7 +68,7 @@ def test_null_provision_delay_never_finishes(state: EmulatorState, clock: FakeCl
 
 def test_settings_are_fixed_when_a_version_is_created(state: EmulatorState, clock: FakeClock) -> None:
     state.create_version("p", "agent", body())
-    state.update_settings({"missing_images": [IMAGE], "provision_delay_s": None})
+    state.update_settings({"failing_images": {IMAGE: "UnauthorizedAcrPull"}, "provision_delay_s": None})
 
     clock.advance(1)
 
@@ -84,6 +85,41 @@ def test_failing_image_fails_with_its_code_and_message(state: EmulatorState, clo
     assert version["status"] == "failed"
     assert version["error"]["code"] == "SubscriptionIsNotRegistered"
     assert "Register the subscription provider" in version["error"]["message"]
+
+
+class FakePull(RegistryPull):
+    """The registry as a set of images it holds; each question recorded."""
+
+    def __init__(self, held: set[str]) -> None:
+        super().__init__(None)
+        self.held = held
+        self.asked: list[tuple[str | None, str]] = []
+
+    def failure(self, registry_endpoint: str | None, image: str) -> str | None:
+        self.asked.append((registry_endpoint, image))
+        return None if registry_endpoint is None or image in self.held else "AcrImageNotFound"
+
+
+def test_an_image_the_registry_does_not_hold_fails_acr_image_not_found(clock: FakeClock) -> None:
+    pull = FakePull(held={"reg.azurecr.io/repo:held"})
+    state = EmulatorState(clock=clock, pull=pull)
+    state.update_settings({"provision_delay_s": 1.0, "registry_endpoint": "https://127.0.0.1:9443"})
+    state.create_version("p", "agent", body())
+    state.create_version("p", "agent", body("reg.azurecr.io/repo:held"))
+
+    clock.advance(1)
+
+    missing = state.get_version("p", "agent", "1")
+    assert (missing["status"], missing["error"]["code"]) == ("failed", "AcrImageNotFound")
+    assert status(state, "2") == "active"
+    assert [image for _, image in pull.asked] == [IMAGE, "reg.azurecr.io/repo:held"]
+    assert {endpoint for endpoint, _ in pull.asked} == {"https://127.0.0.1:9443"}
+
+
+def test_without_a_registry_every_image_is_pulled(state: EmulatorState, clock: FakeClock) -> None:
+    state.create_version("p", "agent", body())
+    clock.advance(1)
+    assert status(state, "1") == "active"
 
 
 def test_version_numbers_count_up_and_are_not_reused_after_deletion(
@@ -238,7 +274,8 @@ def test_fault_is_consumed_count_times(state: EmulatorState) -> None:
     [
         {"provision_delay_s": -1},
         {"unknown": 1},
-        {"missing_images": "one"},
+        {"failing_images": "one"},
+        {"registry_endpoint": "http://127.0.0.1:1"},
         {"faults": [{"path": "("}]},
         {"faults": [{"path": "x", "status": 200}]},
     ],
