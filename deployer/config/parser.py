@@ -258,7 +258,7 @@ def _unset(problems: list[str], expanded: Mapping[str, Any]) -> set[str]:
     agents = expanded.get("agents")
     for i, agent in enumerate(agents if isinstance(agents, list) else []):
         if isinstance(agent, Mapping):
-            unset |= {f"agents[{i}].{k}" for k in _RUNTIME_ROLE_KEYS if k in unset and k not in agent}
+            unset |= {f"agents[{i}].{k}" for k in _INHERITED_KEYS if k in unset and k not in agent}
     return unset
 
 
