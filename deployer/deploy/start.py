@@ -38,20 +38,13 @@ log = logging.getLogger(__name__)
 def handle_event(ctx: Context, event: ReceivedEvent) -> list[Deployment]:
     """Record what one delivered event means, deploying where the rules say. Idempotent per
     event id: a redelivery returns the records the first delivery made."""
-    # The registry the image would be pulled from (the request host, else the topic's registry):
-    # an allowed topic does not vouch for another request host.
-    if event.kind == "push" and event.push and not ctx.config.allows_registry(event.push.registry):
-        return [_note(ctx, event, "refused", "registry_not_allowed")]
     if event.kind != "push" or event.push is None:
         status: Status = "ignored" if event.kind == "ignored" else "refused"
         return [_note(ctx, event, status, event.reason or event.kind)]
-    push = event.push
-    if push.tag is None:
-        return [_note(ctx, event, "ignored", "untagged")]
-    agents = rules.agents_for(push, ctx.config)
-    if not agents:
-        return [_note(ctx, event, "skipped", "no_matching_rule")]
-    return [_push_to_agent(ctx, push, agent) for agent in agents]
+    routed = rules.route(event.push, ctx.config)
+    if routed.status is not None:
+        return [_note(ctx, event, routed.status, routed.reason or routed.status)]
+    return [_push_to_agent(ctx, event.push, agent) for agent in routed.agents]
 
 
 def start_deployment(
@@ -235,10 +228,7 @@ def _take_agent(
 
     def attempt() -> str | None:
         current = read.pop() if read else ctx.store.get_agent(agent.name)
-        blocked = rollout.push_blocked(current, push.digest) if blockable else None
-        if blocked is not None:
-            return blocked
-        verdict = rules.order_verdict(push, agent, current) if ordered else rules.DEPLOY
+        verdict = rules.state_verdict(push, agent, current, ordered=ordered) if blockable else rules.DEPLOY
         if not verdict.deploy:
             return verdict.reason
         high_tag = rules.raised_high_tag(push, agent, current)
