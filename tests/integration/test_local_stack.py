@@ -83,9 +83,14 @@ def launch(tmp_path: Path, *, demo: bool) -> Iterator[tuple[subprocess.Popen[str
     try:
         yield process, tmp_path / "stack.json"
     finally:
+        # SIGTERM lets the launcher stop its five children; SIGKILL would leave them running.
         if process.poll() is None:
-            process.kill()
-            process.wait()
+            process.terminate()
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 @pytest.fixture
