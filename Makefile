@@ -33,7 +33,9 @@ lint: setup
 	$(VENV)/bin/lint-imports
 
 test: lint infra-check browser
-	$(VENV)/bin/pytest -q
+	# Three workers on two cores: most of a test's time is spent waiting on a stand-in or a timer.
+	# --dist loadfile keeps a module's tests (and its module-scoped stack) on one worker.
+	$(VENV)/bin/pytest -q -n 3 --dist loadfile
 
 # Headless Chromium and its driver for tests/browser (Debian's packages; needs root, once).
 browser:

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 
-from bench import burst, cold_start, detection, history, poll_cost, push_overhead
+from bench import burst, cold_start, detection, history, poll_cost, push_overhead, scale
 from bench.common import BENCH_DIR, Bench, Result, Row, start_stack
+from bench.receiver import Receiver
 
 COMMAND = "make bench (.venv/bin/python -m bench)"
 POLLER_TABLE, POLLER_PROJECT = "detection", "detect"
@@ -35,7 +36,8 @@ def main() -> int:
         print(f"bench: {name} done in {time.monotonic() - t:.0f} s", file=sys.stderr, flush=True)
 
     step("cold_start", cold_start.run)
-    stack = start_stack()
+    receiver = Receiver()
+    stack = start_stack(webhook=receiver.url)
     try:
         b = Bench(stack)
         step("push_overhead", lambda: push_overhead.run(b))
@@ -48,13 +50,18 @@ def main() -> int:
             traceback.print_exc()
             results["detection"] = failed("3, 4a (poller)", exc)
         else:
-            step("detection", lambda: detection.run(b, url, table=POLLER_TABLE, project=POLLER_PROJECT))
+            step(
+                "detection",
+                lambda: detection.run(b, url, table=POLLER_TABLE, project=POLLER_PROJECT, receiver=receiver),
+            )
             step("poll_cost_provisioning", lambda: poll_cost.finish_provisioning(b, provisioning))
         stack.stop_process("poller")
         step("poll_cost_tick", lambda: poll_cost.tick(b))
+        step("scale", lambda: scale.run(b))
         step("history", lambda: history.run(b))
     finally:
         stack.stop()
+        receiver.stop()
     order = [
         "push_overhead",
         "burst",
@@ -62,6 +69,7 @@ def main() -> int:
         "poll_cost_provisioning",
         "poll_cost_tick",
         "cold_start",
+        "scale",
         "history",
     ]
     rows = [row for name in order if name in results for row in results[name].rows]

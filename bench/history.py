@@ -1,4 +1,4 @@
-"""(7) History retention's cost.
+"""(8) History retention's cost.
 
 A table with 10,000 finished records 100 days old (each with its event key and a delivered
 notification) and 1,000 from last week: ``deployer.deploy.history.prune`` in-process with the
@@ -9,13 +9,14 @@ transactions of 100 rows, no reads."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 import uuid
 from typing import Any
 
 from bench.common import Bench, Result, Row, agent, image
+from deployer.adapters.table_agents import key_entity
+from deployer.adapters.table_layout import KEY, KEY_END, RECORDS, RECORDS_BELOW
 from deployer.domain.clock import iso
 from deployer.domain.model import new_deployment_id
 
@@ -44,27 +45,27 @@ def run(b: Bench) -> Result:
     rate = report.records / wall
     rows = [
         Row(
-            "7. history retention",
+            "8. history retention",
             f"{OLD:,} records past retention (+ keys, notifications) of {OLD + RECENT:,}: records deleted/s",
             f"{rate:.0f}/s ({report.passes} passes, {wall:.1f} s)",
             f"{OLD / floor:.0f}/s (bare transactions)",
             f"{rate / (OLD / floor):.2f}x",
         ),
         Row(
-            "7. history retention",
+            "8. history retention",
             "Table requests per 100 records deleted",
             f"{100 * requests / max(report.records, 1):.1f}",
             f"{100 * 2 * OLD / 100 / OLD:.1f} (records + keys, 100 per transaction)",
         ),
         Row(
-            "7. history retention",
+            "8. history retention",
             "records deleted / left past retention / recent kept",
             f"{report.records} / {len(left)} / {len(b.records(TABLE))}",
             target=f"{OLD} / 0 / {RECENT}",
             meets=report.records == OLD and not left and len(b.records(TABLE)) == RECENT,
         ),
         Row(
-            "7. history retention",
+            "8. history retention",
             "an hourly run with nothing to delete: Table requests / entities read",
             f"{idle_calls} / {idle_read}",
         ),
@@ -94,8 +95,7 @@ def _insert(table: Any, count: int, days: float) -> set[str]:
             ids.add(deployment_id)
             records.append(("create", _record(deployment_id, created, n)))
             key = f"event|{uuid.uuid4()}|{agent(n % 100)}"
-            row = hashlib.sha256(key.encode()).hexdigest()
-            keys.append(("create", {"PartitionKey": "k", "RowKey": row, "owner": deployment_id, "key": key}))
+            keys.append(("create", key_entity(key, deployment_id)))
             notes.append(("create", _notification(deployment_id, created)))
         for operations in (records, keys, notes):
             table.submit_transaction(operations)
@@ -105,7 +105,7 @@ def _insert(table: Any, count: int, days: float) -> set[str]:
 def _record(deployment_id: str, created: float, n: int) -> dict[str, Any]:
     steps = (("pending", 0), ("creating", 1), ("active", 45), ("superseded", 90))
     return {
-        "PartitionKey": "d",
+        "PartitionKey": RECORDS,
         "RowKey": deployment_id,
         "agent": agent(n % 100),
         "image": image(n % 100, f"h{n}"),
@@ -143,16 +143,12 @@ def _floor(b: Bench) -> float:
     """Seconds to delete OLD records and their keys with bare transactions of 100 rows."""
     table = b.table(FLOOR_TABLE)
     _insert(table, OLD, OLD_DAYS)
-    rows = {
-        partition: [
-            e["RowKey"] for e in table.query_entities(f"PartitionKey eq '{partition}'", select=["RowKey"])
-        ]
-        for partition in ("d", "k")
-    }
+    # Records and keys share partition RECORDS, so one transaction may hold both kinds.
+    query = "PartitionKey eq @pk and (RowKey lt @below or (RowKey ge @first and RowKey lt @end))"
+    params = {"pk": RECORDS, "below": RECORDS_BELOW, "first": KEY, "end": KEY_END}
+    keys = [e["RowKey"] for e in table.query_entities(query, parameters=params, select=["RowKey"])]
     started = time.perf_counter()
-    for partition, keys in rows.items():
-        for i in range(0, len(keys), 100):
-            table.submit_transaction(
-                [("delete", {"PartitionKey": partition, "RowKey": k}) for k in keys[i : i + 100]]
-            )
+    for i in range(0, len(keys), 100):
+        chunk = keys[i : i + 100]
+        table.submit_transaction([("delete", {"PartitionKey": RECORDS, "RowKey": k}) for k in chunk])
     return time.perf_counter() - started

@@ -2,7 +2,9 @@
 
 a. ``get_version`` calls per deployment while a version provisions for 60 s, counted in the
    emulator's request log, with the dev host's poll on the default schedule. Started before the
-   detection benchmark and finished after it, so the two minutes overlap.
+   detection benchmark and finished after it, so the two minutes overlap. Half the agents have
+   no history; the other half's agent rows are given the history three earlier 60-second
+   deployments would have left (``took_s``), so their looks follow the learned schedule.
 b. One tick (``poll_once`` with the app's own composition, in-process, its default concurrency
    and budget) over a table with 10,000 finished deployments and 200 open ones, all due and still
    provisioning: entities read (``TableDeploymentStore.entities_read``), Foundry, ARM and Table
@@ -18,15 +20,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from bench.common import AGENTS, Bench, Result, Row, agent, image, ms
+from bench.common import AGENTS, EXTRA_AGENTS, Bench, Result, Row, agent, image, ms
 from bench.detection import push
 from deployer.cli.simulate import image_pushed_event
 from deployer.domain.clock import iso, parse_iso
 from deployer.domain.model import new_deployment_id
 
 PROVISION_S = 60.0
-PROVISIONING = 10
-TARGET_CALLS = 10
+#: Agents per half (without history / with history).
+PROVISIONING = EXTRA_AGENTS // 2
+TARGET_CALLS = {"no history": 12, "with history": 6}
 FINISHED = 10_000
 OPEN = 200
 TICK_PROJECT = "tick"
@@ -34,60 +37,74 @@ TICK_PROJECT = "tick"
 
 @dataclass
 class Provisioning:
-    event_ids: set[str]
+    event_ids: dict[str, set[str]]
     table: str
     project: str
 
 
 def start_provisioning(b: Bench, url: str, *, table: str, project: str) -> Provisioning:
+    from deployer.adapters.table_store import TableDeploymentStore
+    from deployer.domain.model import AgentState
+
+    store = TableDeploymentStore(b.table(table))
+    for i in range(PROVISIONING, 2 * PROVISIONING):
+        store.save_agent(AgentState(name=agent(AGENTS + i), took_s=(PROVISION_S,) * 3))
     b.emulator_settings(provision_delay_s=PROVISION_S)
-    events = [image_pushed_event(image(AGENTS + i, "c1")) for i in range(PROVISIONING)]
+    events = [image_pushed_event(image(AGENTS + i, "c1")) for i in range(2 * PROVISIONING)]
     b.registry.seed_pushed(events)  # the images are in the registry before their events
     push(url, events)
     b.emulator_settings(provision_delay_s=0.5)
-    return Provisioning({e["id"] for e in events}, table, project)
+    ids = [e["id"] for e in events]
+    halves = {"no history": set(ids[:PROVISIONING]), "with history": set(ids[PROVISIONING:])}
+    return Provisioning(halves, table, project)
 
 
 def finish_provisioning(b: Bench, p: Provisioning) -> Result:
+    everyone = set().union(*p.event_ids.values())
     deadline = time.time() + PROVISION_S + 60
     while True:
-        records = [r for r in b.records(p.table) if r.get("event_id") in p.event_ids]
+        records = [r for r in b.records(p.table) if r.get("event_id") in everyone]
         if all(r["status"] == "active" for r in records) or time.time() > deadline:
             break
         time.sleep(1.0)
     log = b.foundry_requests(p.project)
-    calls = []
-    for r in records:
-        path = f"/api/projects/{p.project}/agents/{r['agent']}/versions/{r['version']}"
-        calls.append(sum(1 for q in log if q["method"] == "GET" and q["path"] == path))
-    seen_after = [
-        parse_iso(next(h["at"] for h in json.loads(r["history"]) if h["status"] == "active"))
-        - parse_iso(r["created_at"])
-        for r in records
-        if r["status"] == "active"
-    ]
-    worst = max(calls)
-    rows = [
-        Row(
-            "4. poll cost",
-            f"get_version calls per deployment, {PROVISION_S:.0f} s provisioning (mean / max)",
-            f"{sum(calls) / len(calls):.1f} / {worst}",
-            target=f"≤ {TARGET_CALLS}",
-            meets=len(seen_after) == len(records) and worst <= TARGET_CALLS,
-        ),
-        Row(
-            "4. poll cost",
-            f"… those deployments seen active after (provisioning {PROVISION_S:.0f} s), max",
-            f"{max(seen_after):.1f} s" if seen_after else "never",
-            f"{PROVISION_S:.0f} s",
-        ),
-    ]
-    data = {
-        "deployments": len(records),
-        "get_version_calls": calls,
-        "active_seen_after_s": [round(s, 2) for s in seen_after],
-    }
+    rows, data = [], {}
+    for half, ids in p.event_ids.items():
+        mine = [r for r in records if r.get("event_id") in ids]
+        calls = [_looks(log, p.project, r) for r in mine]
+        seen_after = [_seen_after(r) for r in mine if r["status"] == "active"]
+        worst, target = max(calls), TARGET_CALLS[half]
+        rows += [
+            Row(
+                "4. poll cost",
+                f"get_version calls per deployment, {PROVISION_S:.0f} s provisioning, {half} (mean / max)",
+                f"{sum(calls) / len(calls):.1f} / {worst}",
+                target=f"≤ {target}",
+                meets=len(seen_after) == len(mine) and worst <= target,
+            ),
+            Row(
+                "4. poll cost",
+                f"… those deployments seen active after (provisioning {PROVISION_S:.0f} s), max",
+                f"{max(seen_after):.1f} s" if seen_after else "never",
+                f"{PROVISION_S:.0f} s",
+            ),
+        ]
+        data[half] = {
+            "deployments": len(mine),
+            "get_version_calls": calls,
+            "active_seen_after_s": [round(s, 2) for s in seen_after],
+        }
     return Result(rows, data)
+
+
+def _looks(log: list[dict[str, Any]], project: str, r: dict[str, Any]) -> int:
+    path = f"/api/projects/{project}/agents/{r['agent']}/versions/{r['version']}"
+    return sum(1 for q in log if q["method"] == "GET" and q["path"] == path)
+
+
+def _seen_after(r: dict[str, Any]) -> float:
+    active = next(h["at"] for h in json.loads(r["history"]) if h["status"] == "active")
+    return parse_iso(active) - parse_iso(r["created_at"])
 
 
 def tick(b: Bench) -> Result:
@@ -97,7 +114,7 @@ def tick(b: Bench) -> Result:
     from deployer.entrypoints.acr_events import parse_event
 
     ctx, table_calls = b.context(table="tick", project=TICK_PROJECT)
-    _insert_finished(b.table("tick"))
+    insert_finished(b.table("tick"))
     b.emulator_settings(provision_delay_s=None)
     events = [image_pushed_event(image(n % AGENTS, f"t{n // AGENTS}")) for n in range(OPEN)]
     b.registry.seed_pushed(events)  # the images are in the registry before their events
@@ -143,7 +160,7 @@ def tick(b: Bench) -> Result:
             both("entities_read"),
             f"{OPEN} (open)",
             f"{entities / OPEN:.2f}x",
-            "≈ open (≤ 2 per open: its work row and its record)",
+            "≈ open (≤ 2 per open: its work row, and its record on a full look)",
             entities <= 2 * OPEN,
         ),
         Row(
@@ -158,8 +175,8 @@ def tick(b: Bench) -> Result:
             f"{ms(first['wall_s'] * 1000)} / {ms(later['wall_s'] * 1000)}",
             f"{ms(floor * 1000)} ({OPEN} bare get_version)",
             f"{wall / floor:.2f}x",
-            "≤ 1 s",
-            wall <= 1.0 and all(x["deferred"] == 0 for x in looks),
+            "≤ 2x floor",
+            wall <= 2 * floor and all(x["deferred"] == 0 for x in looks),
         ),
     ]
     data = {
@@ -173,14 +190,14 @@ def tick(b: Bench) -> Result:
     return Result(rows, data)
 
 
-def _insert_finished(table: Any) -> None:
-    """FINISHED settled records in the records partition, 100 per batch transaction."""
+def insert_finished(table: Any, count: int = FINISHED, agents: int = AGENTS) -> None:
+    """``count`` settled records in the records' range, 100 per batch transaction."""
     now = time.time()
-    for batch in range(FINISHED // 100):
+    for batch in range(count // 100):
         operations = []
         for n in range(100):
             created = now - 86_400 * 30 + (batch * 100 + n) * 60
-            i = n % AGENTS
+            i = (batch * 100 + n) % agents
             steps = (("pending", 0), ("creating", 1), ("active", 45), ("superseded", 90))
             history = [{"status": status, "at": iso(created + s)} for status, s in steps]
             entity = {

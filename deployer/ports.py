@@ -92,6 +92,18 @@ class DeploymentStore(NotificationStore, Protocol):
         share a partition) if every ETag still matches; :class:`Conflict` and nothing written
         otherwise. Returns the records as stored, in order."""
 
+    def begin(
+        self, record: Deployment, entry: Scheduled, *, claims: Mapping[str, str], agent: AgentState
+    ) -> Deployment:
+        """Insert ``record``, its open-work ``entry`` and each claim (key -> owner), and save
+        ``agent`` (insert without an ETag, replace with its ETag) in one atomic write;
+        :class:`Conflict` and nothing written if a row exists or the agent row changed."""
+
+    def update_and_schedule(self, deployment: Deployment, entry: Scheduled) -> tuple[Deployment, Scheduled]:
+        """Replace the record (its ETag must match) and write its open-work entry (upsert; with an
+        ETag, replace only if unchanged) in one atomic write; :class:`Conflict` and nothing
+        written otherwise."""
+
     def get_agent(self, name: str) -> AgentState:
         """The agent's row, or an empty state (no ETag) when there is none yet."""
 

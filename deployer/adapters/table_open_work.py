@@ -1,13 +1,16 @@
 """The open-work index on Azure Table Storage, in the deployer's table (mixed into
-``TableDeploymentStore``): partition ``o``, one row per deployment the poll must look at, with
-``due`` (epoch s) and ``attempt``. The poll reads ``due le now``; a lease is a conditional move
-of ``due``. :meth:`TableOpenWork.schedule_by` only ever moves ``due`` earlier, so a path that does
-not own the deployment cannot delay the owner's next look.
+``TableDeploymentStore``): the ``o|`` rows of partition ``d`` (``table_layout.py``), one per
+deployment the poll must look at, with ``due`` (epoch s), ``attempt`` and, for a creating
+version with nothing else pending, what a look at it needs (``look``, JSON). The poll reads
+``due le now`` within the ``o|`` range; a lease is a conditional move of ``due``.
+:meth:`TableOpenWork.schedule_by` only ever moves ``due`` earlier, so a path that does not own
+the deployment cannot delay the owner's next look.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+import json
+from dataclasses import asdict, replace
 from typing import Any
 
 from azure.core import MatchConditions
@@ -15,10 +18,10 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.data.tables import TableClient, UpdateMode
 
 from deployer.adapters.table_errors import replace_if_unchanged, row_missing, translate_missing_table
+from deployer.adapters.table_layout import OPEN, OPEN_END, RECORDS, Migrated, open_row
 from deployer.domain.errors import Conflict
-from deployer.domain.platform import Scheduled
+from deployer.domain.platform import QuietLook, Scheduled
 
-OPEN = "o"
 _RACES = 5
 
 
@@ -27,24 +30,27 @@ class TableOpenWork:
     """``schedule``, ``schedule_by``, ``due`` and ``unschedule`` of ``DeploymentStore``."""
 
     _table: TableClient
+    _layout: Migrated
     entities_read: int
 
     def schedule(self, entry: Scheduled) -> Scheduled:
-        entity = _entity(entry)
+        entity = open_entity(entry)
         if entry.etag is None:
             meta = self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
             return replace(entry, etag=meta["etag"])
         return replace(entry, etag=replace_if_unchanged(self._table, entity, entry.etag))
 
     def schedule_by(self, entry: Scheduled) -> None:
+        self._layout.ensure()
+        row = open_row(entry.deployment_id)
         for _ in range(_RACES):
             try:
-                self._table.create_entity(_entity(entry))
+                self._table.create_entity(open_entity(entry))
                 return
             except ResourceExistsError:
                 pass
             try:
-                current = self._table.get_entity(OPEN, entry.deployment_id)
+                current = self._table.get_entity(RECORDS, row)
             except ResourceNotFoundError as exc:
                 row_missing(exc)
                 continue  # removed meanwhile: insert it again
@@ -52,7 +58,7 @@ class TableOpenWork:
                 return
             try:
                 self._table.update_entity(
-                    {"PartitionKey": OPEN, "RowKey": entry.deployment_id, "due": float(entry.due)},
+                    {"PartitionKey": RECORDS, "RowKey": row, "due": float(entry.due)},
                     mode=UpdateMode.MERGE,
                     etag=current.metadata["etag"],
                     match_condition=MatchConditions.IfNotModified,
@@ -66,20 +72,23 @@ class TableOpenWork:
         raise Conflict(entry.deployment_id)
 
     def due(self, now: float, limit: int) -> list[Scheduled]:
+        self._layout.ensure()
         pages = self._table.query_entities(
-            "PartitionKey eq @pk and due le @now",
-            parameters={"pk": OPEN, "now": float(now)},
+            "PartitionKey eq @pk and RowKey ge @first and RowKey lt @end and due le @now",
+            parameters={"pk": RECORDS, "first": OPEN, "end": OPEN_END, "now": float(now)},
             results_per_page=min(limit, 1000),
         )
         found: list[Scheduled] = []
         for entity in pages:
             self.entities_read += 1
+            look = entity.get("look")
             found.append(
                 Scheduled(
-                    deployment_id=entity["RowKey"],
+                    deployment_id=entity["RowKey"][len(OPEN) :],
                     due=float(entity["due"]),
                     attempt=int(entity.get("attempt", 0)),
                     etag=entity.metadata["etag"],
+                    look=QuietLook(**json.loads(look)) if look else None,
                 )
             )
             if len(found) >= limit:
@@ -87,13 +96,14 @@ class TableOpenWork:
         return found
 
     def unschedule(self, deployment_id: str) -> None:
-        self._table.delete_entity(OPEN, deployment_id)
+        self._table.delete_entity(RECORDS, open_row(deployment_id))
 
 
-def _entity(entry: Scheduled) -> dict[str, Any]:
+def open_entity(entry: Scheduled) -> dict[str, Any]:
     return {
-        "PartitionKey": OPEN,
-        "RowKey": entry.deployment_id,
+        "PartitionKey": RECORDS,
+        "RowKey": open_row(entry.deployment_id),
         "due": float(entry.due),
         "attempt": entry.attempt,
+        "look": json.dumps(asdict(entry.look)) if entry.look else None,
     }

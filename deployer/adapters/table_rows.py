@@ -1,22 +1,23 @@
-"""The deployer's records and agent rows as Table entities, and back (``table_store.py``)."""
+"""The deployer's records and agent rows as Table entities, and back (``table_store.py``,
+``table_agents.py``); where the rows live is in ``table_layout.py``."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from deployer.adapters.table_layout import RECORDS, agent_row
 from deployer.domain.approval import Approval
 from deployer.domain.images import ImageCheck
 from deployer.domain.model import TEXT_FIELDS, AgentState, Deployment, DeploymentError, Transition
 from deployer.domain.roles import RoleGrant
 from deployer.domain.rollout_state import CanaryState, Hold, SmokeResult, traffic_from_json
 
-RECORDS, AGENTS = "d", "a"
 #: Stored as they are: the required text fields, the optional ones, and the scalars.
 _PLAIN = (
     *("agent", "image", "status", "source", "created_at", "updated_at"),
     *TEXT_FIELDS,
-    *("time_to_active_s", "rollout"),
+    *("time_to_active_s", "expected_active_s", "rollout"),
 )
 _AGENT_PLAIN = (
     "active_id",
@@ -32,10 +33,11 @@ _AGENT_PLAIN = (
 
 
 def agent_entity(state: AgentState) -> dict[str, Any]:
-    entity: dict[str, Any] = {"PartitionKey": AGENTS, "RowKey": state.name}
+    entity: dict[str, Any] = {"PartitionKey": RECORDS, "RowKey": agent_row(state.name)}
     entity.update({name: getattr(state, name) for name in _AGENT_PLAIN})
     entity["paused"] = state.paused
     entity["holds"] = json.dumps([hold.to_json() for hold in state.holds]) if state.holds else None
+    entity["took_s"] = json.dumps(list(state.took_s)) if state.took_s else None
     return entity
 
 
@@ -45,6 +47,7 @@ def agent_from_entity(name: str, entity: Any) -> AgentState:
         name=name,
         paused=bool(entity.get("paused") or False),
         holds=holds,
+        took_s=tuple(float(s) for s in json.loads(entity.get("took_s") or "[]")),
         etag=entity.metadata["etag"],
         **{key: entity.get(key) for key in _AGENT_PLAIN},
     )

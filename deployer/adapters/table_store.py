@@ -1,111 +1,64 @@
-"""The deployment store on Azure Table Storage.
-
-One table, six partitions, each made for the query that reads it:
-
-| PartitionKey | RowKey | holds | read by |
-|---|---|---|---|
-| ``d`` | deployment id (inverted time: newest first) | the deployment record | point reads, the list API |
-| ``o`` | deployment id | open work: ``due`` (epoch s), ``attempt`` | the poll: ``due le now`` |
-| ``k`` | sha256 of the idempotency key | the deployment id that owns it | insert-if-absent (the lock) |
-| ``a`` | agent name | the agent's active deployment, highest started tag, pause and holds | point reads |
-| ``n`` / ``q`` | notification entry id | outbox entries / their delivery queue | ``notify/table_outbox.py`` |
+"""The deployment store on Azure Table Storage: one table, laid out in ``table_layout.py``
+(records, idempotency keys, agent rows and open work in partition ``d``, the outbox in ``n``
+and ``q``).
 
 The open-work index is in ``table_open_work.py``, the entities of records and agent rows in
 ``table_rows.py``, the bulk deletes of history retention in ``table_forget.py``. Every change
-is conditional: inserts fail if the row exists, replaces carry the ETag read. Two records that
-must change together (a deployment taking over, the one it replaces retiring) are replaced in
-one entity-group transaction (:meth:`TableDeploymentStore.update_together`): both are in
-partition ``d``, so no reader sees one change without the other.
+is conditional: inserts fail if the row exists, replaces carry the ETag read. Rows that must
+change together are written in one entity-group transaction, which the shared partition allows:
+a push's keys, agent row, pending record and open-work row (:meth:`TableDeploymentStore.begin`),
+a record and its next look (:meth:`TableDeploymentStore.update_and_schedule`), a deployment
+taking over and the one it replaces retiring (:meth:`TableDeploymentStore.update_together`).
+No reader sees one change without the others, and no crash leaves one without the others.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Collection, Sequence
-from contextlib import suppress
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
 from azure.core import MatchConditions
-from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
-from deployer.adapters.table_errors import replace_if_unchanged, row_missing, translate_missing_table
+from deployer.adapters.table_agents import TableKeysAndAgents, key_entity
+from deployer.adapters.table_errors import (
+    replace_if_unchanged,
+    row_missing,
+    table_missing,
+    translate_missing_table,
+)
 from deployer.adapters.table_forget import delete_rows
-from deployer.adapters.table_open_work import TableOpenWork
+from deployer.adapters.table_layout import AGENT, KEY, KEY_END, RECORDS, RECORDS_BELOW, Migrated, key_row
+from deployer.adapters.table_open_work import TableOpenWork, open_entity
 from deployer.adapters.table_outbox import TableNotificationStore
-from deployer.adapters.table_rows import (
-    AGENTS,
-    RECORDS,
-    agent_entity,
-    agent_from_entity,
-    from_entity,
-    to_entity,
-)
+from deployer.adapters.table_rows import agent_entity, from_entity, to_entity
 from deployer.domain.errors import Conflict
-from deployer.domain.model import (
-    AgentState,
-    Deployment,
-    Status,
-    created_before,
-)
+from deployer.domain.model import AgentState, Deployment, Status, created_before
 from deployer.domain.platform import Page, Scheduled
 
 _T = TypeVar("_T", Deployment, AgentState, Scheduled)
-KEYS = "k"
 _MATCH = MatchConditions.IfNotModified
 
 
 @translate_missing_table
-class TableDeploymentStore(TableOpenWork, TableNotificationStore):
-    """:class:`deployer.ports.DeploymentStore` over one Azure Table (the open-work index ``o`` is
-    in ``table_open_work.py``, the outbox's partitions ``n`` and ``q`` in ``table_outbox.py``)."""
+class TableDeploymentStore(TableKeysAndAgents, TableOpenWork, TableNotificationStore):
+    """:class:`deployer.ports.DeploymentStore` over one Azure Table (keys and agent rows are in
+    ``table_agents.py``, the open-work index in ``table_open_work.py``, the outbox in
+    ``table_outbox.py``)."""
 
     def __init__(self, table: TableClient) -> None:
         self._table = table
+        self._layout = Migrated(table)
         #: Entities returned by queries and point reads, for cost accounting in tests and benchmarks.
         self.entities_read = 0
 
-    def claim(self, key: str, owner: str) -> str:
-        row = hashlib.sha256(key.encode()).hexdigest()
-        try:
-            self._table.create_entity(
-                {"PartitionKey": KEYS, "RowKey": row, "owner": owner, "key": key[:1000]}
-            )
-            return owner
-        except ResourceExistsError:
-            entity = self._table.get_entity(KEYS, row)
-            self.entities_read += 1
-            return str(entity["owner"])
-
-    def claimed(self, key: str) -> str | None:
-        try:
-            entity = self._table.get_entity(KEYS, hashlib.sha256(key.encode()).hexdigest())
-        except ResourceNotFoundError as exc:
-            row_missing(exc)
-            return None
-        self.entities_read += 1
-        return str(entity["owner"])
-
-    def release(self, key: str, owner: str) -> None:
-        row = hashlib.sha256(key.encode()).hexdigest()
-        try:
-            entity = self._table.get_entity(KEYS, row)
-        except ResourceNotFoundError as exc:
-            row_missing(exc)
-            return
-        if entity["owner"] != owner:
-            return
-        with suppress(ResourceModifiedError):  # changed since read: no longer ours to delete
-            self._table.delete_entity(
-                KEYS, row, etag=entity.metadata["etag"], match_condition=MatchConditions.IfNotModified
-            )
-
     def ping(self, timeout_s: float) -> None:
-        # A one-entity page of the small agents partition: cheap, and it needs the table to exist.
+        # A one-entity page of the agent rows' range: cheap, and it needs the table to exist.
         pages = self._table.query_entities(
-            "PartitionKey eq @pk",
-            parameters={"pk": AGENTS},
+            "PartitionKey eq @pk and RowKey ge @first",
+            parameters={"pk": RECORDS, "first": AGENT},
             results_per_page=1,
             select=["RowKey"],
             retry_total=0,
@@ -148,33 +101,38 @@ class TableDeploymentStore(TableOpenWork, TableNotificationStore):
             raise
         return [_replace_etag(d, meta) for d, meta in zip(deployments, metas, strict=True)]
 
-    def get_agent(self, name: str) -> AgentState:
-        try:
-            entity = self._table.get_entity(AGENTS, name)
-        except ResourceNotFoundError as exc:
-            row_missing(exc)
-            return AgentState(name=name)
-        self.entities_read += 1
-        return agent_from_entity(name, entity)
+    def begin(
+        self, record: Deployment, entry: Scheduled, *, claims: Mapping[str, str], agent: AgentState
+    ) -> Deployment:
+        self._layout.ensure()
+        rows: list[Any] = [("create", key_entity(key, owner)) for key, owner in claims.items()]
+        rows.append(_saving(agent_entity(agent), agent.etag))
+        rows += [("create", open_entity(entry)), ("create", to_entity(record))]
+        metas = self._together(rows, record.id)
+        return _replace_etag(record, metas[-1])
 
-    def save_agent(self, state: AgentState) -> AgentState:
-        entity = agent_entity(state)
-        if state.etag is None:
-            try:
-                meta = self._table.create_entity(entity)
-            except ResourceExistsError:
-                raise Conflict(state.name) from None
-            return _replace_etag(state, meta)
-        return replace(state, etag=replace_if_unchanged(self._table, entity, state.etag))
+    def update_and_schedule(self, deployment: Deployment, entry: Scheduled) -> tuple[Deployment, Scheduled]:
+        look = open_entity(entry)
+        schedule = _saving(look, entry.etag) if entry.etag else ("upsert", look, {"mode": UpdateMode.REPLACE})
+        metas = self._together([schedule, _saving(to_entity(deployment), deployment.etag)], deployment.id)
+        return _replace_etag(deployment, metas[1]), _replace_etag(entry, metas[0])
+
+    def _together(self, operations: list[Any], name: str) -> list[Any]:
+        """One entity-group transaction; :class:`Conflict` if a row exists or changed."""
+        try:
+            return list(self._table.submit_transaction(operations))
+        except TableTransactionError as exc:
+            if table_missing(exc) or exc.status_code not in (404, 409, 412):
+                raise
+            raise Conflict(name) from None
 
     def created_before(
         self, cutoff: float, *, statuses: Collection[Status] = (), limit: int
     ) -> list[Deployment]:
-        # Ids are inverted times: the records created before the cutoff are the RowKeys after it.
-        clauses, params = (
-            ["PartitionKey eq @pk", "RowKey gt @bound"],
-            {"pk": RECORDS, "bound": created_before(cutoff)},
-        )
+        # Ids are inverted times: the records created before the cutoff are the RowKeys after it
+        # (and below the other rows' range).
+        clauses = ["PartitionKey eq @pk", "RowKey gt @bound", "RowKey lt @below"]
+        params = {"pk": RECORDS, "bound": created_before(cutoff), "below": RECORDS_BELOW}
         names = [f"status eq @s{i}" for i in range(len(statuses))]
         params.update({f"s{i}": status for i, status in enumerate(statuses)})
         if names:
@@ -192,8 +150,11 @@ class TableDeploymentStore(TableOpenWork, TableNotificationStore):
     def owned_keys(self, owners: Collection[str]) -> list[str]:
         if not owners:
             return []
-        query = "PartitionKey eq @pk and owner ge @low and owner le @high"
-        params = {"pk": KEYS, "low": min(owners), "high": max(owners)}
+        self._layout.ensure()
+        query = (
+            "PartitionKey eq @pk and RowKey ge @first and RowKey lt @end and owner ge @low and owner le @high"
+        )
+        params = {"pk": RECORDS, "first": KEY, "end": KEY_END, "low": min(owners), "high": max(owners)}
         found = []
         for entity in self._table.query_entities(query, parameters=params, select=["owner", "key"]):
             self.entities_read += 1
@@ -202,8 +163,7 @@ class TableDeploymentStore(TableOpenWork, TableNotificationStore):
         return found
 
     def forget_keys(self, keys: Sequence[str]) -> int:
-        rows = sorted({(KEYS, hashlib.sha256(key.encode()).hexdigest(), None) for key in keys})
-        return len(delete_rows(self._table, rows))
+        return len(delete_rows(self._table, sorted({(RECORDS, key_row(key), None) for key in keys})))
 
     def forget(self, deployments: Sequence[Deployment]) -> list[str]:
         deleted = delete_rows(self._table, [(RECORDS, d.id, d.etag) for d in deployments])
@@ -217,7 +177,8 @@ class TableDeploymentStore(TableOpenWork, TableNotificationStore):
         limit: int = 50,
         after: str | None = None,
     ) -> Page:
-        clauses, params = ["PartitionKey eq @pk"], {"pk": RECORDS}
+        clauses = ["PartitionKey eq @pk", "RowKey lt @below"]
+        params = {"pk": RECORDS, "below": RECORDS_BELOW}
         for name, value in (("agent", agent), ("status", status)):
             if value is not None:
                 clauses.append(f"{name} eq @{name}")
@@ -236,6 +197,13 @@ class TableDeploymentStore(TableOpenWork, TableNotificationStore):
                 break
         more = len(items) > limit
         return Page(items=items[:limit], next=items[limit - 1].id if more else None)
+
+
+def _saving(entity: dict[str, Any], etag: str | None) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """A transaction step that inserts ``entity`` (no ETag) or replaces it if unchanged."""
+    if etag is None:
+        return ("create", entity, {})
+    return ("update", entity, {"mode": UpdateMode.REPLACE, "etag": etag, "match_condition": _MATCH})
 
 
 def _replace_etag(value: _T, meta: Any) -> _T:

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from typing import Any, NoReturn
 
 from deployer.cli.client import Client
+from deployer.cli.problems import UsageError
 from deployer.domain.model import OPEN_STATUSES, SERVING_STATUSES
 
 DEFAULT_URL = "http://127.0.0.1:7071"
@@ -17,11 +17,11 @@ EXIT_OK, EXIT_FAILED, EXIT_TIMED_OUT, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2, 3, 4
 
 
 class Parser(argparse.ArgumentParser):
-    """Usage errors exit 4: exit code 2 means "timed out" to a pipeline."""
+    """Usage errors are raised as :class:`UsageError` (``main`` reports them and exits 4: exit code 2
+    means "timed out" to a pipeline)."""
 
     def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
+        raise UsageError(self.prog, message, self.format_usage())
 
 
 class Commands:

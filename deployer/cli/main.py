@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from deployer.cli import agents as cli_agents
-from deployer.cli import approvals, canary, completion, config_commands, resolve, text
+from deployer.cli import approvals, canary, completion, config_commands, problems, resolve, text
 from deployer.cli.base import (
     DEFAULT_URL,
     EXIT_ERROR,
@@ -41,6 +41,8 @@ __all__ = [
     "EXIT_TIMED_OUT",
     "exit_code",
 ]
+#: What a shell reports for a command whose reader went away (128 + SIGPIPE).
+EXIT_BROKEN_PIPE = 141
 _DESCRIPTION = """Deploy, roll back, inspect, hold and pause agents, and redeliver notifications
 through a running deployer's HTTP API; 'config check' works offline."""
 _EPILOG = """exit codes: 0 active or verified (or done), 1 failed or unhealthy (the smoke test
@@ -50,29 +52,37 @@ deployer could not be reached or the command was misused.
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the process exit code."""
-    args = _parser().parse_args(argv)
-    return _run(args)
+    """Run the CLI; returns the process exit code (a usage error exits 4, ``--help`` 0)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except problems.UsageError as exc:
+        document = problems.problem("usage", str(exc))
+        problems.report(document, [exc.usage.rstrip(), str(exc)], as_json="--json" in argv)
+        raise SystemExit(EXIT_ERROR) from None
+    try:
+        code = _run(args)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader stopped early (`| head`): not worth a traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    return code
 
 
 def _run(args: argparse.Namespace) -> int:
+    as_json = bool(getattr(args, "json", False))
     try:
         return int(args.run(args))
     except ApiError as exc:
-        if getattr(args, "json", False):  # for a pipeline: the problem+json body, or one like it
-            failed = "could not be reached" if exc.status is None else "failed"
-            problem = exc.problem or {
-                "title": f"The deployer {failed}",
-                "status": exc.status,
-                "detail": str(exc),
-            }
-            print(json.dumps(problem))
-        print(f"error: {exc}", file=sys.stderr)
-        for item in (exc.problem or {}).get("errors") or []:
-            print(f"  {item.get('field')}: {item.get('message')}", file=sys.stderr)
+        slug = "unreachable" if exc.status is None else "deployer-failed"
+        document = exc.problem or problems.problem(slug, str(exc), status=exc.status)
+        items = (exc.problem or {}).get("errors") or []
+        lines = [f"error: {exc}", *(f"  {i.get('field')}: {i.get('message')}" for i in items)]
+        problems.report(document, lines, as_json=as_json)
         return EXIT_REFUSED if exc.refused else EXIT_ERROR
     except resolve.CommandError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        slug = "refused" if exc.code == EXIT_REFUSED else "usage"
+        problems.report(problems.problem(slug, str(exc)), [f"error: {exc}"], as_json=as_json)
         return exc.code
     except KeyboardInterrupt:
         return 130

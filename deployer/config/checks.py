@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import difflib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from itertools import pairwise
 
 from deployer.domain.addresses import Resolver, UrlRefused, checked_addresses, literal_address, parse_target
@@ -36,6 +37,20 @@ class Problem(ValueError):
 
 def fail(message: str, at: str = "") -> Problem:
     return Problem((at, message))
+
+
+def close_to(word: object, known: Iterable[str]) -> str | None:
+    """The one of ``known`` that ``word`` looks like a misspelling of, if any."""
+    if not isinstance(word, str):
+        return None
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+def did_you_mean(word: object, known: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` when ``word`` looks like a misspelling of ``x`` in ``known``."""
+    close = close_to(word, known)
+    return f" (did you mean {close!r}?)" if close else ""
 
 
 def whole(value: object, low: int, high: int | None, message: str) -> int:

@@ -54,7 +54,7 @@ def _mapping(message: str) -> BeforeValidator:
 def _choice(*allowed: str, message: str) -> Callable[[object], str]:
     def check(value: object) -> str:
         if value not in allowed:
-            raise fail(message)
+            raise fail(message + checks.did_you_mean(value, allowed))
         return str(value)
 
     return check
@@ -191,10 +191,20 @@ def _rollout_kind(value: object) -> str:
 
 
 _ROLLOUT_NAME = "must be 'immediate' or 'verified', or a mapping with strategy"
+
+
+def _rollout_name(value: object) -> str:
+    if value in ("immediate", "verified"):
+        return str(value)
+    if "canary" in (value, checks.close_to(value, STRATEGIES)):
+        raise fail(_ROLLOUT_NAME + " (did you mean {strategy: canary}?)")
+    raise fail(_ROLLOUT_NAME + checks.did_you_mean(value, STRATEGIES))
+
+
 Rollout = Annotated[
     Annotated[
         Any,
-        BeforeValidator(_choice("immediate", "verified", message=_ROLLOUT_NAME)),
+        BeforeValidator(_rollout_name),
         _schema({"enum": ["immediate", "verified"]}),
         Tag("name"),
     ]
@@ -203,9 +213,12 @@ Rollout = Annotated[
 ]
 
 
-def _target(value: object) -> str:
+def _target(value: object, info: ValidationInfo) -> str:
     if not isinstance(value, str) or not value:
         raise fail("must name a configured agent")
+    known = [n for n in (info.context or {}).get("agents", ()) if n]
+    if value not in known:
+        raise fail(f"{value!r} must be another configured agent{checks.did_you_mean(value, known)}")
     return value
 
 

@@ -9,17 +9,17 @@ app settings, so secrets never sit in the file.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, Field, ValidationError, WithJsonSchema, model_validator
+from pydantic import BeforeValidator, Field, ValidationError, WithJsonSchema, model_validator
 
 from deployer.config import checks
 from deployer.config.agent import Agent
 from deployer.config.checks import Problem, fail
 from deployer.config.document import Model, _mapping, _schema
+from deployer.config.reading import Reading
 from deployer.config.settings import unresolved_reference
 from deployer.config.subscribers import Topic, Webhook
 from deployer.domain.addresses import Resolver, system_resolve
@@ -29,16 +29,23 @@ _SETTING_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 #: Keys an agent inherits from the top level when it does not set them.
 _INHERITED_KEYS = ("grant_runtime_role", "project_resource_id", "registry_check")
 _HOOKS = "url, secret, events, agents, format"
-#: The tags of the fields that are a string or a mapping (``rollout``) or a flag or a mapping.
-_UNION_TAGS = frozenset({"name", "settings", "flag"})
 
 
 class ConfigError(ValueError):
-    """The configuration is invalid; ``problems`` lists each field and what is wrong with it."""
+    """The configuration is invalid; ``problems`` lists each field and what is wrong with it, and
+    ``errors`` the same as ``{field, message}`` (with ``line`` and ``column`` where the file says)."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], errors: list[dict[str, Any]] | None = None) -> None:
         super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
         self.problems = problems
+        self.errors = errors if errors is not None else [_error(p) for p in problems]
+
+
+def _error(problem: str, at: tuple[int, int] | None = None) -> dict[str, Any]:
+    field, found, message = problem.partition(": ")
+    if not found:  # a problem of the whole file
+        field, message = "", problem
+    return {"field": field, "message": message, **({"line": at[0], "column": at[1]} if at else {})}
 
 
 def _list(message: str) -> BeforeValidator:
@@ -74,7 +81,7 @@ class Document(Model):
     ] = Field(default=None, validate_default=True)
     agents: Annotated[
         list[Annotated[Agent, _mapping("must be a mapping")]], _list("must be a non-empty list")
-    ] = []
+    ] = Field(default=None, validate_default=True)
     webhooks: (
         Annotated[
             list[Annotated[Webhook, _mapping(f"must be a mapping with {_HOOKS}")]], BeforeValidator(_hooks)
@@ -94,11 +101,10 @@ class Document(Model):
 
     @model_validator(mode="after")
     def _across(self) -> Document:
-        names = [a.name for a in self.agents]
         found = [
-            (f"agents[{i}].promote_to.agent", f"{a.promote_to.agent!r} must be another configured agent")
+            (f"agents[{i}].promote_to.agent", f"{a.name!r} must be another configured agent, not itself")
             for i, a in enumerate(self.agents)
-            if a.promote_to is not None and (a.promote_to.agent == a.name or a.promote_to.agent not in names)
+            if a.promote_to is not None and a.promote_to.agent == a.name
         ]
         hooks = self.webhooks or []
         keys = [(h.format, h.url) for h in hooks]
@@ -148,27 +154,62 @@ def parse_config(
         "allow_loopback": settings.get("WEBHOOKS_ALLOW_LOOPBACK", "").lower() == "true",
         "agents": names,
     }
+    document = {**expanded, **({"agents": _inherit(expanded)} if "agents" in expanded else {})}
     try:
-        document = Document.model_validate({**expanded, "agents": _inherit(expanded)}, context=context)
+        validated = Document.model_validate(document, context=context)
     except ValidationError as exc:
-        raise ConfigError(problems + [p for error in exc.errors() for p in _problems(error)]) from None
+        unset = _unset(problems, expanded)
+        found = Reading(Document, document, exc.errors()).problems()
+        raise ConfigError(problems + [p for p in found if not _within(p.split(": ", 1)[0], unset)]) from None
     if problems:
         raise ConfigError(problems)
-    return document.value()
+    return validated.value()
 
 
 def load_config(path: str, settings: Mapping[str, str], *, resolve_names: bool = True) -> DeployerConfig:
-    """Read and validate the YAML file at ``path`` (``resolve_names``: see :func:`parse_config`)."""
+    """Read and validate the YAML file at ``path`` (``resolve_names``: see :func:`parse_config`).
+    Each problem starts with where it is written, ``path:line:column:``, and a key set twice in
+    one mapping is a problem."""
     import yaml
+
+    from deployer.config.source import read_source
 
     try:
         with open(path, encoding="utf-8") as handle:
-            raw = yaml.safe_load(handle)
+            source = read_source(handle.read())
     except OSError as exc:
         raise ConfigError([f"{path}: cannot be read ({exc.strerror})"]) from None
     except yaml.YAMLError as exc:
-        raise ConfigError([f"{path}: is not valid YAML ({exc})"]) from None
-    return parse_config(raw, settings, resolve_names=resolve_names)
+        raise _not_yaml(path, exc) from None
+    problems = list(source.duplicates)
+    try:
+        config = parse_config(source.document, settings, resolve_names=resolve_names)
+    except ConfigError as exc:
+        problems += exc.problems
+    if problems:
+        located = sorted(((source.locate(p.split(": ", 1)[0]), p) for p in problems), key=_line)
+        raise ConfigError(
+            [f"{path}:{at[0]}:{at[1]}: {p}" if at else f"{path}: {p}" for at, p in located],
+            [_error(p, at) for at, p in located],
+        )
+    return config
+
+
+def _not_yaml(path: str, exc: Exception) -> ConfigError:
+    """Where the YAML stops parsing, and what it was in the middle of (``yaml.MarkedYAMLError``)."""
+    mark, context, since = (getattr(exc, name, None) for name in ("problem_mark", "context", "context_mark"))
+    message = f"not valid YAML: {getattr(exc, 'problem', None) or exc}"
+    if context and since:
+        message += f" ({context} at line {since.line + 1}, column {since.column + 1})"
+    if mark is None:
+        return ConfigError([f"{path}: {message}"], [{"field": "", "message": message}])
+    line, column = mark.line + 1, mark.column + 1
+    error = {"field": "", "message": message, "line": line, "column": column}
+    return ConfigError([f"{path}:{line}:{column}: {message}"], [error])
+
+
+def _line(located: tuple[tuple[int, int] | None, str]) -> tuple[int, int]:
+    return located[0] or (0, 0)
 
 
 def _unresolved(host: str) -> list[str]:
@@ -190,61 +231,6 @@ def json_schema() -> dict[str, Any]:
         **schema,
         "title": "agent-deployer configuration (deployer.yaml)",
     }
-
-
-def _problems(error: Mapping[str, Any]) -> list[str]:
-    loc = _readable(error["loc"])
-    where = _path(loc)
-    exc = (error.get("ctx") or {}).get("error")
-    if isinstance(exc, Problem):
-        return [f"{_join(where, at)}: {message}" for at, message in exc.found]
-    if error["type"] == "extra_forbidden":
-        guess = _guess(loc)
-        return [f"{where}: unknown field" + (f" (did you mean {guess!r}?)" if guess else "")]
-    return [f"{where}: {error['msg']}"]
-
-
-def _readable(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
-    """``loc`` without the tags pydantic adds for a field that is one of two kinds."""
-    return tuple(
-        p
-        for i, p in enumerate(loc)
-        if not (p in _UNION_TAGS and i and loc[i - 1] in ("rollout", "preflight"))
-    )
-
-
-def _path(loc: tuple[int | str, ...]) -> str:
-    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
-
-
-def _join(where: str, at: str) -> str:
-    if not where or not at:
-        return where or at
-    return f"{where}{at}" if at.startswith("[") else f"{where}.{at}"
-
-
-def _guess(loc: tuple[int | str, ...]) -> str | None:
-    """The known key an unknown one (the last of ``loc``) may be a typo of."""
-    model: type[BaseModel] | None = Document
-    for part in loc[:-1]:
-        if model is None:
-            return None
-        if isinstance(part, str):
-            model = _model_in(model.model_fields[part].annotation) if part in model.model_fields else model
-    if model is None:
-        return None
-    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1, cutoff=0.8)
-    return close[0] if close else None
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in get_args(annotation):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
 
 
 def _names(agents: object) -> list[str | None]:
@@ -278,6 +264,21 @@ def _expand(value: object, settings: Mapping[str, str], where: str, problems: li
     if isinstance(value, list):
         return [_expand(v, settings, f"{where}[{i}]", problems) for i, v in enumerate(value)]
     return value
+
+
+def _unset(problems: list[str], expanded: Mapping[str, Any]) -> set[str]:
+    """The fields whose ``${NAME}`` could not be read (already reported), with the agents'
+    fields inherited from them: their values are not checked again."""
+    unset = {p.split(": ", 1)[0] for p in problems if ": ${" in p}
+    agents = expanded.get("agents")
+    for i, agent in enumerate(agents if isinstance(agents, list) else []):
+        if isinstance(agent, Mapping):
+            unset |= {f"agents[{i}].{k}" for k in _INHERITED_KEYS if k in unset and k not in agent}
+    return unset
+
+
+def _within(where: str, fields: set[str]) -> bool:
+    return any(where == f or where.startswith((f"{f}.", f"{f}[")) for f in fields)
 
 
 def _inherit(raw: Mapping[str, Any]) -> object:

@@ -17,7 +17,10 @@ from deployer.domain.addresses import parse_target, system_resolve
 def _configured(value: frozenset[str] | None, info: ValidationInfo) -> frozenset[str] | None:
     """The agents a subscriber's filter names must be configured (``agents`` in the context)."""
     known = set((info.context or {}).get("agents", ()))
-    found = [("", f"{name!r} is not a configured agent") for name in sorted((value or frozenset()) - known)]
+    found = [
+        ("", f"{name!r} is not a configured agent{checks.did_you_mean(name, known)}")
+        for name in sorted((value or frozenset()) - known)
+    ]
     if found:
         raise checks.Problem(*found)
     return value

@@ -27,7 +27,7 @@ from deployer.domain.agents import AgentConfig
 from deployer.domain.clock import iso, parse_iso
 from deployer.domain.errors import Conflict, PlatformError
 from deployer.domain.hints import hint_for
-from deployer.domain.model import SMOKE_TESTED, Deployment, DeploymentError
+from deployer.domain.model import SMOKE_TESTED, AgentState, Deployment, DeploymentError
 from deployer.domain.platform import DEPLOYMENT_ID_KEY, Scheduled, VersionInfo, VersionSpec
 from deployer.domain.rollout_state import Traffic
 from deployer.domain.transitions import (
@@ -42,11 +42,14 @@ from deployer.rollout import canary, traffic
 log = logging.getLogger(__name__)
 
 
-def create_version_for(ctx: Context, agent: AgentConfig, record: Deployment) -> Deployment:
+def create_version_for(
+    ctx: Context, agent: AgentConfig, record: Deployment, *, state: AgentState | None = None
+) -> Deployment:
     """Create the version for a pending record and move it to ``creating`` (or ``failed``).
     Preflight first: the image in its registry (``image_check``), then, when configured, the
     model deployments and connections; what is missing fails it with no version.
-    ``rollout: verified``: the agent's traffic is pinned to the serving version."""
+    ``rollout: verified``: the agent's traffic is pinned to the serving version. ``state``: the
+    agent row as written with the record, if it was (saves reading it again)."""
     endpoint = ctx.endpoint_for(agent)
     pending = record  # what a retry starts from: it checks the image again, one history entry
     try:
@@ -59,7 +62,8 @@ def create_version_for(ctx: Context, agent: AgentConfig, record: Deployment) -> 
         missing = preflight.check(ctx, agent, endpoint)
         if missing is not None:
             return _fail(ctx, record, missing)
-        canary.abort_older(ctx, agent, record)  # an unfinished canary goes back to its stable version
+        # An unfinished canary goes back to its stable version.
+        canary.abort_older(ctx, agent, record, state=state)
         pinned = traffic.pin_before_create(ctx, agent, record) if record.rollout in SMOKE_TESTED else None
         info = ctx.platform.create_version(endpoint, agent.name, _spec(agent, record))
     except PlatformError as exc:
@@ -107,13 +111,12 @@ def _creating(
     ctx: Context, record: Deployment, info: VersionInfo, *, pinned: Traffic | None, note: str | None
 ) -> Deployment:
     now = ctx.clock.now()
-    # The next look is written before the record says creating: a crash between the two leaves
-    # the early due time, never the pending grace.
-    ctx.store.schedule(Scheduled(deployment_id=record.id, due=now + FIRST_DELAY_S))
-    creating = ctx.store.update(
+    # The record and its next look change together: no crash leaves the pending grace behind.
+    creating, _ = ctx.store.update_and_schedule(
         record.moved_to(
             "creating", iso(now), note=note, version=info.version, traffic_before=pinned, reconcile_after=None
-        )
+        ),
+        Scheduled(deployment_id=record.id, due=now + FIRST_DELAY_S),
     )
     log.info("deployment %s: %s version %s creating", record.id, record.agent, info.version)
     return outbox.flush(ctx, creating)

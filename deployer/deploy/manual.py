@@ -69,7 +69,7 @@ class AgentOverview:
             "name": agent.name,
             "registry": agent.registry,
             "repository": agent.repository,
-            "tags": tags.pattern if tags.kind == "glob" else f"{tags.kind}:{tags.pattern}",
+            "tags": tags.written,
             "allow_latest": tags.allow_latest,
             "pin": agent.pin,
             "cpu": agent.cpu,

@@ -13,7 +13,7 @@ from contextlib import suppress
 from dataclasses import dataclass, replace
 
 from deployer.context import Context
-from deployer.deploy import create, promotion, rollback, runtime_role
+from deployer.deploy import create, promotion, quiet, rollback, runtime_role
 from deployer.domain.agents import AgentConfig
 from deployer.domain.clock import iso, parse_iso
 from deployer.domain.errors import Conflict, PlatformError
@@ -51,6 +51,21 @@ def poll_once(ctx: Context, *, concurrency: int, budget_s: float) -> TickReport:
     return TickReport(due=len(entries), worked=worked, deferred=len(entries) - worked)
 
 
+def poll_and_send(
+    ctx: Context, delivery: outbox.Delivery, *, concurrency: int, budget_s: float
+) -> TickReport:
+    """One tick, then, in the same execution, the notifications its transitions queued (with any
+    other entry due): a webhook leaves as soon as the record changed, not at the sender's next
+    tick. The sender's timer stays the fallback and retries. Nothing is sent, and the queue is not
+    read, when nobody subscribes or the tick looked at nothing."""
+    started = ctx.clock.now()
+    report = poll_once(ctx, concurrency=concurrency, budget_s=budget_s)
+    left = budget_s - (ctx.clock.now() - started)
+    if report.worked and ctx.config.subscribers and left > 0:
+        outbox.deliver_due(ctx, delivery, concurrency=concurrency, budget_s=left)
+    return report
+
+
 def _within_budget(ctx: Context, entry: Scheduled, started: float, budget_s: float) -> bool:
     if ctx.clock.now() - started >= budget_s:
         return False
@@ -60,10 +75,16 @@ def _within_budget(ctx: Context, entry: Scheduled, started: float, budget_s: flo
 
 def track(ctx: Context, entry: Scheduled) -> None:
     """Lease one open entry, then move its deployment on as far as the platform allows. A lost
-    race or an unavailable platform hands the entry back for a later look."""
+    race or an unavailable platform hands the entry back for a later look. An entry that carries
+    a quiet look is first looked at with that alone (``quiet.py``); only a change leads here on."""
     now = ctx.clock.now()
+    if entry.look is not None:
+        changed = quiet.look(ctx, entry, now)
+        if changed is None:
+            return
+        entry = changed
     try:
-        lease = ctx.store.schedule(replace(entry, due=now + LEASE_S))
+        lease = ctx.store.schedule(replace(entry, due=now + LEASE_S, look=None))
     except Conflict:
         return  # another worker took it
     try:
@@ -133,8 +154,9 @@ def _observe(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, 
     d, info = runtime_role.gate(ctx, agent, d, info)  # the identity holds its role before active
     seen = observe(d, info, now=now, started=parse_iso(d.began_at), timeout_s=agent.timeout_s)
     if seen.status == "creating":
-        delay = next_look(lease.attempt + 1, now - parse_iso(d.began_at))
-        ctx.store.schedule(replace(lease, due=now + delay, attempt=lease.attempt + 1))
+        delay = next_look(lease.attempt + 1, now - parse_iso(d.began_at), d.expected_active_s)
+        look = quiet.of(ctx, agent, d)
+        ctx.store.schedule(replace(lease, due=now + delay, attempt=lease.attempt + 1, look=look))
         return
     if seen.status == "active":
         traffic.serve_protocols(ctx, agent, d)  # before the smoke test or the first user calls

@@ -28,7 +28,7 @@ from deployer.domain.model import (
     new_deployment_id,
 )
 from deployer.domain.platform import Scheduled
-from deployer.domain.transitions import PENDING_GRACE_S
+from deployer.domain.transitions import PENDING_GRACE_S, expected_active_s
 from deployer.notify import outbox
 from deployer.rollout import holds
 
@@ -38,20 +38,13 @@ log = logging.getLogger(__name__)
 def handle_event(ctx: Context, event: ReceivedEvent) -> list[Deployment]:
     """Record what one delivered event means, deploying where the rules say. Idempotent per
     event id: a redelivery returns the records the first delivery made."""
-    # The registry the image would be pulled from (the request host, else the topic's registry):
-    # an allowed topic does not vouch for another request host.
-    if event.kind == "push" and event.push and not ctx.config.allows_registry(event.push.registry):
-        return [_note(ctx, event, "refused", "registry_not_allowed")]
     if event.kind != "push" or event.push is None:
         status: Status = "ignored" if event.kind == "ignored" else "refused"
         return [_note(ctx, event, status, event.reason or event.kind)]
-    push = event.push
-    if push.tag is None:
-        return [_note(ctx, event, "ignored", "untagged")]
-    agents = rules.agents_for(push, ctx.config)
-    if not agents:
-        return [_note(ctx, event, "skipped", "no_matching_rule")]
-    return [_push_to_agent(ctx, push, agent) for agent in agents]
+    routed = rules.route(event.push, ctx.config)
+    if routed.status is not None:
+        return [_note(ctx, event, routed.status, routed.reason or routed.status)]
+    return [_push_to_agent(ctx, event.push, agent) for agent in routed.agents]
 
 
 def start_deployment(
@@ -88,7 +81,11 @@ def start_deployment(
 def _push_to_agent(ctx: Context, push: ImagePush, agent: AgentConfig) -> Deployment:
     now = ctx.clock.now()
     candidate = new_deployment_id(now)
-    deployment_id = ctx.store.claim(f"event|{push.event_id}|{agent.name}", candidate)
+    record = _record(ctx, agent, push, deployment_id=candidate, source="event", now=now)
+    at_once = _begin_at_once(ctx, agent, push, record)
+    if at_once is not None:
+        return at_once
+    deployment_id = ctx.store.claim(_event_key(push, agent), candidate)
     if deployment_id != candidate:  # a redelivery: the first delivery's record, if it got that far
         existing = ctx.store.get(deployment_id)
         if existing is not None:
@@ -98,13 +95,57 @@ def _push_to_agent(ctx: Context, push: ImagePush, agent: AgentConfig) -> Deploym
     if not verdict.deploy:
         return _add_skipped(ctx, record, verdict.reason)
     state = ctx.store.get_agent(agent.name)
+    record = _expecting(record, state)
     blocked = rollout.push_blocked(state, push.digest)
     if blocked is not None:  # decided before the push key is taken: after unhold it may deploy
         return _add_skipped(ctx, record, blocked)
-    owner = ctx.store.claim(f"push|{agent.name}|{push.digest}|{push.tag}", deployment_id)
+    owner = ctx.store.claim(_push_key(push, agent), deployment_id)
     if owner != deployment_id:
         return _add_skipped(ctx, record, "duplicate")
     return _launch(ctx, agent, push, record, state=state)
+
+
+def _begin_at_once(
+    ctx: Context, agent: AgentConfig, push: ImagePush, record: Deployment
+) -> Deployment | None:
+    """The common push in one atomic write: its keys, the agent row (conditional on the state
+    the rules were checked against), the pending record and its open-work entry, then the
+    version. ``None`` when the rules skip the push, the agent wants an approval first, or a row
+    is there already (a redelivery, a duplicate, a concurrent push for the agent): the
+    step-by-step path decides those."""
+    state = ctx.store.get_agent(agent.name)
+    record = _expecting(record, state)
+    if (
+        not rules.tag_verdict(push, agent).deploy
+        or rollout.push_blocked(state, push.digest) is not None
+        or not rules.order_verdict(push, agent, state).deploy
+        or approval.policy_for(agent, record) is not None
+    ):
+        return None
+    now = ctx.clock.now()
+    try:
+        pending = ctx.store.begin(
+            record.moved_to("pending", iso(now)),
+            Scheduled(deployment_id=record.id, due=now + PENDING_GRACE_S),
+            claims={_event_key(push, agent): record.id, _push_key(push, agent): record.id},
+            agent=replace(state, high_tag=rules.raised_high_tag(push, agent, state)),
+        )
+    except Conflict:
+        return None
+    return _create(ctx, agent, pending, state=state)
+
+
+def _expecting(record: Deployment, state: AgentState) -> Deployment:
+    """The record with the time its version is expected to take, from the agent's history."""
+    return replace(record, expected_active_s=expected_active_s(state.took_s))
+
+
+def _event_key(push: ImagePush, agent: AgentConfig) -> str:
+    return f"event|{push.event_id}|{agent.name}"
+
+
+def _push_key(push: ImagePush, agent: AgentConfig) -> str:
+    return f"push|{agent.name}|{push.digest}|{push.tag}"
 
 
 def _launch(
@@ -131,8 +172,16 @@ def _launch(
     pending, ours = write_pending(ctx, record, note=held)
     if not ours:
         return create.reconcile_if_due(ctx, agent, pending)
+    return _create(ctx, agent, pending)
+
+
+def _create(
+    ctx: Context, agent: AgentConfig, pending: Deployment, *, state: AgentState | None = None
+) -> Deployment:
+    """Create the version of a pending record this call wrote (``state``: the agent row as it
+    was when the record was written with it, if it was)."""
     try:
-        return create.create_version_for(ctx, agent, pending)
+        return create.create_version_for(ctx, agent, pending, state=state)
     except PlatformError:
         _wake_for_reconcile(ctx, pending.id)
         raise
@@ -179,10 +228,7 @@ def _take_agent(
 
     def attempt() -> str | None:
         current = read.pop() if read else ctx.store.get_agent(agent.name)
-        blocked = rollout.push_blocked(current, push.digest) if blockable else None
-        if blocked is not None:
-            return blocked
-        verdict = rules.order_verdict(push, agent, current) if ordered else rules.DEPLOY
+        verdict = rules.state_verdict(push, agent, current, ordered=ordered) if blockable else rules.DEPLOY
         if not verdict.deploy:
             return verdict.reason
         high_tag = rules.raised_high_tag(push, agent, current)

@@ -7,6 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+#: Problem ``type`` URIs (RFC 9457) are this prefix and a slug: the API's and the CLI's own.
+PROBLEM_TYPE_PREFIX = "urn:agent-deployer:problem:"
+
 
 class Conflict(Exception):
     """A conditional write lost: the entity exists already, or changed since it was read."""

@@ -168,6 +168,9 @@ class Deployment:
     #: when no ``create_version`` call made for it can still be running (``None``: ``created_at``
     #: plus ``PENDING_GRACE_S``). Moved earlier when a call is known to have ended.
     reconcile_after: str | None = None
+    #: How long the version is expected to take to become active (the agent's history; ``None``:
+    #: no history), for the poll's schedule.
+    expected_active_s: float | None = None
     #: The runtime-role step: the version's identity given Azure AI User on the project.
     runtime_role: RoleGrant | None = None
     #: How the version takes traffic (``None``: records from before rollouts, as ``immediate``).
@@ -326,4 +329,7 @@ class AgentState:
     canary_id: str | None = None
     #: The newest deployment waiting for approval (older ones waiting are superseded by it).
     awaiting_id: str | None = None
+    #: Times to active (s) of the agent's last deployments, newest first: the poll looks densely
+    #: only around when the next version is expected to become active.
+    took_s: tuple[float, ...] = ()
     etag: str | None = field(default=None, compare=False)

@@ -16,6 +16,19 @@ AgentProtocol = Literal["responses", "invocations"]
 
 
 @dataclass(frozen=True, kw_only=True)
+class QuietLook:
+    """What a look at a creating version needs while nothing else is pending on its record (its
+    runtime role settled, no notification to flush): kept on the open-work entry, so that such a
+    look reads no record and writes only the entry."""
+
+    agent: str
+    version: str
+    endpoint: str
+    began_at: float
+    expected_active_s: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Scheduled:
     """An entry of the open-work index: a deployment the poll must look at after ``due``."""
 
@@ -23,6 +36,7 @@ class Scheduled:
     due: float
     attempt: int = 0
     etag: str | None = field(default=None, compare=False)
+    look: QuietLook | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, kw_only=True)

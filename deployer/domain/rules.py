@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from deployer.domain.agents import AgentConfig, DeployerConfig
-from deployer.domain.model import AgentState, ImagePush
+from deployer.domain.model import AgentState, ImagePush, Status
+from deployer.domain.rollout import push_blocked
 from deployer.domain.semver import parse_version
 
 
@@ -19,6 +20,29 @@ class Verdict:
 
 
 DEPLOY = Verdict(deploy=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Route:
+    """Where a push goes before any agent's state is read: the agents whose rule names it, or, when
+    none is tried, the status and reason it is recorded with."""
+
+    agents: tuple[AgentConfig, ...] = ()
+    status: Status | None = None
+    reason: str | None = None
+
+
+def route(push: ImagePush, config: DeployerConfig) -> Route:
+    """The registry must be allowed (the one the image would be pulled from: an allowed topic does
+    not vouch for another request host), the push tagged, and some agent's rule name it."""
+    if not config.allows_registry(push.registry):
+        return Route(status="refused", reason="registry_not_allowed")
+    if push.tag is None:
+        return Route(status="ignored", reason="untagged")
+    agents = agents_for(push, config)
+    if not agents:
+        return Route(status="skipped", reason="no_matching_rule")
+    return Route(agents=agents)
 
 
 def agents_for(push: ImagePush, config: DeployerConfig) -> tuple[AgentConfig, ...]:
@@ -43,6 +67,15 @@ def order_verdict(push: ImagePush, agent: AgentConfig, state: AgentState) -> Ver
         if pushed is not None and highest is not None and pushed < highest:
             return Verdict(deploy=False, reason="older_than_active")
     return DEPLOY
+
+
+def state_verdict(push: ImagePush, agent: AgentConfig, state: AgentState, *, ordered: bool = True) -> Verdict:
+    """What the agent's row says of a push its tag policy accepts: ``paused``, ``held`` (its digest),
+    then (``ordered``: pushes, not automatic promotions) :func:`order_verdict`."""
+    blocked = push_blocked(state, push.digest)
+    if blocked is not None:
+        return Verdict(deploy=False, reason=blocked)
+    return order_verdict(push, agent, state) if ordered else DEPLOY
 
 
 def raised_high_tag(push: ImagePush, agent: AgentConfig, state: AgentState) -> str | None:

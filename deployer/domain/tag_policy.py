@@ -45,6 +45,11 @@ class TagPolicy:
         return cls(kind, pattern, allow_latest)
 
     @property
+    def written(self) -> str:
+        """The policy as ``deployer.yaml`` writes it (``1.*``, ``semver:^1.2``, ``regex:...``)."""
+        return self.pattern if self.kind == "glob" else f"{self.kind}:{self.pattern}"
+
+    @property
     def orders_versions(self) -> bool:
         """Whether deployments under this policy must never move to a lower version."""
         return self.kind == "semver"

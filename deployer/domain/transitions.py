@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from deployer.domain.hints import hint_for
@@ -14,6 +16,10 @@ MAX_DELAY_S = 30.0
 #: due just after the next tick would wait for the one after it.
 FAST_DELAY_S = 4.0
 FAST_WINDOW_S = 120.0
+#: An agent's provisioning time is learned from its last versions' times to active; looks are
+#: dense from this long (or this share of the expected time, if longer) before it is expected.
+LEARNED_FROM = 5
+EXPECTED_WINDOW_S, EXPECTED_WINDOW_SHARE = 12.0, 0.25
 #: The longest one ``create_version`` call may take in the Foundry adapter: its retries stop
 #: after ``CREATE_RETRY_BUDGET_S`` and the request in flight then has one read timeout left.
 CREATE_READ_TIMEOUT_S = 30.0
@@ -61,12 +67,29 @@ def observe(
     return Observation(status="creating")
 
 
-def next_look(attempt: int, age_s: float) -> float:
-    """Seconds until a creating version is looked at again: 2 s, then at every tick of the
-    default schedule for the two minutes in which provisioning usually ends, so an active
-    version is seen within a tick; after that every 8 s, 16 s, then 30 s, each for half a minute."""
+def expected_active_s(took: Sequence[float]) -> float | None:
+    """How long the agent's next version is expected to take to become active: the median of
+    its last times to active (``None`` without any)."""
+    return float(statistics.median(took)) if took else None
+
+
+def learned(took: Sequence[float], latest: float | None) -> tuple[float, ...]:
+    """The agent's last ``LEARNED_FROM`` times to active, newest first, with ``latest``."""
+    return tuple(([latest] if latest is not None else []) + list(took))[:LEARNED_FROM]
+
+
+def next_look(attempt: int, age_s: float, expected_s: float | None = None) -> float:
+    """Seconds until a creating version is looked at again: 2 s (an early failure shows at
+    once), then at every tick of the default schedule for the two minutes in which
+    provisioning usually ends, so an active version is seen within a tick; after that every
+    8 s, 16 s, then 30 s, each for half a minute. With an ``expected_s`` (the agent's history),
+    the ticks before the window around it are skipped: one look at its start, then every tick."""
     if attempt == 0:
         return FIRST_DELAY_S
+    if expected_s is not None:
+        window_start = expected_s - max(EXPECTED_WINDOW_S, expected_s * EXPECTED_WINDOW_SHARE)
+        if age_s + FAST_DELAY_S < window_start:
+            return window_start - age_s
     if age_s < FAST_WINDOW_S:
         return FAST_DELAY_S
     return float(min(FAST_DELAY_S * 2 ** (int((age_s - FAST_WINDOW_S) // MAX_DELAY_S) + 1), MAX_DELAY_S))

@@ -1,4 +1,4 @@
-"""The timer trigger: one poll tick over the open deployments."""
+"""The timer trigger: one poll tick over the open deployments, then the notifications it queued."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 import azure.functions as func
 
 from deployer.bootstrap import root
-from deployer.deploy.poll import poll_once
+from deployer.deploy.poll import poll_and_send
 
 log = logging.getLogger(__name__)
 
@@ -15,8 +15,11 @@ log = logging.getLogger(__name__)
 def poll_deployments(timer: func.TimerRequest) -> None:
     """Run one tick within the configured concurrency and time budget."""
     app = root()
-    report = poll_once(
-        app.context, concurrency=app.settings.poll_concurrency, budget_s=app.settings.poll_budget_s
+    report = poll_and_send(
+        app.context,
+        app.delivery,
+        concurrency=app.settings.poll_concurrency,
+        budget_s=app.settings.poll_budget_s,
     )
     if report.due:
         log.info("poll: %d due, %d worked, %d deferred", report.due, report.worked, report.deferred)

@@ -4,7 +4,7 @@ Writing. A transition and its event types are one conditional update of the reco
 (``Deployment.moved_to`` appends to ``pending_events``). :func:`flush` then writes one entry per
 (deployment, status, subscriber) with a deterministic id, insert-if-absent, queues it, and only
 then clears ``pending_events`` with a conditional update. Until that clear, the deployment keeps
-its open-work row (partition ``o``), so if the process dies in between, the poll finds the
+its open-work row, so if the process dies in between, the poll finds the
 record again and flushes it (``deployer.deploy.poll``); running a flush twice writes nothing new.
 
 Events nobody subscribes to (and ``pending``/``ignored``/``refused``, never notified) are left

@@ -170,12 +170,14 @@ def finish_abort(ctx: Context, agent: AgentConfig, d: Deployment) -> Deployment:
     return d
 
 
-def abort_older(ctx: Context, agent: AgentConfig, d: Deployment) -> None:
+def abort_older(ctx: Context, agent: AgentConfig, d: Deployment, *, state: AgentState | None = None) -> None:
     """A newer deployment ``d`` starts: the agent's unfinished canary (an older one) is aborted to
-    its stable version first, its digest not held (nothing was wrong with it)."""
+    its stable version first, its digest not held (nothing was wrong with it). ``state``: the
+    agent row as just written (for the first attempt only)."""
+    known = [state] if state is not None else []
 
     def attempt() -> None:
-        canary_id = ctx.store.get_agent(d.agent).canary_id
+        canary_id = (known.pop() if known else ctx.store.get_agent(d.agent)).canary_id
         other = ctx.store.get(canary_id) if canary_id and canary_id != d.id else None
         if other is not None and other.status == "canary" and newer(d.id, other.id):
             abort_deployment(ctx, agent, other, reason="superseded_by_newer_deployment", hold=False)

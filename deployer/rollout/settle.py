@@ -21,7 +21,7 @@ from deployer.domain.clock import iso, parse_iso
 from deployer.domain.model import SERVING_STATUSES, SMOKE_TESTED, AgentState, Deployment, Status
 from deployer.domain.platform import Scheduled
 from deployer.domain.rollout import promotion_due
-from deployer.domain.transitions import settles_as
+from deployer.domain.transitions import learned, settles_as
 from deployer.notify import outbox
 from deployer.rollout import traffic
 from deployer.rollout.retention import retain
@@ -53,6 +53,7 @@ def settle(
                     active_image=serving.image,
                     active_digest=serving.digest,
                     active_tag=serving.tag,
+                    took_s=learned(state.took_s, serving.time_to_active_s),
                 )
             )
         return True

@@ -41,6 +41,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceModifiedError
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
+from deployer.adapters.table_layout import OPEN, OPEN_END, RECORDS, RECORDS_BELOW
 from deployer.cli.simulate import image_pushed_event
 from deployer.domain.subscribers import Webhook
 from deployer.domain.transitions import PENDING_GRACE_S
@@ -298,7 +299,17 @@ class Site:
         return [dict(e) for e in self.table.query_entities(f"PartitionKey eq '{partition}'")]
 
     def records(self) -> list[dict[str, Any]]:
-        return self.rows("d")
+        return self._query("PartitionKey eq @pk and RowKey lt @below", below=RECORDS_BELOW)
+
+    def open_work(self) -> dict[str, dict[str, Any]]:
+        """The open-work rows, by deployment id."""
+        rows = self._query(
+            "PartitionKey eq @pk and RowKey ge @first and RowKey lt @end", first=OPEN, end=OPEN_END
+        )
+        return {row["RowKey"].removeprefix(OPEN): row for row in rows}
+
+    def _query(self, query: str, **params: str) -> list[dict[str, Any]]:
+        return [dict(e) for e in self.table.query_entities(query, parameters={"pk": RECORDS, **params})]
 
     def record_for(self, event: dict[str, Any]) -> dict[str, Any]:
         [record] = [r for r in self.records() if r.get("event_id") == event["id"]]
@@ -358,8 +369,13 @@ def fast_forward(site: Site, *, only: Callable[[dict[str, Any]], bool] = lambda 
         e["RowKey"]: float(e.get("next_attempt_at") or 0) for e in site.rows("n") if e["state"] == "pending"
     }
     moved = 0
-    for partition, lease_s in (("o", POLL_LEASE_S), ("q", SEND_LEASE_S)):
-        for row in site.table.query_entities(f"PartitionKey eq '{partition}'"):
+    open_rows = site.table.query_entities(
+        "PartitionKey eq @pk and RowKey ge @first and RowKey lt @end",
+        parameters={"pk": RECORDS, "first": OPEN, "end": OPEN_END},
+    )
+    queued = site.table.query_entities("PartitionKey eq 'q'")
+    for partition, rows, lease_s in ((RECORDS, open_rows, POLL_LEASE_S), ("q", queued, SEND_LEASE_S)):
+        for row in rows:
             due = float(row["due"])
             wait = due - now
             dead_lease = SHORT_WAIT_S < wait <= lease_s - DEAD_LEASE_AGE_S
@@ -383,7 +399,7 @@ def settled(site: Site) -> bool:
     return (
         len(records) >= len(site.pushes)
         and all(r["status"] in TERMINAL for r in records)
-        and not site.rows("o")
+        and not site.open_work()
         and not site.rows("q")
     )
 
@@ -453,7 +469,7 @@ def check_invariants(site: Site) -> None:
             assert entry["event_id"] in receiver.ids(path), f"{entry['RowKey']} delivered but never received"
 
     # 4. nothing is pending forever
-    assert site.rows("o") == [], "open work left"
+    assert site.open_work() == {}, "open work left"
     assert site.rows("q") == [], "queued notifications left"
     unflushed = {
         r["RowKey"]: events

@@ -140,6 +140,7 @@ def test_the_same_principal_role_and_scope_under_another_name_is_a_409_role_assi
         (PROJECT.replace("resourceGroups/rg", "resourceGroups/elsewhere"), "ResourceGroupNotFound"),
         (f"/subscriptions/{uuid.uuid4()}", "SubscriptionNotFound"),
     ],
+    ids=["project", "resource-group", "subscription"],
 )
 def test_a_scope_that_does_not_exist_is_refused_with_404(client, emulator, scope, code):
     emulator.state.update_settings({"scopes": [PROJECT]})
@@ -212,6 +213,13 @@ def test_a_forbidden_caller_gets_authorization_failed(client, emulator):
             "InvalidRoleDefinitionId",
         ),
         (str(uuid.uuid4()), ROLE, "someone", "InvalidPrincipalId"),
+    ],
+    ids=[
+        "name-not-a-guid",
+        "unknown-role",
+        "role-by-name",
+        "role-of-another-subscription",
+        "principal-not-a-guid",
     ],
 )
 def test_the_request_body_is_checked_as_arm_does(client, name, role, principal, code):

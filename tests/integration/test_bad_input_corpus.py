@@ -34,6 +34,7 @@ from typing import Any
 import pytest
 from azure.data.tables import TableClient
 
+from deployer.adapters.table_layout import KEY, RECORDS, RECORDS_BELOW
 from localdev.stack import Stack
 from tests.integration.invariants import call
 from tests.registry_seed import seed, seed_pushed
@@ -191,10 +192,14 @@ def test_bad_input_is_refused_clearly_and_deploys_nothing(service, case):
     else:  # an Event Grid delivery acknowledged: each event recorded, none deployed
         assert {key: after[key] for key in rows} == rows, "an existing row was changed"
         written = {key: row for key, row in after.items() if key not in rows}
-        records = [row for (partition, _), row in written.items() if partition == "d"]
+        records = [
+            row for (partition, key), row in written.items() if partition == RECORDS and key < RECORDS_BELOW
+        ]
         recorded = expect["recorded"] if isinstance(expect["recorded"], list) else [expect["recorded"]]
         assert sorted(r["status"] for r in records) == sorted(recorded), records
-        assert {partition for partition, _ in written} <= {"d", "k"}, sorted(written)
+        # records and idempotency keys only: no agent row, no open work
+        allowed = [p == RECORDS and (k < RECORDS_BELOW or k.startswith(KEY)) for p, k in written]
+        assert all(allowed), sorted(written)
         assert all(r.get("agent", "") == "" and not r.get("version") for r in records), records
         if "reason" in expect:
             [record] = records

@@ -207,3 +207,28 @@ def test_text_others_wrote_reaches_the_terminal_without_control_sequences(http, 
         assert unsafe not in shown.stdout + shown.stderr
     as_json = run("--url", url, "status", started["id"], "--json")
     assert json.loads(as_json.stdout)["reason"] == hostile  # JSON keeps the text, escaped
+
+
+def test_config_explain_reads_the_agents_state_from_the_deployer(url):
+    config = str(Path(__file__).parent / "deployer.test.yaml")
+    explain = ("config", "explain", image("cli-bot", "999.0.0"), "--file", config, "--json")
+    assert run("--url", url, "pause", "cli-bot").returncode == 0
+    try:
+        paused = run("--url", url, *explain)
+    finally:
+        assert run("--url", url, "resume", "cli-bot").returncode == 0
+    resumed = run("--url", url, *explain)
+    decided = [{d["agent"]: d for d in json.loads(done.stdout)["agents"]} for done in (paused, resumed)]
+    assert (paused.returncode, decided[0]["cli-bot"]["reason"]) == (3, "paused"), paused.stderr
+    assert (resumed.returncode, decided[1]["cli-bot"]["decision"]) == (0, "deploy"), resumed.stderr
+    assert "unless" not in decided[1]["cli-bot"]
+    offline = run(*explain)
+    assert "unless" in {d["agent"]: d for d in json.loads(offline.stdout)["agents"]}["cli-bot"]
+
+
+def test_a_refused_short_form_with_json_is_a_problem_document(url):
+    done = run("--url", url, "abort", "cli-bot", "--json")
+    assert done.returncode == 3
+    problem = json.loads(done.stdout)
+    assert problem["type"] == "urn:agent-deployer:problem:refused" and problem["status"] is None
+    assert problem["detail"] == "cli-bot: no canary is running"

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from azure.data.tables import UpdateMode
 
+from deployer.adapters.table_layout import RECORDS, open_row
 from deployer.domain.clock import parse_iso
 from deployer.domain.transitions import FIRST_DELAY_S
 from localdev.stack import LOCAL_TOKEN
@@ -56,7 +57,7 @@ def test_five_deliveries_of_one_push_at_once_never_put_off_its_first_look(lab: L
         with ThreadPoolExecutor(max_workers=5) as pool:
             answers = list(pool.map(lambda e: site.deliver([e], host=host), [event] * 5))
         assert answers == [202] * 5
-    due = {row["RowKey"]: float(row["due"]) for row in site.rows("o")}
+    due = {deployment_id: float(row["due"]) for deployment_id, row in site.open_work().items()}
     records = site.records()
     assert {r["status"] for r in records} == {"creating"} and len(records) == len(events)
     late = {
@@ -189,7 +190,7 @@ def test_retention_leaves_a_version_with_sessions_for_later_and_the_new_deployme
     new = site.record_for(second)
 
     def open_rows() -> dict[str, float]:
-        return {row["RowKey"]: float(row["due"]) for row in site.rows("o")}
+        return {deployment_id: float(row["due"]) for deployment_id, row in site.open_work().items()}
 
     # The new deployment's work ends (its settle does not wait for the busy version) ...
     assert wait_until(lambda: new["RowKey"] not in open_rows(), timeout_s=30), site.records()
@@ -229,7 +230,8 @@ def test_retention_forces_a_busy_version_out_after_retention_force_after_s(lab: 
 def fast_forward_row(site: Site, deployment_id: str) -> None:
     """Make one open-work row due now, as the passing of its wait would."""
     site.table.update_entity(
-        {"PartitionKey": "o", "RowKey": deployment_id, "due": time.time()}, mode=UpdateMode.MERGE
+        {"PartitionKey": RECORDS, "RowKey": open_row(deployment_id), "due": time.time()},
+        mode=UpdateMode.MERGE,
     )
 
 

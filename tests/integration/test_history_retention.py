@@ -13,6 +13,7 @@ import pytest
 import requests
 from azure.data.tables import TableClient, TableServiceClient
 
+from deployer.adapters.table_layout import KEY, KEY_END, RECORDS, RECORDS_BELOW
 from deployer.adapters.table_store import TableDeploymentStore
 from deployer.domain.clock import iso
 from deployer.domain.model import (
@@ -87,8 +88,19 @@ def notification(table: TableClient, deployment_id: str, state: EntryState) -> s
     return entry.id
 
 
-def rows(table: TableClient, partition: str) -> dict[str, dict[str, Any]]:
-    return {e["RowKey"]: dict(e) for e in table.query_entities(f"PartitionKey eq '{partition}'")}
+def rows(table: TableClient, partition: str, first: str = "", end: str = "~") -> dict[str, dict[str, Any]]:
+    """The rows of ``partition`` whose RowKey is in [first, end)."""
+    query = "PartitionKey eq @pk and RowKey ge @first and RowKey lt @end"
+    found = table.query_entities(query, parameters={"pk": partition, "first": first, "end": end})
+    return {e["RowKey"]: dict(e) for e in found}
+
+
+def records(table: TableClient) -> dict[str, dict[str, Any]]:
+    return rows(table, RECORDS, end=RECORDS_BELOW)
+
+
+def key_owners(table: TableClient) -> set[str]:
+    return {e["owner"] for e in rows(table, RECORDS, KEY, KEY_END).values()}
 
 
 def test_the_timer_deletes_rows_past_retention_with_their_keys_and_keeps_what_is_relied_on(
@@ -104,19 +116,15 @@ def test_the_timer_deletes_rows_past_retention_with_their_keys_and_keeps_what_is
     TableDeploymentStore(table).save_agent(AgentState(name="hello", active_id=active))
     delivered = notification(table, failed, "delivered")
     pending = notification(table, failed, "pending")
-    keys_before = {e["owner"] for e in rows(table, "k").values()}
+    keys_before = key_owners(table)
 
     answer = requests.post(f"{url}/admin/functions/prune_history", json={}, timeout=60)
 
     assert answer.status_code == 202, answer.text
     kept = {ignored_new, recent, rollback_target, active, stuck}
     assert wait_until(lambda: set(rows(table, "n")) == {pending}, timeout_s=30)  # notifications go last
-    assert set(rows(table, "d")) == kept
-    assert (
-        {e["owner"] for e in rows(table, "k").values()}
-        == kept
-        == keys_before - {failed, skipped, ignored_old}
-    )
+    assert set(records(table)) == kept
+    assert key_owners(table) == kept == keys_before - {failed, skipped, ignored_old}
     assert set(rows(table, "n")) == {pending} and delivered
     listed = requests.get(f"{url}/api/deployments?agent=hello&limit=50", timeout=30).json()["items"]
     assert {d["id"] for d in listed} == {recent, rollback_target, active, stuck}

@@ -87,9 +87,14 @@ def launch(
     try:
         yield process, tmp_path / "stack.json"
     finally:
+        # SIGTERM lets the launcher stop its five children; SIGKILL would leave them running.
         if process.poll() is None:
-            process.kill()
-            process.wait()
+            process.terminate()
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 @pytest.fixture

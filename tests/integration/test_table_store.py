@@ -10,12 +10,13 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from azure.data.tables import TableServiceClient
+from azure.data.tables import TableClient, TableServiceClient
 
 from deployer.adapters.table_forget import TRANSACTION_ROWS
+from deployer.adapters.table_layout import key_row
 from deployer.adapters.table_store import TableDeploymentStore
 from deployer.domain.errors import Conflict
-from deployer.domain.model import Deployment, Status, new_deployment_id
+from deployer.domain.model import AgentState, Deployment, Status, new_deployment_id
 from deployer.domain.platform import Scheduled
 from localdev.stack import Stack
 
@@ -72,6 +73,10 @@ def aged(days: float, status: Status = "superseded") -> Deployment:
 
 def test_created_before_reads_only_records_older_than_the_cutoff(store: TableDeploymentStore) -> None:
     old, ignored, new = (store.add(aged(100)), store.add(aged(10, "ignored")), store.add(aged(1)))
+    # The other rows of the records' partition sort after every record: never taken for one.
+    store.save_agent(AgentState(name="bot", active_id=old.id))
+    store.claim("event|e1|bot", old.id)
+    store.schedule(Scheduled(deployment_id=new.id, due=100.0))
 
     assert [d.id for d in store.created_before(time.time() - 50 * 86_400, limit=10)] == [old.id]
     week = time.time() - 7 * 86_400
@@ -103,3 +108,17 @@ def test_keys_are_found_by_owner_and_forgotten_whoever_holds_them(store: TableDe
     assert sorted(keys) == ["event|e1|bot", "push|bot|sha256:1|1.0"]
     assert store.forget_keys([*keys, "event|never|bot"]) == 3  # one never held: nothing to delete
     assert store.claimed("event|e1|bot") is None and store.claimed("event|e2|bot") == "0000000000002bbbbbb"
+
+
+def test_keys_of_the_first_layout_are_moved_before_they_are_looked_up_and_then_forgotten(
+    store: TableDeploymentStore,
+) -> None:
+    table: TableClient = store._table
+    owner, key = "0000000000001aaaaaa", "event|e1|bot"
+    # As the first layout wrote it: partition "k", the RowKey without its prefix.
+    table.create_entity({"PartitionKey": "k", "RowKey": key_row(key)[2:], "owner": owner, "key": key})
+    fresh = TableDeploymentStore(table)  # a new process: the move has not run yet
+
+    assert fresh.owned_keys({owner}) == [key]
+    assert fresh.forget_keys([key]) == 1
+    assert list(table.query_entities("PartitionKey eq 'k'")) == [] and fresh.claimed(key) is None

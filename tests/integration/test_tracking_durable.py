@@ -77,16 +77,16 @@ def test_twenty_pushes_in_shuffled_order_end_with_the_highest_semver_active(ctx)
 
 def test_a_crash_between_create_version_and_the_record_update_leaves_one_version(ctx, monkeypatch):
     store = ctx.store
-    original = store.update
+    original = store.update_and_schedule
     calls = {"n": 0}
 
-    def dies_once(deployment):
+    def dies_once(deployment, entry):
         calls["n"] += 1
         if calls["n"] == 1:
             raise SystemExit("process killed")
-        return original(deployment)
+        return original(deployment, entry)
 
-    monkeypatch.setattr(store, "update", dies_once)
+    monkeypatch.setattr(store, "update_and_schedule", dies_once)
     event = parse_event(pushed_event("myregistry.azurecr.io/agents/echo:crash-1"))
     with contextlib.suppress(SystemExit):
         handle_event(ctx, event)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from deployer.domain.errors import Conflict, PlatformError, RoleAssignmentError
@@ -90,6 +90,36 @@ class FakeStore(FakeNotificationStore):
                 if current is None or current.etag != d.etag:
                     raise Conflict(d.id)
             return [self.update(d) for d in deployments]
+
+    def begin(
+        self, record: Deployment, entry: Scheduled, *, claims: Mapping[str, str], agent: AgentState
+    ) -> Deployment:
+        with self._lock:
+            current = self.agents.get(agent.name)
+            if (
+                any(key in self.keys for key in claims)
+                or (current.etag if current else None) != agent.etag
+                or entry.deployment_id in self.open
+                or record.id in self.records
+            ):
+                raise Conflict(record.id)
+            self.keys.update(claims)
+            self.agents[agent.name] = replace(agent, etag=self._etag())
+            self.open[entry.deployment_id] = replace(entry, etag=self._etag())
+            stored = self.records[record.id] = replace(record, etag=self._etag())
+            return stored
+
+    def update_and_schedule(self, deployment: Deployment, entry: Scheduled) -> tuple[Deployment, Scheduled]:
+        with self._lock:
+            current = self.open.get(entry.deployment_id)
+            record = self.records.get(deployment.id)
+            if (entry.etag is not None and (current is None or current.etag != entry.etag)) or (
+                record is None or record.etag != deployment.etag
+            ):
+                raise Conflict(deployment.id)
+            stored = self.records[deployment.id] = replace(deployment, etag=self._etag())
+            scheduled = self.open[entry.deployment_id] = replace(entry, etag=self._etag())
+            return stored, scheduled
 
     def get_agent(self, name: str) -> AgentState:
         with self._lock:

@@ -30,8 +30,8 @@ COMMANDS = list(subcommands())
 
 def test_every_command_is_listed():
     names = {" ".join(path) for path, _ in COMMANDS}
-    assert {"deploy", "unhold", "promote-to", "approve", "reject", "config check", "completion"} <= names
-    assert len(names) == 21
+    assert {"deploy", "unhold", "promote-to", "approve", "reject", "config check", "config explain"} <= names
+    assert len(names) == 22
 
 
 @pytest.mark.parametrize(("path", "parser"), COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])

@@ -52,3 +52,12 @@ def test_the_cli_is_type_checked_on_the_oldest_and_newest_python_it_admits():
     makefile = (ROOT / "Makefile").read_text()
     for version in (oldest, newest):
         assert f"mypy --python-version {version} -p deployer.cli" in makefile
+
+
+def test_a_reader_that_stops_early_ends_the_command_without_a_traceback():
+    command = [str(CLI), "completion", "zsh"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()  # long before the command has started up and written anything
+        error = process.stderr.read().decode()
+    assert process.returncode == 141 and "Traceback" not in error and "BrokenPipeError" not in error

@@ -93,6 +93,16 @@ def test_a_creating_version_is_looked_at_often_at_first_then_less():
     assert [transitions.backoff(n) for n in range(6)] == [2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
 
 
+def test_the_expected_time_to_active_is_the_median_of_the_last_five_and_moves_the_dense_looks():
+    took = transitions.learned((50.0, 70.0, 60.0, 300.0, 55.0), 62.0)
+    assert took == (62.0, 50.0, 70.0, 60.0, 300.0)
+    assert transitions.expected_active_s(took) == 62.0 and transitions.expected_active_s(()) is None
+    assert transitions.next_look(1, 5.0, 60.0) == 40.0  # to the window's start, 45 s
+    assert transitions.next_look(2, 45.0, 60.0) == transitions.FAST_DELAY_S
+    assert transitions.next_look(1, 5.0, 10.0) == transitions.next_look(1, 5.0) == transitions.FAST_DELAY_S
+    assert transitions.next_look(0, 0.0, 60.0) == transitions.FIRST_DELAY_S  # an early failure shows
+
+
 def test_a_deployment_settles_superseded_only_under_a_newer_active_one():
     d = deployment("0000000000500aaaaaa")
     assert transitions.settles_as(d, AgentState(name="bot")) == "active"

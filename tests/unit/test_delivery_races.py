@@ -76,7 +76,7 @@ def test_a_duplicate_that_read_before_the_record_existed_leaves_the_first_look_w
 def test_a_delivery_killed_at_any_write_never_leaves_a_creating_record_waiting_for_the_pending_grace(dies_at):
     ctx = make_ctx()
     writes = 0
-    for name in ("add", "update", "schedule", "schedule_by", "save_agent"):
+    for name in ("add", "update", "schedule", "schedule_by", "save_agent", "begin", "update_and_schedule"):
         method = getattr(ctx.store, name)
 
         def counted(*args, _method=method, **kwargs):

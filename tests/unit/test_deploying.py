@@ -79,15 +79,15 @@ def test_a_client_error_from_foundry_fails_the_deployment_with_a_hint(ctx):
 
 
 def test_a_crash_after_create_version_is_reconciled_to_exactly_one_version(ctx):
-    original = ctx.store.update
+    original = ctx.store.update_and_schedule
 
-    def crash(_deployment):
+    def crash(_deployment, _entry):
         raise SystemExit("killed between create_version and the record update")
 
-    ctx.store.update = crash
+    ctx.store.update_and_schedule = crash
     with contextlib.suppress(SystemExit):
         handle_event(ctx, pushed("1.0.0"))
-    ctx.store.update = original
+    ctx.store.update_and_schedule = original
     [pending] = [d for d in ctx.store.records.values() if d.agent == "support-bot"]
     assert pending.status == "pending"
     handle_event(ctx, pushed("1.0.0"))  # Event Grid redelivers: nothing new is created

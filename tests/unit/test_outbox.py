@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from deployer.config.parser import parse_config
-from deployer.deploy.poll import poll_once
+from deployer.deploy.poll import poll_and_send, poll_once
 from deployer.deploy.start import handle_event
 from deployer.domain.notifications import Attempt
 from deployer.domain.transitions import PENDING_GRACE_S
@@ -246,3 +246,23 @@ def test_two_senders_at_once_never_deliver_an_entry_twice(octx, delivery, transp
         sender.join()
     sent = [(url, h["webhook-id"]) for url, _, h in transport.sent]
     assert len(sent) == len(set(sent)) == 80  # 40 creating events, to ALL and to ECHO
+
+
+def test_a_poll_tick_sends_the_webhooks_of_the_transitions_it_made_in_the_same_execution(
+    octx, transport, delivery
+):
+    deploy(octx, "1.0.0")
+    octx.platform.set_status("support-bot", "1", "active")
+    octx.clock.advance(2)
+    poll_and_send(octx, delivery, concurrency=2, budget_s=10)
+    events = [json.loads(body)["type"] for body, _ in transport.to(ACTIVE)]
+    assert events == ["deployment.active"] and not octx.store.queue
+
+
+def test_a_tick_that_looked_at_nothing_or_with_no_subscribers_does_not_read_the_queue(ctx, octx, delivery):
+    for c in (octx, ctx):
+        c.store.due_notifications = lambda now, limit: pytest.fail("the queue was read")
+    poll_and_send(octx, delivery, concurrency=2, budget_s=10)  # nothing open
+    deploy(ctx, "1.0.0")
+    ctx.clock.advance(2)
+    assert poll_and_send(ctx, delivery, concurrency=2, budget_s=10).worked == 1

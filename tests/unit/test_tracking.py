@@ -2,6 +2,7 @@ import threading
 
 from deployer.deploy.poll import poll_once
 from deployer.deploy.start import handle_event
+from deployer.domain import transitions
 from tests.unit.builders import digest_for, pushed
 
 
@@ -53,6 +54,63 @@ def test_a_creating_version_is_looked_at_every_tick_at_first_then_less_often(ctx
         tick(ctx, 1)
     # every 4 s until 120 s (15 more), then every 8 s for half a minute, then 16 s (6 more)
     assert ctx.platform.count("get_version") == 15 + 15 + 6
+
+
+def provisioned_in(ctx, tag, n, seconds):
+    """Push ``tag``; its version becomes active ``seconds`` after the push. The looks it took
+    (``get_version`` calls) and how long after the flip the record said active."""
+    record = deploy(ctx, tag, n)
+    ctx.platform.calls.clear()
+    version = ctx.store.records[record.id].version
+    for second in range(1, 300):
+        tick(ctx, 1)
+        if second == seconds:
+            ctx.platform.set_status("support-bot", version, "active")
+        if ctx.store.records[record.id].status == "active":
+            return ctx.platform.count("get_version"), second - seconds
+    raise AssertionError("never active")
+
+
+def test_an_agent_whose_versions_took_a_minute_is_looked_at_densely_only_around_the_minute(ctx):
+    looks, late = provisioned_in(ctx, "1.0.0", 0, 60)
+    assert looks == 16 and late <= transitions.FAST_DELAY_S  # no history: every 4 s from 2 s
+    assert ctx.store.get_agent("support-bot").took_s == (62.0,)  # seen at the look after the flip
+    looks, late = provisioned_in(ctx, "1.1.0", 1, 60)
+    assert looks <= 6 and late <= transitions.FAST_DELAY_S  # at 2 s, then from 45 s every 4 s
+
+
+def store_calls(ctx):
+    """The names of the store's record and open-work methods called from now on."""
+    calls = []
+    for name in ("get", "update", "update_together", "schedule", "schedule_by", "unschedule", "get_agent"):
+        method = getattr(ctx.store, name)
+        setattr(ctx.store, name, lambda *a, _m=method, _n=name, **k: calls.append(_n) or _m(*a, **k))
+    return calls
+
+
+def test_a_look_that_finds_the_version_still_creating_costs_one_conditional_write(ctx):
+    record = deploy(ctx, "1.0.0")
+    tick(ctx)  # the first look reads the record (and settles the runtime role)
+    entry = ctx.store.open[record.id]
+    assert entry.look is not None and entry.look.version == "1"
+    calls = store_calls(ctx)
+    for _ in range(3):
+        tick(ctx, 4)
+    assert calls == ["schedule"] * 3 and ctx.platform.count("get_version") == 4
+    assert ctx.store.open[record.id].attempt == entry.attempt + 3
+    ctx.platform.set_status("support-bot", "1", "active")
+    tick(ctx, 4)  # the change: the full look under a lease
+    assert "get" in calls and ctx.store.records[record.id].status == "active"
+    assert record.id not in ctx.store.open
+
+
+def test_a_quiet_look_past_the_agents_timeout_is_a_full_one_and_times_the_version_out(ctx):
+    record = deploy(ctx, "1.0.0")
+    tick(ctx)
+    assert ctx.store.open[record.id].look is not None
+    for _ in range(40):
+        tick(ctx, 30)
+    assert ctx.store.records[record.id].status == "timed_out"
 
 
 def test_a_tick_with_nothing_due_reads_nothing_but_the_index(ctx):

@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from deployer.domain.errors import Conflict, PlatformError, Refused, StoreUnavailable
+from deployer.domain.errors import PROBLEM_TYPE_PREFIX, Conflict, PlatformError, Refused, StoreUnavailable
 
 MEDIA_TYPE = "application/problem+json"
 #: Problem ``type`` URIs are this prefix and a slug; the OpenAPI document lists the slugs.
-TYPE_PREFIX = "urn:agent-deployer:problem:"
+TYPE_PREFIX = PROBLEM_TYPE_PREFIX
 
 #: slug -> (HTTP status, title). The title is the same for every occurrence of a type.
 TYPES: Mapping[str, tuple[int, str]] = {

@@ -1,0 +1,122 @@
+"""What a push costs in Table Storage requests, counted on the wire (the SDK's request hook)
+against Azurite and the Foundry emulator, and the move of a table written in the first layout
+(keys, agent rows and open work in partitions ``k``, ``a`` and ``o``) into the current one."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pytest
+from azure.data.tables import TableClient, TableServiceClient
+
+from deployer.adapters.credentials import StaticTokenCredential
+from deployer.adapters.foundry import FoundryPlatform
+from deployer.adapters.table_layout import RECORDS, agent_row, open_row
+from deployer.adapters.table_store import TableDeploymentStore
+from deployer.cli.simulate import image_pushed_event
+from deployer.config.parser import parse_config
+from deployer.context import Context
+from deployer.deploy.start import handle_event
+from deployer.domain.clock import SystemClock
+from deployer.domain.errors import Conflict
+from deployer.entrypoints.acr_events import parse_event
+from localdev.stack import Stack
+
+pytestmark = pytest.mark.integration
+REGISTRY = "myregistry.azurecr.io"
+CONFIG = {
+    "registries": [REGISTRY],
+    "grant_runtime_role": False,
+    "agents": [{"name": "bot", "repository": "agents/bot", "tags": "*"}],
+}
+
+
+@dataclass
+class Counted:
+    ctx: Context
+    table: TableClient
+    requests: list[str]
+
+    def push(self, tag: str, event: dict[str, Any] | None = None) -> Any:
+        event = event or image_pushed_event(f"{REGISTRY}/agents/bot:{tag}")
+        self.requests.clear()
+        [record] = handle_event(self.ctx, parse_event(event))
+        return record
+
+
+@pytest.fixture
+def counted(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Counted]:
+    assert stack.info is not None
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", stack.info.foundry_ca_bundle)
+    requests: list[str] = []
+    service = TableServiceClient.from_connection_string(
+        stack.info.table_connection_string, raw_request_hook=lambda r: requests.append(r.http_request.method)
+    )
+    name = f"t{uuid.uuid4().hex[:12]}"
+    table = service.create_table(name)
+    ctx = Context(
+        config=parse_config(CONFIG, {}),
+        store=TableDeploymentStore(table),
+        platform=FoundryPlatform(StaticTokenCredential("test-token")),
+        clock=SystemClock(),
+        default_endpoint=f"{stack.info.foundry_origin}/api/projects/v{uuid.uuid4().hex[:8]}",
+    )
+    yield Counted(ctx, table, requests)
+    service.delete_table(name)
+
+
+def test_a_push_that_deploys_costs_three_table_requests(counted: Counted) -> None:
+    counted.push("1.0.0")  # the first push in a process also checks for rows of the first layout
+    record = counted.push("1.1.0")
+    assert record.status == "creating"
+    # The agent row read, then one transaction before create_version and one after.
+    assert counted.requests == ["GET", "POST", "POST"]
+
+
+def test_a_redelivered_push_returns_the_first_record_and_creates_nothing(counted: Counted) -> None:
+    event = image_pushed_event(f"{REGISTRY}/agents/bot:1.0.0")
+    first = counted.push("", event)
+    again = counted.push("", event)
+    assert again.id == first.id and again.status == "creating"
+    records = counted.ctx.store.list(agent="bot").items
+    assert [d.id for d in records] == [first.id]
+
+
+def test_a_table_in_the_first_layout_is_moved_before_the_first_push_reads_it(
+    stack: Stack, counted: Counted
+) -> None:
+    # The agent row of the first layout says the agent is paused: the push must be skipped.
+    counted.table.create_entity({"PartitionKey": "a", "RowKey": "bot", "paused": True, "paused_by": "ops"})
+    counted.table.create_entity(
+        {"PartitionKey": "o", "RowKey": "0000000000001abcdef", "due": 5.0, "attempt": 0}
+    )
+    record = counted.push("1.0.0")
+    assert (record.status, record.reason) == ("skipped", "paused")
+    rows = {
+        (e["PartitionKey"], e["RowKey"])
+        for e in counted.table.list_entities(select=["PartitionKey", "RowKey"])
+    }
+    assert (RECORDS, agent_row("bot")) in rows and (RECORDS, open_row("0000000000001abcdef")) in rows
+    assert not {p for p, _ in rows} & {"a", "o", "k"}
+    assert [e.deployment_id for e in counted.ctx.store.due(10.0, 10)] == ["0000000000001abcdef"]
+
+
+def test_a_push_whose_keys_exist_already_writes_nothing_at_once_and_is_decided_step_by_step(
+    counted: Counted,
+) -> None:
+    store = counted.ctx.store
+    assert isinstance(store, TableDeploymentStore)
+    first = counted.push("1.0.0")
+    stale = replace(first, id="0000000000002abcdef")
+    before = {(e["PartitionKey"], e["RowKey"]) for e in counted.table.list_entities()}
+    with pytest.raises(Conflict):
+        store.begin(
+            stale,
+            replace(store.due(1e12, 1)[0], deployment_id=stale.id, etag=None),
+            claims={f"event|{first.event_id}|bot": stale.id},
+            agent=store.get_agent("bot"),
+        )
+    assert {(e["PartitionKey"], e["RowKey"]) for e in counted.table.list_entities()} == before
