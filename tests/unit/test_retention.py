@@ -5,7 +5,7 @@ from dataclasses import replace
 from deployer.deploy.poll import poll_once
 from deployer.domain.clock import parse_iso
 from deployer.domain.transitions import DELETE_RETRY_MIN_S
-from tests.unit.test_tracking import deploy, tick
+from tests.unit.tracking_steps import deploy, tick
 
 
 def three_deployments(ctx):
