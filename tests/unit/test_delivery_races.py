@@ -12,8 +12,8 @@ from deployer.deploy.start import handle_event
 from deployer.domain.clock import iso
 from deployer.domain.errors import Conflict, PlatformError
 from deployer.domain.transitions import AUTH_RETRY_S, FIRST_DELAY_S, PENDING_GRACE_S, SERVER_FINISH_S
+from tests.unit.builders import pushed
 from tests.unit.conftest import make_ctx
-from tests.unit.test_deploying import pushed
 
 
 class Killed(BaseException):

@@ -4,16 +4,7 @@ from deployer.deploy.poll import poll_once
 from deployer.deploy.start import handle_event
 from deployer.domain import transitions
 from tests.unit.builders import digest_for, pushed
-
-
-def deploy(ctx, tag, n=0):
-    [record] = [d for d in handle_event(ctx, pushed(tag, digest=digest_for(n))) if d.agent == "support-bot"]
-    return record
-
-
-def tick(ctx, seconds=2.0):
-    ctx.clock.advance(seconds)
-    return poll_once(ctx, concurrency=4, budget_s=20)
+from tests.unit.tracking_steps import deploy, tick
 
 
 def test_a_creating_version_becomes_active_with_its_history(ctx):
