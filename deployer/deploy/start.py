@@ -13,9 +13,10 @@ import logging
 from dataclasses import replace
 
 from deployer.context import Context, retry_on_conflict
-from deployer.deploy import approval, create
+from deployer.deploy import approval, create, image_check
 from deployer.domain import rollout, rules
 from deployer.domain.agents import AgentConfig
+from deployer.domain.approval import ApprovalPolicy
 from deployer.domain.clock import iso
 from deployer.domain.errors import Conflict, PlatformError
 from deployer.domain.model import (
@@ -168,11 +169,26 @@ def _launch(
         return _add_skipped(ctx, record, reason)
     policy = approval.policy_for(agent, record)
     if policy is not None:  # nothing is created or moved until a person approves
-        return approval.wait(ctx, record, policy)
+        return _wait_for_approval(ctx, agent, record, policy)
     pending, ours = write_pending(ctx, record, note=held)
     if not ours:
         return create.reconcile_if_due(ctx, agent, pending)
     return _create(ctx, agent, pending)
+
+
+def _wait_for_approval(
+    ctx: Context, agent: AgentConfig, record: Deployment, policy: ApprovalPolicy
+) -> Deployment:
+    """Check the image before asking anyone: an image that is not there fails now, not after a
+    person approved it. A registry that cannot be reached now does not hold up the request: the
+    approved deployment checks the image again before it creates its version."""
+    try:
+        checked, refused = image_check.check(ctx, agent, record)
+    except PlatformError:
+        return approval.wait(ctx, record, policy)
+    if refused is not None:
+        return _add_once(ctx, checked.moved_to("failed", iso(ctx.clock.now()), error=refused))
+    return approval.wait(ctx, checked, policy)
 
 
 def _create(
@@ -293,7 +309,8 @@ def _note(ctx: Context, event: ReceivedEvent, status: Status, reason: str) -> De
 
 
 def _add_once(ctx: Context, record: Deployment) -> Deployment:
-    """Insert a record that is born finished (skipped, ignored, refused), once. One that has
+    """Insert a record that is born finished (skipped, ignored, refused, an image missing before
+    approval), once. One that has
     notifications gets an open-work row first and keeps it until they are flushed, so if the
     process dies in between, the poll finds the record and flushes it (``deployer.deploy.poll``)."""
     notify = outbox.has_notifications(ctx, record)

@@ -71,7 +71,8 @@ def test_a_push_waits_for_approval_with_no_version_and_approve_starts_it(http):
     assert done["status"] == "active" and http.versions_created("approve-bot") == before + 1
     assert done["approval"]["decision"] == "approved" and done["approval"]["by"] == "function key"
     statuses = [h["status"] for h in done["history"]]
-    assert statuses[:3] == ["awaiting_approval", "approved", "pending"] and statuses[-1] == "active"
+    assert statuses[:4] == ["image_checked", "awaiting_approval", "approved", "pending"]
+    assert statuses[-1] == "active"
 
 
 def test_reject_through_the_installed_cli_ends_it_rejected_with_the_reason(http):

@@ -54,8 +54,10 @@ def test_an_approval_racing_a_supersede_has_exactly_one_winner_each_round(lab: L
     for deployment_id, answer in answers.items():
         steps = history(records[deployment_id])
         if answer == 200:  # the approval won: it was created; the supersede found it decided
-            assert steps[:3] == ["awaiting_approval", "approved", "pending"] and deployment_id in owners
+            assert steps[:4] == ["image_checked", "awaiting_approval", "approved", "pending"]
+            assert deployment_id in owners
         else:  # the supersede won: no version, and the approval was refused
-            assert answer == 409 and steps == ["awaiting_approval", "superseded"], (answer, steps)
+            assert answer == 409 and steps == ["image_checked", "awaiting_approval", "superseded"], steps
             assert deployment_id not in owners
-    assert history(records[last]) == ["awaiting_approval", "rejected"] and last not in owners
+    assert history(records[last]) == ["image_checked", "awaiting_approval", "rejected"]
+    assert last not in owners

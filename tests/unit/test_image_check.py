@@ -9,10 +9,11 @@ from dataclasses import replace
 import pytest
 
 from deployer.config.parser import ConfigError, parse_config
-from deployer.deploy import manual
+from deployer.deploy import approval_decisions, manual
 from deployer.deploy.poll import poll_once
 from deployer.deploy.requests import DeployRequest, RollbackRequest
 from deployer.deploy.start import handle_event
+from deployer.domain.approval import Caller
 from deployer.domain.clock import iso
 from deployer.domain.errors import PlatformError
 from deployer.domain.imageref import ImageRef
@@ -28,6 +29,7 @@ CONFIG = {
         {"name": "bot", "repository": "agents/bot", "tags": "*"},
         {"name": "pinned", "repository": "agents/pinned", "pin": "digest"},
         {"name": "unchecked", "repository": "agents/unchecked", "registry_check": False},
+        {"name": "gated", "repository": "agents/gated", "approval": {"required": True}},
     ],
 }
 
@@ -204,3 +206,30 @@ def test_registry_check_is_set_globally_or_per_agent_and_must_be_a_boolean():
         agent = {"name": "a", "repository": "agents/a", "registry_check": "yes"}
         parse_config({**CONFIG, "agents": [agent]}, {})
     assert refused.value.problems == ["agents[0].registry_check: must be true or false"]
+
+
+def test_a_push_that_needs_approval_of_a_missing_image_fails_at_once_without_asking_anyone(app):
+    failed = push(app, f"{REGISTRY}/agents/gated:v1", agent_repo="agents/gated")
+    assert (failed.status, failed.error.code) == ("failed", "image_not_found")
+    assert [h.status for h in failed.history] == ["image_checked", "failed"]
+    assert failed.approval is None and app.platform.count("create_version") == 0
+    sent = {e.event_type for e in app.store.notifications.values() if e.deployment_id == failed.id}
+    assert "deployment.awaiting_approval" not in sent
+    assert not app.store.open
+
+
+def test_a_push_that_needs_approval_waits_with_its_image_checked_and_is_checked_again_when_approved(app):
+    digest = app.registry.push(f"{REGISTRY}/agents/gated:v1")
+    waiting = push(app, f"{REGISTRY}/agents/gated:v1", agent_repo="agents/gated")
+    assert waiting.status == "awaiting_approval" and waiting.image_check.digest == digest
+    approved = approval_decisions.approve(app, waiting.id, Caller(name="function key"))
+    assert approved.status == "creating" and len(app.registry.lookups) == 2
+
+
+def test_a_registry_down_when_a_push_asks_for_approval_does_not_hold_up_the_request(app):
+    app.registry.push(f"{REGISTRY}/agents/gated:v1")
+    app.registry.failures = [unreachable()]
+    waiting = push(app, f"{REGISTRY}/agents/gated:v1", agent_repo="agents/gated")
+    assert (waiting.status, waiting.image_check) == ("awaiting_approval", None)
+    approved = approval_decisions.approve(app, waiting.id, Caller(name="function key"))
+    assert approved.status == "creating" and approved.image_check.result != "image_not_found"
