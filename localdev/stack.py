@@ -217,15 +217,9 @@ class Stack:
             return
         if kill:
             process.kill()
-        elif name == "azurite":
-            process.send_signal(signal.SIGINT)  # Azurite saves its files on SIGINT only
-        else:
-            process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
             process.wait()
+        else:  # Azurite saves its files on SIGINT only
+            end(process, timeout_s=10, interrupt=name == "azurite")
 
     def stop(self) -> None:
         for name in reversed(list(self.processes)):
@@ -300,6 +294,19 @@ class Stack:
         url = _read_ready(process, process.stdout, name)
         threading.Thread(target=_drain, args=(process.stdout,), daemon=True).start()
         return url
+
+
+def end(process: subprocess.Popen[str], *, timeout_s: float, interrupt: bool = False) -> None:
+    """Ask ``process`` to stop (SIGTERM, or SIGINT), and kill it if it has not within ``timeout_s``."""
+    if interrupt:
+        process.send_signal(signal.SIGINT)
+    else:
+        process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _read_ready(process: subprocess.Popen[str], stdout: IO[str], name: str, timeout_s: float = 60) -> str:

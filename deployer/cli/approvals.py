@@ -36,15 +36,17 @@ def add_commands(commands: Commands) -> None:
 
 
 def _approve(args: argparse.Namespace) -> int:
-    api = client(args)
-    path = f"/api/deployments/{quote(_waiting_of(api, args.deployment), safe='')}/approve"
-    return report(args, api, api.send("POST", path).body)
+    return _decide(args, "approve", None)
 
 
 def _reject(args: argparse.Namespace) -> int:
+    return _decide(args, "reject", {"reason": args.reason})
+
+
+def _decide(args: argparse.Namespace, decision: str, body: dict[str, str] | None) -> int:
     api = client(args)
-    path = f"/api/deployments/{quote(_waiting_of(api, args.deployment), safe='')}/reject"
-    return report(args, api, api.send("POST", path, {"reason": args.reason}).body)
+    path = f"/api/deployments/{quote(_waiting_of(api, args.deployment), safe='')}/{decision}"
+    return report(args, api, api.send("POST", path, body).body)
 
 
 def _waiting_of(api: Client, name: str) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from localdev.run import DEMO_IMAGE
-from localdev.stack import ROOT, Stack
+from localdev.stack import ROOT, Stack, end
 from localdev.stack_config import PortInUse
 
 pytestmark = pytest.mark.integration
@@ -89,12 +89,7 @@ def launch(
     finally:
         # SIGTERM lets the launcher stop its five children; SIGKILL would leave them running.
         if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            end(process, timeout_s=60)
 
 
 @pytest.fixture
