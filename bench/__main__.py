@@ -21,11 +21,26 @@ COMMAND = "make bench (.venv/bin/python -m bench)"
 POLLER_TABLE, POLLER_PROJECT = "detection", "detect"
 
 
-def main() -> int:
+#: What ``python -m bench NAME …`` may choose; ``detection`` includes the 60-second provisioning
+#: (4a), which runs beside it on the same poller.
+CHOICES = ("push_overhead", "burst", "detection", "poll_cost", "cold_start", "scale", "history")
+PART_OF = {"poll_cost_provisioning": "detection", "poll_cost_tick": "poll_cost"}
+
+
+def main(argv: list[str]) -> int:
+    """Run every benchmark, or only those named; a partial run prints its table but leaves
+    ``results.json`` (the source of the README's table) as it was."""
+    unknown = sorted(set(argv) - set(CHOICES))
+    if unknown:
+        print(f"bench: no benchmark {', '.join(unknown)}; choose from {', '.join(CHOICES)}", file=sys.stderr)
+        return 2
+    chosen = set(argv or CHOICES)
     started = time.monotonic()
     results: dict[str, Result] = {}
 
     def step(name: str, work: Callable[[], Result]) -> None:
+        if PART_OF.get(name, name) not in chosen:
+            return
         print(f"bench: {name} …", file=sys.stderr, flush=True)
         t = time.monotonic()
         try:
@@ -42,20 +57,9 @@ def main() -> int:
         b = Bench(stack)
         step("push_overhead", lambda: push_overhead.run(b))
         step("burst", lambda: burst.run(b))
-        try:
-            url, _ = b.start_poller(table=POLLER_TABLE, project=POLLER_PROJECT)
-            # The 60-second provisioning (4a) runs while the detection benchmark does.
-            provisioning = poll_cost.start_provisioning(b, url, table=POLLER_TABLE, project=POLLER_PROJECT)
-        except Exception as exc:
-            traceback.print_exc()
-            results["detection"] = failed("3, 4a (poller)", exc)
-        else:
-            step(
-                "detection",
-                lambda: detection.run(b, url, table=POLLER_TABLE, project=POLLER_PROJECT, receiver=receiver),
-            )
-            step("poll_cost_provisioning", lambda: poll_cost.finish_provisioning(b, provisioning))
-        stack.stop_process("poller")
+        if "detection" in chosen:
+            poller_steps(b, step, receiver, results)
+            stack.stop_process("poller")
         step("poll_cost_tick", lambda: poll_cost.tick(b))
         step("scale", lambda: scale.run(b))
         step("history", lambda: history.run(b))
@@ -87,11 +91,31 @@ def main() -> int:
         "rows": [asdict(r) for r in rows],
         "benchmarks": {name: r.data for name, r in results.items()},
     }
-    tmp = BENCH_DIR / "results.json.tmp"
-    tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-    tmp.replace(BENCH_DIR / "results.json")
+    if not argv:
+        tmp = BENCH_DIR / "results.json.tmp"
+        tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        tmp.replace(BENCH_DIR / "results.json")
     print(table(rows, meta))
     return 1 if any(r.figure == "error" for r in rows) else 0
+
+
+Step = Callable[[str, Callable[[], Result]], None]
+
+
+def poller_steps(b: Bench, step: Step, receiver: Receiver, results: dict[str, Result]) -> None:
+    """Detection (3) and, beside it on the same poller, the 60-second provisioning (4a)."""
+    try:
+        url, _ = b.start_poller(table=POLLER_TABLE, project=POLLER_PROJECT)
+        provisioning = poll_cost.start_provisioning(b, url, table=POLLER_TABLE, project=POLLER_PROJECT)
+    except Exception as exc:
+        traceback.print_exc()
+        results["detection"] = failed("3, 4a (poller)", exc)
+        return
+    step(
+        "detection",
+        lambda: detection.run(b, url, table=POLLER_TABLE, project=POLLER_PROJECT, receiver=receiver),
+    )
+    step("poll_cost_provisioning", lambda: poll_cost.finish_provisioning(b, provisioning))
 
 
 def failed(name: str, exc: Exception) -> Result:
@@ -114,4 +138,4 @@ def table(rows: list[Row], meta: dict[str, object]) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
