@@ -114,6 +114,11 @@ class DeploymentStore(NotificationStore, Protocol):
         """Upsert the open-work entry (or, with an ETag, replace it only if unchanged). For the
         path that owns the deployment (holds its lease, or just wrote it): it may move ``due`` later."""
 
+    def lease(self, entries: Sequence[Scheduled]) -> list[Scheduled | None]:
+        """Replace each open-work entry (each read with its ETag) only if unchanged: for each, the
+        entry as written, or ``None`` if its row changed or is gone meanwhile. Whether one entry
+        is written never depends on another."""
+
     def schedule_by(self, entry: Scheduled) -> None:
         """Make the open-work entry due no later than ``entry.due``: insert it if absent, move an
         existing one's ``due`` earlier, never later. For a path that does not own the deployment

@@ -2,7 +2,8 @@
 ``TableDeploymentStore``): the ``o|`` rows of partition ``d`` (``table_layout.py``), one per
 deployment the poll must look at, with ``due`` (epoch s), ``attempt`` and, for a creating
 version with nothing else pending, what a look at it needs (``look``, JSON). The poll reads
-``due le now`` within the ``o|`` range; a lease is a conditional move of ``due``.
+``due le now`` within the ``o|`` range; a lease is a conditional move of ``due``, a tick's
+leases go up to 100 in one entity-group transaction (:meth:`TableOpenWork.lease`).
 :meth:`TableOpenWork.schedule_by` only ever moves ``due`` earlier, so a path that does not own
 the deployment cannot delay the owner's next look.
 """
@@ -10,24 +11,33 @@ the deployment cannot delay the owner's next look.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, replace
 from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import TableClient, UpdateMode
+from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
-from deployer.adapters.table_errors import replace_if_unchanged, row_missing, translate_missing_table
+from deployer.adapters.table_errors import (
+    replace_if_unchanged,
+    row_missing,
+    table_missing,
+    translate_missing_table,
+)
 from deployer.adapters.table_layout import OPEN, OPEN_END, RECORDS, Migrated, open_row
 from deployer.domain.errors import Conflict
 from deployer.domain.platform import QuietLook, Scheduled
 
 _RACES = 5
+#: The most operations one entity-group transaction may hold.
+_TRANSACTION = 100
+_MATCH = MatchConditions.IfNotModified
 
 
 @translate_missing_table
 class TableOpenWork:
-    """``schedule``, ``schedule_by``, ``due`` and ``unschedule`` of ``DeploymentStore``."""
+    """``schedule``, ``lease``, ``schedule_by``, ``due`` and ``unschedule`` of ``DeploymentStore``."""
 
     _table: TableClient
     _layout: Migrated
@@ -39,6 +49,39 @@ class TableOpenWork:
             meta = self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
             return replace(entry, etag=meta["etag"])
         return replace(entry, etag=replace_if_unchanged(self._table, entity, entry.etag))
+
+    def lease(self, entries: Sequence[Scheduled]) -> list[Scheduled | None]:
+        leased: list[Scheduled | None] = []
+        for first in range(0, len(entries), _TRANSACTION):
+            leased += self._lease_together(entries[first : first + _TRANSACTION])
+        return leased
+
+    def _lease_together(self, entries: Sequence[Scheduled]) -> list[Scheduled | None]:
+        """One entity-group transaction of ETag-conditional replaces (the rows share partition
+        ``d``): one round trip when no row changed. One changed or missing row fails the whole
+        transaction, which writes nothing: the entries are then written one by one, so exactly
+        those still unchanged are leased."""
+        operations = [
+            (
+                "update",
+                open_entity(e),
+                {"mode": UpdateMode.REPLACE, "etag": e.etag, "match_condition": _MATCH},
+            )
+            for e in entries
+        ]
+        try:
+            metas = self._table.submit_transaction(operations)
+        except TableTransactionError as exc:
+            if table_missing(exc) or exc.status_code not in (404, 409, 412):
+                raise
+            return [self._lease_one(e) for e in entries]
+        return [replace(e, etag=meta["etag"]) for e, meta in zip(entries, metas, strict=True)]
+
+    def _lease_one(self, entry: Scheduled) -> Scheduled | None:
+        try:
+            return self.schedule(entry)
+        except Conflict:
+            return None
 
     def schedule_by(self, entry: Scheduled) -> None:
         self._layout.ensure()

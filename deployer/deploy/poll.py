@@ -1,8 +1,10 @@
 """Following open deployments until the platform settles them: the work of one poll tick.
 
 A tick reads only the open-work index (entries due now), takes each entry with a conditional
-lease so that concurrent ticks never work on the same deployment, and applies every transition
-with a conditional update. What a tick cannot finish within its budget stays due for the next.
+lease so that concurrent ticks never work on the same deployment (up to ``LEASE_CHUNK`` leases in
+one store call), and applies every transition with a conditional update. What a tick cannot
+finish within its budget stays due for the next (a lease taken and not worked is handed back).
+A creating version's next look is timed from the start of the tick, not from the look.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, replace
+from functools import partial
 
 from deployer.context import Context
 from deployer.deploy import create, promotion, quiet, rollback, runtime_role
@@ -20,7 +23,7 @@ from deployer.domain.errors import Conflict, PlatformError
 from deployer.domain.model import SERVING_STATUSES, SMOKE_TESTED, Deployment, Status, deployment_time
 from deployer.domain.platform import Scheduled, VersionInfo
 from deployer.domain.rollout import promotion_due
-from deployer.domain.transitions import backoff, next_look, observe, settles_as
+from deployer.domain.transitions import backoff, next_look_at, observe, settles_as
 from deployer.notify import outbox
 from deployer.rollout import approval_wait, canary, retention, settle, traffic, verify
 
@@ -28,6 +31,8 @@ log = logging.getLogger(__name__)
 LEASE_S = 60.0
 ORPHAN_AFTER_S = 86_400.0
 _DUE_LIMIT = 1000
+#: Entries leased in one store call (one entity-group transaction: at most 100 operations).
+LEASE_CHUNK = 100
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,14 +45,21 @@ class TickReport:
 
 
 def poll_once(ctx: Context, *, concurrency: int, budget_s: float) -> TickReport:
-    """Work every due deployment, ``concurrency`` at a time, taking no new work after ``budget_s``."""
+    """Work every due deployment, ``concurrency`` at a time, taking no new work after ``budget_s``.
+    The entries are leased ``LEASE_CHUNK`` at a time in one store call (``DeploymentStore.lease``),
+    each chunk just before it is worked."""
     started = ctx.clock.now()
     entries = ctx.store.due(started, _DUE_LIMIT)
-    if not entries:
-        return TickReport(due=0, worked=0, deferred=0)
+    worked = 0
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        outcomes = list(pool.map(lambda e: _within_budget(ctx, e, started, budget_s), entries))
-    worked = sum(outcomes)
+        for first in range(0, len(entries), LEASE_CHUNK):
+            if ctx.clock.now() - started >= budget_s:
+                break
+            chunk = entries[first : first + LEASE_CHUNK]
+            now = ctx.clock.now()
+            leases = ctx.store.lease([_taken(ctx, e, now, started) for e in chunk])
+            work = partial(_within_budget, ctx, started=started, budget_s=budget_s)
+            worked += sum(pool.map(work, chunk, leases))
     return TickReport(due=len(entries), worked=worked, deferred=len(entries) - worked)
 
 
@@ -66,34 +78,69 @@ def poll_and_send(
     return report
 
 
-def _within_budget(ctx: Context, entry: Scheduled, started: float, budget_s: float) -> bool:
+def _within_budget(
+    ctx: Context, entry: Scheduled, lease: Scheduled | None, *, started: float, budget_s: float
+) -> bool:
+    """Work one leased entry unless the budget is spent; then its lease is handed back."""
+    if lease is None:
+        return True  # another worker took it
     if ctx.clock.now() - started >= budget_s:
+        with suppress(Conflict):
+            ctx.store.schedule(replace(entry, etag=lease.etag))
         return False
-    track(ctx, entry)
+    _work(ctx, lease, ctx.clock.now(), started)
     return True
 
 
-def track(ctx: Context, entry: Scheduled) -> None:
+def track(ctx: Context, entry: Scheduled, *, tick_started: float | None = None) -> None:
     """Lease one open entry, then move its deployment on as far as the platform allows. A lost
     race or an unavailable platform hands the entry back for a later look. An entry that carries
-    a quiet look is first looked at with that alone (``quiet.py``); only a change leads here on."""
+    a quiet look is first looked at with that alone (``quiet.py``); only a change leads on to
+    the full look. A creating version's next look is timed from ``tick_started`` (by default,
+    now): the start of the tick that found the entry due."""
     now = ctx.clock.now()
-    if entry.look is not None:
-        changed = quiet.look(ctx, entry, now)
-        if changed is None:
-            return
-        entry = changed
+    since = now if tick_started is None else tick_started
     try:
-        lease = ctx.store.schedule(replace(entry, due=now + LEASE_S, look=None))
+        lease = ctx.store.schedule(_taken(ctx, entry, now, since))
     except Conflict:
         return  # another worker took it
+    _work(ctx, lease, now, since)
+
+
+def _taken(ctx: Context, entry: Scheduled, now: float, since: float) -> Scheduled:
+    """``entry`` as its lease writes it: the quiet look's next look, or the full look's lease."""
+    if entry.look is not None and (quiet_lease := quiet.lease(ctx, entry, now, since)) is not None:
+        return quiet_lease
+    return replace(entry, due=now + LEASE_S, look=None)
+
+
+@dataclass(frozen=True)
+class _Look:
+    """When a look is made, when its tick started, and the version a quiet look just saw."""
+
+    now: float
+    tick_started: float
+    seen: VersionInfo | None = None
+
+
+def _work(ctx: Context, lease: Scheduled, now: float, since: float) -> None:
+    look = _Look(now, since)
+    if lease.look is not None:
+        seen = quiet.look(ctx, lease, now)
+        if seen is None:
+            return
+        try:
+            lease = ctx.store.schedule(replace(lease, due=now + LEASE_S, look=None))
+        except Conflict:
+            return  # another worker took it
+        look = _Look(now, since, seen)
     try:
-        _advance(ctx, lease, now)
+        _advance(ctx, lease, look)
     except Conflict:
-        log.info("deployment %s: changed by another worker; looking again shortly", entry.deployment_id)
+        log.info("deployment %s: changed by another worker; looking again shortly", lease.deployment_id)
         _release(ctx, lease, now + 1.0)
     except PlatformError as exc:
-        log.warning("deployment %s: Foundry unavailable (%s); retrying later", entry.deployment_id, exc.code)
+        log.warning("deployment %s: Foundry unavailable (%s); retrying later", lease.deployment_id, exc.code)
         _release(ctx, lease, now + backoff(lease.attempt))
 
 
@@ -102,7 +149,8 @@ def _release(ctx: Context, lease: Scheduled, due: float) -> None:
         ctx.store.schedule(replace(lease, due=due, attempt=lease.attempt + 1))
 
 
-def _advance(ctx: Context, lease: Scheduled, now: float) -> None:
+def _advance(ctx: Context, lease: Scheduled, look: _Look) -> None:
+    now = look.now
     deployment = ctx.store.get(lease.deployment_id)
     if deployment is None:
         _drop_orphan(ctx, lease, now)
@@ -114,7 +162,7 @@ def _advance(ctx: Context, lease: Scheduled, now: float) -> None:
     elif deployment.status == "pending":
         _reconcile(ctx, agent, deployment, lease, now)
     elif deployment.status == "creating":
-        _observe(ctx, agent, deployment, lease, now)
+        _observe(ctx, agent, deployment, lease, look)
     elif deployment.status == "verifying":
         verify.step(ctx, agent, deployment, lease, now)
     elif deployment.status == "canary":
@@ -142,9 +190,10 @@ def _follow_up(ctx: Context, agent: AgentConfig, deployment_id: str) -> None:
         ctx.store.unschedule(d.id)
 
 
-def _observe(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, now: float) -> None:
+def _observe(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, look: _Look) -> None:
     assert d.version is not None
-    info = _version_or_gone(ctx, agent, d)
+    now = look.now
+    info = look.seen or quiet.version_or_gone(ctx, ctx.endpoint_of(agent, d), d.agent, d.version)
     if info.status in ("deleting", "deleted") and settles_as(d, ctx.store.get_agent(d.agent)) == "superseded":
         # Retention removed a version that a newer active deployment had already replaced.
         superseded = ctx.store.update(d.moved_to("superseded", iso(now), reason="newer_deployment_active"))
@@ -154,9 +203,15 @@ def _observe(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, 
     d, info = runtime_role.gate(ctx, agent, d, info)  # the identity holds its role before active
     seen = observe(d, info, now=now, started=parse_iso(d.began_at), timeout_s=agent.timeout_s)
     if seen.status == "creating":
-        delay = next_look(lease.attempt + 1, now - parse_iso(d.began_at), d.expected_active_s)
-        look = quiet.of(ctx, agent, d)
-        ctx.store.schedule(replace(lease, due=now + delay, attempt=lease.attempt + 1, look=look))
+        due = next_look_at(
+            lease.attempt + 1,
+            began=parse_iso(d.began_at),
+            tick_started=look.tick_started,
+            now=now,
+            expected_s=d.expected_active_s,
+        )
+        quiet_look = quiet.of(ctx, agent, d)
+        ctx.store.schedule(replace(lease, due=due, attempt=lease.attempt + 1, look=quiet_look))
         return
     if seen.status == "active":
         traffic.serve_protocols(ctx, agent, d)  # before the smoke test or the first user calls
@@ -169,21 +224,6 @@ def _observe(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, 
     outbox.flush(ctx, ctx.store.update(d.moved_to(status, iso(now), error=seen.error)))
     ctx.store.unschedule(d.id)
     log.info("deployment %s: %s version %s %s", d.id, d.agent, d.version, status)
-
-
-def _version_or_gone(ctx: Context, agent: AgentConfig, d: Deployment) -> VersionInfo:
-    assert d.version is not None
-    try:
-        return ctx.platform.get_version(ctx.endpoint_of(agent, d), d.agent, d.version)
-    except PlatformError as exc:
-        if exc.status_code != 404:
-            raise
-        return VersionInfo(
-            version=d.version,
-            status="deleted",
-            error_code="version_not_found",
-            error_message=f"version {d.version} no longer exists ({exc.message})",
-        )
 
 
 def _reconcile(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, now: float) -> None:

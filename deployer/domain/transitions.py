@@ -16,6 +16,8 @@ MAX_DELAY_S = 30.0
 #: due just after the next tick would wait for the one after it.
 FAST_DELAY_S = 4.0
 FAST_WINDOW_S = 120.0
+#: A look's next due time is also its lease (``quiet.py``): never sooner than this after the look.
+LOOK_LEASE_S = 1.0
 #: An agent's provisioning time is learned from its last versions' times to active; looks are
 #: dense from this long (or this share of the expected time, if longer) before it is expected.
 LEARNED_FROM = 5
@@ -93,6 +95,18 @@ def next_look(attempt: int, age_s: float, expected_s: float | None = None) -> fl
     if age_s < FAST_WINDOW_S:
         return FAST_DELAY_S
     return float(min(FAST_DELAY_S * 2 ** (int((age_s - FAST_WINDOW_S) // MAX_DELAY_S) + 1), MAX_DELAY_S))
+
+
+def next_look_at(
+    attempt: int, *, began: float, tick_started: float, now: float, expected_s: float | None = None
+) -> float:
+    """When a creating version looked at ``now``, in a tick that started at ``tick_started``, is
+    next due (``next_look``): as if the look had been made at the tick's start. A tick takes its
+    entries one after another; timed from the look itself, one made a second or two into a long
+    tick (the first looks of a burst of pushes, which also grant runtime roles) falls just after
+    the next tick's start and waits a whole tick more. At least ``LOOK_LEASE_S`` after the look."""
+    delay = next_look(attempt, tick_started - began, expected_s)
+    return max(tick_started + delay, now + LOOK_LEASE_S)
 
 
 def backoff(attempt: int) -> float:

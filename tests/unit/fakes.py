@@ -143,6 +143,15 @@ class FakeStore(FakeNotificationStore):
             self.open[entry.deployment_id] = stored
             return stored
 
+    def lease(self, entries: Sequence[Scheduled]) -> list[Scheduled | None]:
+        leased: list[Scheduled | None] = []
+        for entry in entries:
+            try:
+                leased.append(self.schedule(entry))
+            except Conflict:
+                leased.append(None)
+        return leased
+
     def schedule_by(self, entry: Scheduled) -> None:
         with self._lock:
             current = self.open.get(entry.deployment_id)

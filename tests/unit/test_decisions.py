@@ -103,6 +103,15 @@ def test_the_expected_time_to_active_is_the_median_of_the_last_five_and_moves_th
     assert transitions.next_look(0, 0.0, 60.0) == transitions.FIRST_DELAY_S  # an early failure shows
 
 
+def test_the_next_look_is_timed_from_the_start_of_the_tick_that_made_the_look():
+    def at(tick_started, now, expected=None):
+        return transitions.next_look_at(3, began=0.0, tick_started=tick_started, now=now, expected_s=expected)
+
+    assert at(10.0, 11.5) == 10.0 + transitions.FAST_DELAY_S  # not 15.5: the next tick (15) sees it
+    assert at(10.0, 14.5) == 14.5 + transitions.LOOK_LEASE_S  # a tick longer than the delay
+    assert at(5.0, 6.5, expected=60.0) == 45.0  # the window's start itself, however late the look
+
+
 def test_a_deployment_settles_superseded_only_under_a_newer_active_one():
     d = deployment("0000000000500aaaaaa")
     assert transitions.settles_as(d, AgentState(name="bot")) == "active"

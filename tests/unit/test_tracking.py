@@ -1,4 +1,5 @@
 import threading
+from dataclasses import replace
 
 from deployer.deploy.poll import poll_once
 from deployer.deploy.start import handle_event
@@ -165,3 +166,52 @@ def test_two_tick_loops_at_once_apply_every_transition_exactly_once(ctx):
     assert all(len(h) == len(set(h)) for h in histories), "a transition was applied twice"
     assert [h[-1] for h in histories] == ["superseded"] * 49 + ["active"]
     assert not ctx.store.open
+
+
+def test_a_look_made_late_in_a_long_tick_is_made_again_at_the_next_tick(ctx, monkeypatch):
+    record = deploy(ctx, "1.0.0")
+    due = ctx.store.due
+
+    def reached_late(now, limit):  # the tick reaches its entries 1.5 s after it started
+        found = due(now, limit)
+        ctx.clock.advance(1.5)
+        return found
+
+    monkeypatch.setattr(ctx.store, "due", reached_late)
+    tick(ctx, 2.0)  # the first look (full): the tick started 2 s after the push
+    for _ in range(4):
+        tick(ctx, 5.0 - 1.5)  # the next ticks, 5 s apart from start to start
+    assert ctx.platform.count("get_version") == 5, "a tick went by without a look"
+    assert ctx.store.records[record.id].status == "creating"
+
+
+def test_a_tick_leases_its_due_entries_in_one_store_call_and_skips_those_taken_meanwhile(ctx, monkeypatch):
+    records = [deploy(ctx, f"1.0.{n}", n) for n in range(3)]
+    tick(ctx)  # the first looks: each entry now carries a quiet look
+    versions = {r.id: ctx.store.records[r.id].version for r in records}
+    taken = records[1].id
+    due, leases = ctx.store.due, []
+
+    def read_then_taken(now, limit):  # another worker leases one entry after this tick read it
+        found = due(now, limit)
+        ctx.store.schedule(replace(ctx.store.open[taken], due=now + 60))
+        return found
+
+    monkeypatch.setattr(ctx.store, "due", read_then_taken)
+    lease = ctx.store.lease
+    monkeypatch.setattr(ctx.store, "lease", lambda entries: leases.append(len(entries)) or lease(entries))
+    ctx.platform.calls.clear()
+    report = tick(ctx, 5)
+    looked = [version for call, _, version in ctx.platform.calls if call == "get_version"]
+    assert leases == [3] and report.due == 3
+    assert sorted(looked) == sorted(v for i, v in versions.items() if i != taken)
+
+
+def test_a_quiet_look_that_sees_the_version_active_asks_foundry_once(ctx):
+    record = deploy(ctx, "1.0.0")
+    tick(ctx)  # the first look (full): the next one is quiet
+    ctx.platform.set_status("support-bot", "1", "active")
+    ctx.platform.calls.clear()
+    tick(ctx, 4)
+    assert ctx.store.records[record.id].status == "active"
+    assert ctx.platform.count("get_version") == 1  # the full look takes the version the quiet look saw

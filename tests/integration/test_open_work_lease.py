@@ -1,0 +1,85 @@
+"""The poll's leases on Azurite: the due entries of one tick are written in entity-group
+transactions, and a row that changed since it was read loses only its own lease."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from azure.data.tables import TableClient, TableServiceClient
+
+from deployer.adapters.table_store import TableDeploymentStore
+from deployer.domain.platform import Scheduled
+from localdev.stack import Stack
+
+pytestmark = pytest.mark.integration
+
+
+class Requests:
+    """Counts the requests a table client sends (an azure-core ``raw_request_hook``)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, _request: object) -> None:
+        self.count += 1
+
+
+@pytest.fixture
+def counted(stack: Stack) -> Iterator[tuple[TableDeploymentStore, Requests]]:
+    assert stack.info is not None
+    service = TableServiceClient.from_connection_string(stack.info.table_connection_string)
+    name = f"t{uuid.uuid4().hex[:12]}"
+    service.create_table(name)
+    requests = Requests()
+    table = TableClient.from_connection_string(
+        stack.info.table_connection_string, table_name=name, raw_request_hook=requests
+    )
+    yield TableDeploymentStore(table), requests
+    service.delete_table(name)
+
+
+def open_entries(store: TableDeploymentStore, count: int) -> list[Scheduled]:
+    for n in range(count):
+        store.schedule(Scheduled(deployment_id=f"d{n:04d}", due=100.0))
+    return store.due(1000.0, 1000)
+
+
+def test_unchanged_entries_are_leased_a_hundred_per_request(counted) -> None:
+    store, requests = counted
+    read = open_entries(store, 150)
+    requests.count = 0
+
+    leased = store.lease([replace(e, due=200.0, attempt=1) for e in read])
+
+    assert requests.count == 2  # one transaction per hundred rows
+    assert all(lease is not None and lease.etag != e.etag for lease, e in zip(leased, read, strict=True))
+    assert {(e.due, e.attempt) for e in store.due(1000.0, 1000)} == {(200.0, 1)}
+
+
+def test_a_row_changed_since_it_was_read_loses_only_its_own_lease(counted) -> None:
+    store, requests = counted
+    read = open_entries(store, 150)
+    store.schedule(replace(read[3], due=900.0))  # another worker took it meanwhile
+    store.unschedule(read[7].deployment_id)  # its deployment ended meanwhile
+    requests.count = 0
+
+    leased = store.lease([replace(e, due=200.0) for e in read])
+
+    assert [n for n, lease in enumerate(leased) if lease is None] == [3, 7]
+    # The first hundred failed together and were written one by one; the rest together.
+    assert requests.count == 1 + 100 + 1
+    due = {e.deployment_id: e.due for e in store.due(1000.0, 1000)}
+    assert due.pop(read[3].deployment_id) == 900.0 and read[7].deployment_id not in due
+    assert set(due.values()) == {200.0} and len(due) == 148
+
+
+def test_a_second_tick_that_read_the_same_entries_leases_none_of_them(counted) -> None:
+    store, _ = counted
+    read = open_entries(store, 120)
+    first = store.lease([replace(e, due=200.0) for e in read])
+    second = store.lease([replace(e, due=300.0) for e in read])  # read before the first leased
+    assert all(lease is not None for lease in first) and second == [None] * len(read)
+    assert {e.due for e in store.due(1000.0, 1000)} == {200.0}
