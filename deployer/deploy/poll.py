@@ -10,7 +10,7 @@ A creating version's next look is timed from the start of the tick, not from the
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from functools import partial
@@ -47,19 +47,20 @@ class TickReport:
 def poll_once(ctx: Context, *, concurrency: int, budget_s: float) -> TickReport:
     """Work every due deployment, ``concurrency`` at a time, taking no new work after ``budget_s``.
     The entries are leased ``LEASE_CHUNK`` at a time in one store call (``DeploymentStore.lease``),
-    each chunk just before it is worked."""
+    the next chunk while the workers are on the one before."""
     started = ctx.clock.now()
     entries = ctx.store.due(started, _DUE_LIMIT)
-    worked = 0
+    work = partial(_within_budget, ctx, started=started, budget_s=budget_s)
+    taken: list[Future[bool]] = []
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         for first in range(0, len(entries), LEASE_CHUNK):
-            if ctx.clock.now() - started >= budget_s:
+            now = ctx.clock.now()
+            if now - started >= budget_s:
                 break
             chunk = entries[first : first + LEASE_CHUNK]
-            now = ctx.clock.now()
             leases = ctx.store.lease([_taken(ctx, e, now, started) for e in chunk])
-            work = partial(_within_budget, ctx, started=started, budget_s=budget_s)
-            worked += sum(pool.map(work, chunk, leases))
+            taken += [pool.submit(work, e, lease) for e, lease in zip(chunk, leases, strict=True)]
+        worked = sum(f.result() for f in taken)
     return TickReport(due=len(entries), worked=worked, deferred=len(entries) - worked)
 
 

@@ -215,3 +215,24 @@ def test_a_quiet_look_that_sees_the_version_active_asks_foundry_once(ctx):
     tick(ctx, 4)
     assert ctx.store.records[record.id].status == "active"
     assert ctx.platform.count("get_version") == 1  # the full look takes the version the quiet look saw
+
+
+def test_leases_a_tick_cannot_work_within_its_budget_are_handed_back_unchanged(ctx, monkeypatch):
+    records = [deploy(ctx, f"1.0.{n}", n) for n in range(3)]
+    tick(ctx)  # the first looks
+    ctx.clock.advance(4)
+    before = {r.id: ctx.store.open[r.id] for r in records}
+    get_version = ctx.platform.get_version
+
+    def slow(*args):  # the first look uses up the whole budget
+        ctx.clock.advance(30)
+        return get_version(*args)
+
+    monkeypatch.setattr(ctx.platform, "get_version", slow)
+    report = poll_once(ctx, concurrency=1, budget_s=20)
+    assert (report.due, report.worked, report.deferred) == (3, 1, 2)
+    left = [r.id for r in records if ctx.store.open[r.id].attempt == before[r.id].attempt]
+    assert len(left) == 2
+    assert all(
+        (ctx.store.open[i].due, ctx.store.open[i].look) == (before[i].due, before[i].look) for i in left
+    )
