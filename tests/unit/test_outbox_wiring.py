@@ -20,4 +20,3 @@ def test_the_root_builds_the_sender_with_the_loopback_exception_and_the_public_h
     assert isinstance(delivery.webhooks, SafeHttpTransport) and delivery.topics is None
     assert delivery.links_base == "https://app.example.net"
     assert len(root.config.subscribers) == 1
-
