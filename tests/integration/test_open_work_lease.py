@@ -63,17 +63,28 @@ def test_a_row_changed_since_it_was_read_loses_only_its_own_lease(counted) -> No
     store, requests = counted
     read = open_entries(store, 150)
     store.schedule(replace(read[3], due=900.0))  # another worker took it meanwhile
-    store.unschedule(read[7].deployment_id)  # its deployment ended meanwhile
     requests.count = 0
 
     leased = store.lease([replace(e, due=200.0) for e in read])
 
-    assert [n for n, lease in enumerate(leased) if lease is None] == [3, 7]
+    assert [n for n, lease in enumerate(leased) if lease is None] == [3]
     # The first hundred failed together and were written one by one; the rest together.
     assert requests.count == 1 + 100 + 1
     due = {e.deployment_id: e.due for e in store.due(1000.0, 1000)}
-    assert due.pop(read[3].deployment_id) == 900.0 and read[7].deployment_id not in due
-    assert set(due.values()) == {200.0} and len(due) == 148
+    assert due.pop(read[3].deployment_id) == 900.0
+    assert set(due.values()) == {200.0} and len(due) == 149
+
+
+def test_a_row_removed_since_it_was_read_is_not_written_again(counted) -> None:
+    store, _ = counted
+    read = open_entries(store, 20)
+    store.unschedule(read[7].deployment_id)  # its deployment ended meanwhile
+
+    leased = store.lease([replace(e, due=200.0) for e in read])
+
+    assert [n for n, lease in enumerate(leased) if lease is None] == [7]
+    due = {e.deployment_id: e.due for e in store.due(1000.0, 1000)}
+    assert read[7].deployment_id not in due and set(due.values()) == {200.0} and len(due) == 19
 
 
 def test_a_second_tick_that_read_the_same_entries_leases_none_of_them(counted) -> None:
