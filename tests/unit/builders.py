@@ -138,6 +138,27 @@ PROMOTION_CONFIG = {
     ],
 }
 
+#: ``vbot`` waits for approval (an hour); ``gated`` (canary) waits before its 100% step too.
+APPROVAL_CONFIG = {
+    "registries": [REGISTRY],
+    "project_resource_id": PROJECT_ID,
+    "agents": [
+        {
+            "name": "vbot",
+            "repository": "agents/vbot",
+            "approval": {"required": True, "expires_after_s": 3600},
+        },
+        {
+            "name": "gated",
+            "repository": "agents/gated",
+            "smoke_test": SMOKE_ONCE,
+            "rollout": {**CANARY, "steps": [10, {"approve": True}, 100]},
+            "approval": {"approvers": ["release-managers"]},
+        },
+    ],
+    "webhooks": CANARY_CONFIG["webhooks"],
+}
+
 
 DEFAULT_ENDPOINT = "https://example.services.ai.azure.com/api/projects/p"
 

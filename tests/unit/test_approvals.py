@@ -13,10 +13,9 @@ from deployer.deploy.approval_decisions import NotAwaitingApproval
 from deployer.domain.approval import Caller, may_decide
 from deployer.domain.errors import Conflict, Refused
 from tests.unit.builders import (
+    APPROVAL_CONFIG,
     CANARY,
-    CANARY_CONFIG,
     PROMOTION_CONFIG,
-    SMOKE_ONCE,
     context_for,
     live,
     push,
@@ -24,34 +23,14 @@ from tests.unit.builders import (
     serving,
     tick,
 )
-from tests.unit.conftest import PROJECT_ID, REGISTRY
 
 KEY = Caller(name="function key")
 DAY = 86_400.0
-CONFIG = {
-    "registries": [REGISTRY],
-    "project_resource_id": PROJECT_ID,
-    "agents": [
-        {
-            "name": "vbot",
-            "repository": "agents/vbot",
-            "approval": {"required": True, "expires_after_s": 3600},
-        },
-        {
-            "name": "gated",
-            "repository": "agents/gated",
-            "smoke_test": SMOKE_ONCE,
-            "rollout": {**CANARY, "steps": [10, {"approve": True}, 100]},
-            "approval": {"approvers": ["release-managers"]},
-        },
-    ],
-    "webhooks": CANARY_CONFIG["webhooks"],
-}
 
 
 @pytest.fixture
 def ctx():
-    return context_for(CONFIG)
+    return context_for(APPROVAL_CONFIG)
 
 
 def events(ctx, record):
@@ -270,7 +249,10 @@ def test_steps_take_approve_only_before_a_step():
         [{"approve": True}, {"approve": True}, 100],
         [10, {"approve": 1}, 100],
     ):
-        config = {**CONFIG, "agents": [{**CONFIG["agents"][1], "rollout": {**CANARY, "steps": steps}}]}
+        config = {
+            **APPROVAL_CONFIG,
+            "agents": [{**APPROVAL_CONFIG["agents"][1], "rollout": {**CANARY, "steps": steps}}],
+        }
         with pytest.raises(ConfigError, match="steps"):
             parse_config(config, {}, resolver=lambda host: ["93.184.216.34"])
 
