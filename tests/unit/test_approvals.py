@@ -11,7 +11,7 @@ from deployer.config.parser import ConfigError, parse_config
 from deployer.deploy import approval_decisions
 from deployer.deploy.approval_decisions import NotAwaitingApproval
 from deployer.domain.approval import Caller, may_decide
-from deployer.domain.errors import Conflict, Refused
+from deployer.domain.errors import Refused
 from tests.unit.builders import (
     APPROVAL_CONFIG,
     CANARY,
@@ -143,37 +143,6 @@ def test_a_redelivered_push_finds_its_waiting_record_and_supersedes_nothing(ctx)
     again = push(ctx, "v1", 1, event_id="evt-1")
 
     assert again.id == first.id and ctx.store.records[first.id].status == "awaiting_approval"
-
-
-def test_an_approval_that_lost_the_race_to_a_supersede_is_refused_and_creates_nothing(ctx):
-    older = push(ctx, "v1", 1)
-    real_update = ctx.store.update
-    raced = []
-
-    def supersede_first(deployment):
-        if deployment.id == older.id and not raced:
-            raced.append(True)
-            ctx.clock.advance(1)
-            push(ctx, "v2", 2)  # its supersede lands between the approval's read and write
-        return real_update(deployment)
-
-    ctx.store.update = supersede_first
-    with pytest.raises(NotAwaitingApproval, match="superseded"):
-        approval_decisions.approve(ctx, older.id, KEY)
-
-    assert ctx.store.records[older.id].status == "superseded"
-    assert ctx.platform.count("create_version") == 0
-
-
-def test_a_reject_racing_an_approval_loses_when_the_approval_wrote_first(ctx):
-    waiting = push(ctx, "v1", 1)
-    stale = ctx.store.records[waiting.id]
-    approval_decisions.approve(ctx, waiting.id, KEY)
-
-    with pytest.raises(Conflict):
-        ctx.store.update(replace(stale, status="rejected"))
-    with pytest.raises(NotAwaitingApproval, match="approved by function key"):
-        approval_decisions.reject(ctx, waiting.id, KEY, "too late")
 
 
 def test_approvers_are_principal_names_or_app_roles_and_otherwise_the_write_role():
