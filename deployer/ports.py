@@ -122,6 +122,9 @@ class DeploymentStore(NotificationStore, Protocol):
     def due(self, now: float, limit: int) -> list[Scheduled]:
         """Open-work entries due at ``now``: reads only the open-work index."""
 
+    def scheduled(self, deployment_id: str) -> Scheduled | None:
+        """The deployment's open-work entry with its ETag, or ``None`` when it has none."""
+
     def unschedule(self, deployment_id: str) -> None: ...
 
     def created_before(

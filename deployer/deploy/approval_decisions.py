@@ -13,7 +13,7 @@ import logging
 from dataclasses import replace
 
 from deployer.context import Context, retry_on_conflict
-from deployer.deploy import create, poll
+from deployer.deploy import canary_wake, create, poll
 from deployer.domain import rollout
 from deployer.domain.agents import AgentConfig
 from deployer.domain.approval import Caller, Decision, decision_note, may_decide
@@ -133,9 +133,9 @@ def _record_decision(
 
 
 def _wake(ctx: Context, d: Deployment) -> Deployment:
-    """A canary step decided: the poll's own step acts on it now (or a tick holding the lease, shortly)."""
-    entry = ctx.store.schedule(Scheduled(deployment_id=d.id, due=ctx.clock.now()))
-    poll.track(ctx, entry)
+    """A canary step decided: the poll's own step acts on it now (or a tick holding it, when its
+    lease ends)."""
+    canary_wake.wake(ctx, d.id)
     return ctx.store.get(d.id) or d
 
 

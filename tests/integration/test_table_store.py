@@ -66,6 +66,18 @@ def test_schedule_by_inserts_or_moves_earlier_never_later(store: TableDeployment
     assert [(e.due, e.attempt) for e in store.due(1000.0, 10)] == [(102.0, 3)]
 
 
+def test_scheduled_reads_one_entry_with_the_etag_its_conditional_write_needs(
+    store: TableDeploymentStore,
+) -> None:
+    assert store.scheduled("a") is None
+    written = store.schedule(Scheduled(deployment_id="a", due=100.0, attempt=2))
+    found = store.scheduled("a")
+    assert found is not None and (found.due, found.attempt, found.etag) == (100.0, 2, written.etag)
+    store.schedule(replace(found, due=160.0))  # taken by another worker
+    with pytest.raises(Conflict):
+        store.schedule(replace(found, due=130.0))
+
+
 def aged(days: float, status: Status = "superseded") -> Deployment:
     """A record created ``days`` ago (its id says when)."""
     return record(new_deployment_id(time.time() - days * 86_400), status)

@@ -157,6 +157,10 @@ class FakeStore(FakeNotificationStore):
             self.entities_read += len(found[:limit])
             return found[:limit]
 
+    def scheduled(self, deployment_id: str) -> Scheduled | None:
+        with self._lock:
+            return self.open.get(deployment_id)
+
     def unschedule(self, deployment_id: str) -> None:
         with self._lock:
             self.open.pop(deployment_id, None)
