@@ -16,6 +16,7 @@ from deployer.entrypoints.http.problems import MEDIA_TYPE, RETRY_AFTER_S, Proble
 
 
 def accepted(started: manual.Started) -> func.HttpResponse:
+    """``202``, the deployment, its ``Location``, and ``Idempotent-Replayed`` for a repeated request."""
     headers = {"Location": f"/api/deployments/{started.deployment.id}"}
     if started.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -35,6 +36,7 @@ def guarded(
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
+    """``body`` as JSON."""
     return func.HttpResponse(
         json.dumps(body), status_code=status, mimetype="application/json", headers=headers
     )
