@@ -9,7 +9,7 @@ from deployer.config.parser import parse_config
 from deployer.context import Context
 from deployer.deploy.poll import poll_once
 from deployer.deploy.start import handle_event
-from deployer.domain.model import ImagePush, ReceivedEvent
+from deployer.domain.pushes import ImagePush, ReceivedEvent
 from tests.unit.conftest import DIGEST, PROJECT_ID, REGISTRY
 from tests.unit.fakes import FakeClock, FakePlatform, FakeRoleAssignments, FakeStore
 
