@@ -25,19 +25,19 @@ from deployer.adapters.table_errors import (
     table_missing,
     translate_missing_table,
 )
+from deployer.adapters.table_forget import TRANSACTION_ROWS
 from deployer.adapters.table_layout import OPEN, OPEN_END, RECORDS, Migrated, open_row
 from deployer.domain.errors import Conflict
 from deployer.domain.platform import QuietLook, Scheduled
 
 _RACES = 5
-#: The most operations one entity-group transaction may hold.
-_TRANSACTION = 100
 _MATCH = MatchConditions.IfNotModified
 
 
 @translate_missing_table
 class TableOpenWork:
-    """``schedule``, ``lease``, ``schedule_by``, ``due`` and ``unschedule`` of ``DeploymentStore``."""
+    """``schedule``, ``lease``, ``schedule_by``, ``due``, ``scheduled`` and ``unschedule`` of
+    ``DeploymentStore``."""
 
     _table: TableClient
     _layout: Migrated
@@ -52,8 +52,8 @@ class TableOpenWork:
 
     def lease(self, entries: Sequence[Scheduled]) -> list[Scheduled | None]:
         leased: list[Scheduled | None] = []
-        for first in range(0, len(entries), _TRANSACTION):
-            leased += self._lease_together(entries[first : first + _TRANSACTION])
+        for first in range(0, len(entries), TRANSACTION_ROWS):
+            leased += self._lease_together(entries[first : first + TRANSACTION_ROWS])
         return leased
 
     def _lease_together(self, entries: Sequence[Scheduled]) -> list[Scheduled | None]:
@@ -124,19 +124,20 @@ class TableOpenWork:
         found: list[Scheduled] = []
         for entity in pages:
             self.entities_read += 1
-            look = entity.get("look")
-            found.append(
-                Scheduled(
-                    deployment_id=entity["RowKey"][len(OPEN) :],
-                    due=float(entity["due"]),
-                    attempt=int(entity.get("attempt", 0)),
-                    etag=entity.metadata["etag"],
-                    look=QuietLook(**json.loads(look)) if look else None,
-                )
-            )
+            found.append(scheduled_from(entity))
             if len(found) >= limit:
                 break
         return found
+
+    def scheduled(self, deployment_id: str) -> Scheduled | None:
+        self._layout.ensure()
+        try:
+            entity = self._table.get_entity(RECORDS, open_row(deployment_id))
+        except ResourceNotFoundError as exc:
+            row_missing(exc)
+            return None
+        self.entities_read += 1
+        return scheduled_from(entity)
 
     def unschedule(self, deployment_id: str) -> None:
         self._table.delete_entity(RECORDS, open_row(deployment_id))
@@ -150,3 +151,14 @@ def open_entity(entry: Scheduled) -> dict[str, Any]:
         "attempt": entry.attempt,
         "look": json.dumps(asdict(entry.look)) if entry.look else None,
     }
+
+
+def scheduled_from(entity: Any) -> Scheduled:
+    look = entity.get("look")
+    return Scheduled(
+        deployment_id=entity["RowKey"][len(OPEN) :],
+        due=float(entity["due"]),
+        attempt=int(entity.get("attempt", 0)),
+        etag=entity.metadata["etag"],
+        look=QuietLook(**json.loads(look)) if look else None,
+    )
