@@ -29,7 +29,7 @@ from deployer.domain.model import (
     new_deployment_id,
 )
 from deployer.domain.platform import Scheduled
-from deployer.domain.transitions import PENDING_GRACE_S, expected_active_s
+from deployer.domain.transitions import FIRST_DELAY_S, PENDING_GRACE_S, expected_active_s
 from deployer.notify import outbox
 from deployer.rollout import holds
 
@@ -127,13 +127,16 @@ def _begin_at_once(
     try:
         pending = ctx.store.begin(
             record.moved_to("pending", iso(now)),
-            Scheduled(deployment_id=record.id, due=now + PENDING_GRACE_S),
+            # Due when the version will first be looked at: after create_version only the record
+            # changes. Should this process die first, the poll finds the record pending and looks
+            # again until it may be reconciled (``poll._reconcile``).
+            Scheduled(deployment_id=record.id, due=now + FIRST_DELAY_S),
             claims={_event_key(push, agent): record.id, _push_key(push, agent): record.id},
             agent=replace(state, high_tag=rules.raised_high_tag(push, agent, state)),
         )
     except Conflict:
         return None
-    return _create(ctx, agent, pending, state=state)
+    return _create(ctx, agent, pending, state=state, first_look_scheduled=True)
 
 
 def _expecting(record: Deployment, state: AgentState) -> Deployment:
@@ -192,12 +195,20 @@ def _wait_for_approval(
 
 
 def _create(
-    ctx: Context, agent: AgentConfig, pending: Deployment, *, state: AgentState | None = None
+    ctx: Context,
+    agent: AgentConfig,
+    pending: Deployment,
+    *,
+    state: AgentState | None = None,
+    first_look_scheduled: bool = False,
 ) -> Deployment:
     """Create the version of a pending record this call wrote (``state``: the agent row as it
-    was when the record was written with it, if it was)."""
+    was when the record was written with it, if it was; ``first_look_scheduled``: its open-work
+    entry is due for the first look at the version)."""
     try:
-        return create.create_version_for(ctx, agent, pending, state=state)
+        return create.create_version_for(
+            ctx, agent, pending, state=state, first_look_scheduled=first_look_scheduled
+        )
     except PlatformError:
         _wake_for_reconcile(ctx, pending.id)
         raise

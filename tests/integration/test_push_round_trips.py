@@ -76,8 +76,8 @@ def test_a_push_that_deploys_costs_three_table_requests(counted: Counted) -> Non
     counted.push("1.0.0")  # the first push in a process also checks for rows of the first layout
     record = counted.push("1.1.0")
     assert record.status == "creating"
-    # The agent row read, then one transaction before create_version and one after.
-    assert counted.requests == ["GET", "POST", "POST"]
+    # The agent row read, one transaction before create_version, then the record's update.
+    assert counted.requests == ["GET", "POST", "PUT"]
 
 
 def test_a_push_after_the_first_of_a_repository_checks_its_image_with_one_registry_request(
