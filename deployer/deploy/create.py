@@ -49,6 +49,7 @@ def create_version_for(
     *,
     state: AgentState | None = None,
     first_look_scheduled: bool = False,
+    lookup: image_check.Lookup | None = None,
 ) -> Deployment:
     """Create the version for a pending record and move it to ``creating`` (or ``failed``).
     Preflight first: the image in its registry (``image_check``), then, when configured, the
@@ -56,11 +57,12 @@ def create_version_for(
     ``rollout: verified``: the agent's traffic is pinned to the serving version. ``state``: the
     agent row as written with the record, if it was (saves reading it again).
     ``first_look_scheduled``: the record's open-work entry was written with the time of the
-    first look at the version (a push's one write), so only the record changes after the call."""
+    first look at the version (a push's one write), so only the record changes after the call.
+    ``lookup``: the image check's registry lookup, begun while that write was sent."""
     endpoint = ctx.endpoint_for(agent)
     pending = record  # what a retry starts from: it checks the image again, one history entry
     try:
-        record, refused = image_check.check(ctx, agent, record)
+        record, refused = image_check.check(ctx, agent, record, begun=lookup)
     except PlatformError as exc:  # before any call to Foundry: nothing of ours can be running
         return _refused(ctx, pending, exc, sent=False)
     if refused is not None:

@@ -124,6 +124,7 @@ def _begin_at_once(
     ):
         return None
     now = ctx.clock.now()
+    lookup = image_check.begin(ctx, agent, record)  # under way while the write is sent
     try:
         pending = ctx.store.begin(
             record.moved_to("pending", iso(now)),
@@ -136,7 +137,7 @@ def _begin_at_once(
         )
     except Conflict:
         return None
-    return _create(ctx, agent, pending, state=state, first_look_scheduled=True)
+    return _create(ctx, agent, pending, state=state, first_look_scheduled=True, lookup=lookup)
 
 
 def _expecting(record: Deployment, state: AgentState) -> Deployment:
@@ -201,13 +202,14 @@ def _create(
     *,
     state: AgentState | None = None,
     first_look_scheduled: bool = False,
+    lookup: image_check.Lookup | None = None,
 ) -> Deployment:
     """Create the version of a pending record this call wrote (``state``: the agent row as it
     was when the record was written with it, if it was; ``first_look_scheduled``: its open-work
-    entry is due for the first look at the version)."""
+    entry is due for the first look at the version; ``lookup``: its image lookup, under way)."""
     try:
         return create.create_version_for(
-            ctx, agent, pending, state=state, first_look_scheduled=first_look_scheduled
+            ctx, agent, pending, state=state, first_look_scheduled=first_look_scheduled, lookup=lookup
         )
     except PlatformError:
         _wake_for_reconcile(ctx, pending.id)
