@@ -1,7 +1,8 @@
 """The composition root: builds settings, configuration and clients once, on first use.
 
-Nothing here runs at import time (cold start matters): the Azure SDKs are imported only when
-the first trigger needs them.
+Nothing here runs at import time (cold start matters: the Functions host imports the app to
+index its functions before any of them runs). The configuration's parser (pydantic, YAML) and
+the Azure SDKs are imported only when the first invocation needs them.
 """
 
 from __future__ import annotations
@@ -14,19 +15,19 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from deployer.config.parser import ConfigError, load_config
 from deployer.config.settings import Settings, SettingsError
-from deployer.context import Context
-from deployer.domain.agents import DeployerConfig
-from deployer.domain.clock import SystemClock
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
     from deployer.adapters.registry import AcrRegistry
     from deployer.adapters.table_store import TableDeploymentStore
+    from deployer.context import Context
     from deployer.domain.addresses import Resolver
+    from deployer.domain.agents import DeployerConfig
     from deployer.notify.outbox import Delivery
+
+log = logging.getLogger(__name__)
 
 
 class Root:
@@ -34,18 +35,46 @@ class Root:
 
     def __init__(self, env: Mapping[str, str]) -> None:
         self._env = env
+        self._lock = threading.Lock()
+        self._config: DeployerConfig | None = None
+        self._reported: set[str] = set()
 
     @cached_property
     def settings(self) -> Settings:
-        return Settings.from_env(self._env)
+        try:
+            return Settings.from_env(self._env)
+        except SettingsError as exc:
+            self._report(exc)
+            raise
 
-    @cached_property
+    @property
     def config(self) -> DeployerConfig:
+        """The configuration file, read and checked by the first use in this process (once:
+        concurrent first invocations wait for the one reading it). An invalid file or setting
+        raises on every use, and is logged once, so the first invocation's log says what to fix."""
+        with self._lock:
+            if self._config is None:
+                self._config = self._load_config()
+            return self._config
+
+    def _load_config(self) -> DeployerConfig:
+        from deployer.config.parser import ConfigError, load_config
+
         path = Path(self.settings.config_path)
         # Names of webhook and topic hosts are not resolved here: a name resolving to a refused
-        # address must fail its subscriber when sending, not stop every trigger at start-up.
+        # address must fail its subscriber when sending, not stop every trigger.
         full = str(path if path.is_absolute() else APP_ROOT / path)
-        return load_config(full, self._env, resolve_names=False)
+        try:
+            return load_config(full, self._env, resolve_names=False)
+        except ConfigError as exc:
+            self._report(exc)
+            raise
+
+    def _report(self, exc: ValueError) -> None:
+        # Each problem once: the timers retry every few seconds until the file or setting is fixed.
+        if str(exc) not in self._reported:
+            self._reported.add(str(exc))
+            log.critical("agent-deployer configuration is invalid: %s", exc)
 
     @cached_property
     def store(self) -> TableDeploymentStore:
@@ -69,6 +98,8 @@ class Root:
     def context(self) -> Context:
         from deployer.adapters.arm_roles import AzureRoleAssignments
         from deployer.adapters.foundry import FoundryPlatform
+        from deployer.context import Context
+        from deployer.domain.clock import SystemClock
 
         return Context(
             config=self.config,
@@ -146,13 +177,3 @@ def quiet_sdk_logging() -> None:
     the host's log: they cost a few milliseconds a push and drown the deployer's own lines."""
     logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
     logging.getLogger("azure.identity").setLevel(logging.WARNING)
-
-
-def check_at_startup() -> None:
-    """Validate the settings and the config file when the host loads the app, so a broken
-    file shows in the start-up log at once. It does not stop the host: the health route
-    keeps answering, and triggers fail (and Event Grid retries) until the file is fixed."""
-    try:
-        root().config  # noqa: B018 - loading is the check
-    except (ConfigError, SettingsError) as exc:
-        logging.getLogger(__name__).critical("agent-deployer configuration is invalid: %s", exc)

@@ -1,4 +1,5 @@
-"""The Event Grid trigger: one delivered event → one :class:`ReceivedEvent` → ``handle_event``.
+"""The Event Grid trigger ``on_image_pushed``: one delivered event → one :class:`ReceivedEvent` →
+``handle_event``.
 
 The Functions host answers Event Grid with 500 (redelivery) only when this raises, so it raises
 only for what a retry can fix: Foundry throttling or outages, storage errors, a bad config.
@@ -17,6 +18,8 @@ from deployer.deploy.start import handle_event
 from deployer.entrypoints.acr_events import parse_event
 
 log = logging.getLogger(__name__)
+
+blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions leaves it untyped
 
 
 def envelope_of(event: func.EventGridEvent | func.CloudEvent) -> dict[str, Any]:
@@ -43,7 +46,10 @@ def envelope_of(event: func.EventGridEvent | func.CloudEvent) -> dict[str, Any]:
     }
 
 
-def on_image_pushed(event: func.EventGridEvent | func.CloudEvent) -> None:
+# Annotated with one class: the worker accepts EventGridEvent or CloudEvent, not a union of them.
+# A CloudEvents subscription's events still arrive as ``func.CloudEvent``; envelope_of reads both.
+@blueprint.event_grid_trigger(arg_name="event")
+def on_image_pushed(event: func.EventGridEvent) -> None:
     """Handle one ACR event delivery."""
     received = parse_event(envelope_of(event))
     for deployment in handle_event(root().context, received):

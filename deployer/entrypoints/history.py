@@ -1,4 +1,5 @@
-"""The timer trigger: history retention (``deployer.deploy.history``), one bounded run an hour."""
+"""The timer trigger ``prune_history``: history retention (``deployer.deploy.history``), one
+bounded run an hour."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ import logging
 import azure.functions as func
 
 from deployer.bootstrap import root
+from deployer.config.settings import DEFAULT_HISTORY_SCHEDULE
 from deployer.deploy.history import prune
 
 log = logging.getLogger(__name__)
 
+blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions leaves it untyped
 
+
+@blueprint.timer_trigger(arg_name="timer", schedule=DEFAULT_HISTORY_SCHEDULE, use_monitor=False)
 def prune_history(timer: func.TimerRequest) -> None:
     """Delete what is past retention within the poll's time budget; the rest waits an hour."""
     app = root()

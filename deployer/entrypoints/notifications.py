@@ -1,4 +1,4 @@
-"""The timer trigger that sends due notifications from the outbox."""
+"""The timer trigger ``deliver_notifications``: it sends due notifications from the outbox."""
 
 from __future__ import annotations
 
@@ -7,11 +7,15 @@ import logging
 import azure.functions as func
 
 from deployer.bootstrap import root
+from deployer.config.settings import DEFAULT_NOTIFY_SCHEDULE
 from deployer.notify.outbox import deliver_due
 
 log = logging.getLogger(__name__)
 
+blueprint = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions leaves it untyped
 
+
+@blueprint.timer_trigger(arg_name="timer", schedule=DEFAULT_NOTIFY_SCHEDULE, use_monitor=False)
 def deliver_notifications(timer: func.TimerRequest) -> None:
     """One sender tick: every due entry, within the poll's concurrency and time budget."""
     app = root()

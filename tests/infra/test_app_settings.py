@@ -82,8 +82,8 @@ def _edit(path: Path, old: str, new: str) -> None:
     [
         (  # the code reads a new setting nobody declared or set
             "function_app.py",
-            "import os\n",
-            "import os\n\nEXTRA = os.environ.get('EXTRA_SETTING')\n",
+            "import azure.functions as func\n",
+            "import os\n\nimport azure.functions as func\n\nEXTRA = os.environ.get('EXTRA_SETTING')\n",
             "the code reads EXTRA_SETTING, which is in neither AZURE_SETTINGS nor LOCAL_ONLY_SETTINGS",
         ),
         (  # the code declares a setting for Azure that infra does not set

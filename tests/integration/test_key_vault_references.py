@@ -1,6 +1,6 @@
 """An app setting whose Key Vault reference App Service could not resolve arrives as the literal
 ``@Microsoft.KeyVault(...)`` text: through the dev host it is refused with a clear error (in the
-start-up log; health 503) and never used, in the app's own settings and in ``${NAME}`` values
+log of the first invocation; health 503) and never used, in the app's own settings and in ``${NAME}`` values
 of the config (webhook secrets)."""
 
 from __future__ import annotations

@@ -20,10 +20,3 @@ def test_the_root_builds_the_sender_with_the_loopback_exception_and_the_public_h
     assert isinstance(delivery.webhooks, SafeHttpTransport) and delivery.topics is None
     assert delivery.links_base == "https://app.example.net"
     assert len(root.config.subscribers) == 1
-
-
-def test_the_app_has_a_timer_that_delivers_notifications():
-    from function_app import app
-
-    names = {f.get_function_name() for f in app.get_functions()}
-    assert {"deliver_notifications", "poll_deployments"} <= names
