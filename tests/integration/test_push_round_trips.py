@@ -72,12 +72,28 @@ def counted(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Counted]:
     service.delete_table(name)
 
 
-def test_a_push_that_deploys_costs_three_table_requests(counted: Counted) -> None:
-    counted.push("1.0.0")  # the first push in a process also checks for rows of the first layout
+def test_a_push_that_deploys_costs_three_table_requests_and_two_once_the_process_wrote_the_agent_row(
+    counted: Counted,
+) -> None:
+    first = counted.push("1.0.0")  # the first push in a process also checks for the first layout
+    assert first.status == "creating" and counted.requests[-3:] == ["GET", "POST", "PUT"]
+    # The agent row read, one transaction before create_version, then the record's update; the
+    # next push checks its rules against the row as the last push wrote it, without a read.
     record = counted.push("1.1.0")
-    assert record.status == "creating"
-    # The agent row read, one transaction before create_version, then the record's update.
-    assert counted.requests == ["GET", "POST", "PUT"]
+    assert record.status == "creating" and counted.requests == ["POST", "PUT"]
+
+
+def test_a_push_whose_agent_row_another_process_changed_writes_once_the_row_is_read(
+    counted: Counted,
+) -> None:
+    counted.push("1.0.0")
+    other = TableDeploymentStore(counted.table)  # another instance of the app
+    other.save_agent(replace(other.get_agent("bot"), took_s=(42.0,)))
+    record = counted.push("1.1.0")
+    # The write against the row last seen fails (its ETag), the row is read, the write succeeds.
+    assert record.status == "creating" and counted.requests == ["POST", "GET", "POST", "PUT"]
+    assert record.expected_active_s == 42.0
+    assert counted.ctx.store.get_agent("bot").took_s == (42.0,)
 
 
 def test_a_push_after_the_first_of_a_repository_checks_its_image_with_one_registry_request(

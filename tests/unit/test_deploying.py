@@ -1,5 +1,6 @@
 import contextlib
 import random
+from dataclasses import replace
 
 from deployer.deploy.poll import poll_once
 from deployer.deploy.start import handle_event
@@ -7,6 +8,8 @@ from deployer.domain.errors import PlatformError
 from deployer.domain.transitions import FIRST_DELAY_S, PENDING_GRACE_S
 from deployer.entrypoints.acr_events import parse_event
 from tests.unit.builders import digest_for, pushed
+
+BOT = "support-bot"
 
 
 def test_a_push_fans_out_to_every_agent_whose_rule_matches(ctx):
@@ -168,3 +171,27 @@ def test_a_push_that_died_after_create_version_is_looked_at_with_the_backoff_unt
     reconciled = ctx.store.records[pending.id]
     assert reconciled.status == "creating" and ctx.platform.count("create_version") == 1
     assert [h.status for h in reconciled.history] == ["pending", "creating"]
+
+
+def test_a_push_judged_against_a_stale_agent_row_is_judged_again_against_the_row_as_read(ctx):
+    [first] = [d for d in handle_event(ctx, pushed("1.5.0")) if d.agent == "support-bot"]
+    before = ctx.store.agents["support-bot"]
+    ctx.store.stale_agents["support-bot"] = replace(before, high_tag="1.0.0", etag="W/older")
+    # Against the stale row 1.2.0 would be newer; the write that row's ETag conditions fails.
+    [older] = [
+        d for d in handle_event(ctx, pushed("1.2.0", digest=digest_for(2))) if d.agent == "support-bot"
+    ]
+    assert older.status == "skipped" and ctx.platform.count("create_version") == 1
+    assert ctx.store.agents["support-bot"].high_tag == before.high_tag == first.tag
+
+
+def test_a_push_judged_against_a_stale_agent_row_that_still_deploys_writes_once_with_the_row_as_read(ctx):
+    handle_event(ctx, pushed("1.5.0"))
+    before = ctx.store.agents["support-bot"]
+    ctx.store.stale_agents["support-bot"] = replace(before, etag="W/older")
+    [newer] = [
+        d for d in handle_event(ctx, pushed("1.6.0", digest=digest_for(2))) if d.agent == "support-bot"
+    ]
+    assert newer.status == "creating" and ctx.platform.count("create_version") == 2
+    assert ctx.store.agents["support-bot"].high_tag == "1.6.0"
+    assert [h.status for h in newer.history] == ["pending", "creating"]
