@@ -127,6 +127,9 @@ class DeploymentStore(NotificationStore, Protocol):
     def due(self, now: float, limit: int) -> list[Scheduled]:
         """Open-work entries due at ``now``: reads only the open-work index."""
 
+    def scheduled(self, deployment_id: str) -> Scheduled | None:
+        """The deployment's open-work entry with its ETag, or ``None`` when it has none."""
+
     def unschedule(self, deployment_id: str) -> None: ...
 
     def created_before(
@@ -135,15 +138,13 @@ class DeploymentStore(NotificationStore, Protocol):
         """At most ``limit`` records created before ``cutoff`` (epoch s), only those in
         ``statuses`` when some are given."""
 
-    def owned_keys(self, owners: Collection[str]) -> list[str]:
-        """The keys :meth:`claim` recorded for one of ``owners``."""
+    def owned_keys(self, owners: Collection[str]) -> dict[str, list[str]]:
+        """The keys :meth:`claim` recorded for each of ``owners`` that holds some."""
 
-    def forget_keys(self, keys: Sequence[str]) -> int:
-        """Delete these keys, whoever holds them (in entity-group transactions); how many."""
-
-    def forget(self, deployments: Sequence[Deployment]) -> list[str]:
-        """Delete the records whose ETag still matches (in entity-group transactions: a record
-        changed since it was read stays); the ids deleted."""
+    def forget(self, deployments: Sequence[Deployment], keys: Mapping[str, Sequence[str]]) -> list[str]:
+        """Delete the records whose ETag still matches, each with its ``keys`` (deployment id ->
+        keys) in the same entity-group transaction: a record changed since it was read stays
+        (and, should the transaction be redone row by row, loses its keys); the ids deleted."""
 
     def list(
         self,

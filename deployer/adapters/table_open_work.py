@@ -27,7 +27,7 @@ _RACES = 5
 
 @translate_missing_table
 class TableOpenWork:
-    """``schedule``, ``schedule_by``, ``due`` and ``unschedule`` of ``DeploymentStore``."""
+    """``schedule``, ``schedule_by``, ``due``, ``scheduled`` and ``unschedule`` of ``DeploymentStore``."""
 
     _table: TableClient
     _layout: Migrated
@@ -81,19 +81,20 @@ class TableOpenWork:
         found: list[Scheduled] = []
         for entity in pages:
             self.entities_read += 1
-            look = entity.get("look")
-            found.append(
-                Scheduled(
-                    deployment_id=entity["RowKey"][len(OPEN) :],
-                    due=float(entity["due"]),
-                    attempt=int(entity.get("attempt", 0)),
-                    etag=entity.metadata["etag"],
-                    look=QuietLook(**json.loads(look)) if look else None,
-                )
-            )
+            found.append(scheduled_from(entity))
             if len(found) >= limit:
                 break
         return found
+
+    def scheduled(self, deployment_id: str) -> Scheduled | None:
+        self._layout.ensure()
+        try:
+            entity = self._table.get_entity(RECORDS, open_row(deployment_id))
+        except ResourceNotFoundError as exc:
+            row_missing(exc)
+            return None
+        self.entities_read += 1
+        return scheduled_from(entity)
 
     def unschedule(self, deployment_id: str) -> None:
         self._table.delete_entity(RECORDS, open_row(deployment_id))
@@ -107,3 +108,14 @@ def open_entity(entry: Scheduled) -> dict[str, Any]:
         "attempt": entry.attempt,
         "look": json.dumps(asdict(entry.look)) if entry.look else None,
     }
+
+
+def scheduled_from(entity: Any) -> Scheduled:
+    look = entity.get("look")
+    return Scheduled(
+        deployment_id=entity["RowKey"][len(OPEN) :],
+        due=float(entity["due"]),
+        attempt=int(entity.get("attempt", 0)),
+        etag=entity.metadata["etag"],
+        look=QuietLook(**json.loads(look)) if look else None,
+    )

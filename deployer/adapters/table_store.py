@@ -29,7 +29,7 @@ from deployer.adapters.table_errors import (
     table_missing,
     translate_missing_table,
 )
-from deployer.adapters.table_forget import delete_rows
+from deployer.adapters.table_forget import delete_groups
 from deployer.adapters.table_layout import AGENT, KEY, KEY_END, RECORDS, RECORDS_BELOW, Migrated, key_row
 from deployer.adapters.table_open_work import TableOpenWork, open_entity
 from deployer.adapters.table_outbox import TableNotificationStore
@@ -149,27 +149,27 @@ class TableDeploymentStore(TableKeysAndAgents, TableOpenWork, TableNotificationS
                 break
         return found
 
-    def owned_keys(self, owners: Collection[str]) -> list[str]:
+    def owned_keys(self, owners: Collection[str]) -> dict[str, list[str]]:
         if not owners:
-            return []
+            return {}
         self._layout.ensure()
         query = (
             "PartitionKey eq @pk and RowKey ge @first and RowKey lt @end and owner ge @low and owner le @high"
         )
         params = {"pk": RECORDS, "first": KEY, "end": KEY_END, "low": min(owners), "high": max(owners)}
-        found = []
+        found: dict[str, list[str]] = {}
         for entity in self._table.query_entities(query, parameters=params, select=["owner", "key"]):
             self.entities_read += 1
-            if entity.get("owner") in owners:
-                found.append(str(entity["key"]))
+            if (owner := entity.get("owner")) in owners:
+                found.setdefault(str(owner), []).append(str(entity["key"]))
         return found
 
-    def forget_keys(self, keys: Sequence[str]) -> int:
-        return len(delete_rows(self._table, sorted({(RECORDS, key_row(key), None) for key in keys})))
-
-    def forget(self, deployments: Sequence[Deployment]) -> list[str]:
-        deleted = delete_rows(self._table, [(RECORDS, d.id, d.etag) for d in deployments])
-        return [row for _, row, _ in deleted]
+    def forget(self, deployments: Sequence[Deployment], keys: Mapping[str, Sequence[str]]) -> list[str]:
+        groups = [
+            ((RECORDS, d.id, d.etag), *sorted({(RECORDS, key_row(key), None) for key in keys.get(d.id, ())}))
+            for d in deployments
+        ]
+        return [group[0][1] for group in delete_groups(self._table, groups)]
 
     def list(
         self,

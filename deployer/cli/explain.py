@@ -18,7 +18,8 @@ from deployer.cli.base import EXIT_ERROR, EXIT_FAILED, EXIT_OK, EXIT_REFUSED, cl
 from deployer.domain import rules
 from deployer.domain.agents import AgentConfig, DeployerConfig
 from deployer.domain.imageref import ImageRef, ImageRefError, is_valid_digest
-from deployer.domain.model import AgentState, ImagePush
+from deployer.domain.model import AgentState
+from deployer.domain.pushes import ImagePush
 from deployer.domain.rollout_state import Hold
 
 #: What the trigger still checks against the agent's row when the push arrives (no deployer given).

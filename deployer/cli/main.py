@@ -15,7 +15,16 @@ from typing import Any
 from urllib.parse import quote
 
 from deployer.cli import agents as cli_agents
-from deployer.cli import approvals, canary, completion, config_commands, problems, resolve, text
+from deployer.cli import (
+    approvals,
+    canary,
+    completion,
+    config_commands,
+    notification_commands,
+    problems,
+    resolve,
+    text,
+)
 from deployer.cli.base import (
     DEFAULT_URL,
     EXIT_ERROR,
@@ -101,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_agents.add_commands(commands)
     canary.add_commands(commands)
     approvals.add_commands(commands)
-    _add_notification_commands(commands)
+    notification_commands.add_commands(commands)
     config_commands.add_commands(commands, common)
     push = commands.add(
         "simulate-push",
@@ -186,22 +195,6 @@ def _add_read_commands(commands: Commands) -> None:
     )
 
 
-def _add_notification_commands(commands: Commands) -> None:
-    listing = commands.add(
-        "notifications",
-        _notifications,
-        "list webhook and Event Grid notifications",
-        example="notifications --state dead",
-    )
-    listing.add_argument("--state", choices=["pending", "delivered", "dead"])
-    listing.add_argument("--limit", type=int, default=20)
-    listing.add_argument("--next", help="the page token a previous list printed")
-    redeliver = commands.add(
-        "redeliver", _redeliver, "send a dead notification again", example="redeliver 8204021....creating.w0"
-    )
-    redeliver.add_argument("id", help="a notification id, as 'notifications --state dead' lists it")
-
-
 def _waiting(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--reason", help="why (recorded on the deployment)")
     follow_options(sub)
@@ -267,21 +260,6 @@ def _health(args: argparse.Namespace) -> int:
     print(json.dumps(report, indent=2) if args.json else text.health(report))
     # degraded: a notification subscriber is refused, the deployer itself is available
     return EXIT_OK if report["status"] in ("ok", "degraded") else EXIT_FAILED
-
-
-def _notifications(args: argparse.Namespace) -> int:
-    page = _client(args).get("/api/notifications", state=args.state, limit=args.limit, next=args.next)
-    print(json.dumps(page, indent=2) if args.json else text.notifications(page["items"]))
-    if page["next"] and not args.json:
-        print(f"more: add --next {page['next']}", file=sys.stderr)
-    return EXIT_OK
-
-
-def _redeliver(args: argparse.Namespace) -> int:
-    path = f"/api/notifications/{quote(args.id, safe='')}/redeliver"
-    entry = _client(args).send("POST", path).body
-    print(json.dumps(entry, indent=2) if args.json else text.redelivered(entry))
-    return EXIT_OK
 
 
 def _simulate_push(args: argparse.Namespace) -> int:

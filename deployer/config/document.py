@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from deployer.config import checks
+from deployer.config import checks, receiver_checks
 from deployer.config.checks import Problem, fail
 from deployer.domain.agents import AGENT_NAME, PROTOCOLS
 from deployer.domain.model import STRATEGIES
@@ -247,7 +247,7 @@ PreflightField = Annotated[
 FILTER_SCHEMA = {"type": "array", "items": {"type": "string"}, "minItems": 1}
 Events = Annotated[
     Any,
-    BeforeValidator(checks.event_names),
+    BeforeValidator(receiver_checks.event_names),
     _schema({**FILTER_SCHEMA, "items": {"enum": sorted(NOTIFIED_TYPES)}}),
 ]
 PROTOCOL_NAMES = sorted(PROTOCOLS)

@@ -38,6 +38,9 @@ class Reading:
         where = _path(loc)
         if self._required(loc) and _absent(self._raw, loc):
             return [] if where in self._typos else [f"{where}: missing (required)"]
+        if error["type"] == "invalid_key":
+            key = _join(_path(loc[:-1]), key_step(loc[-1]))
+            return [f"{key}: a key must be text: put it in quotes, or remove it"]
         exc = (error.get("ctx") or {}).get("error")
         if isinstance(exc, Problem):
             return [f"{_join(where, at)}: {message}" for at, message in exc.found]
@@ -92,6 +95,12 @@ def _readable(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
         for i, p in enumerate(loc)
         if not (p in _UNION_TAGS and i and loc[i - 1] in ("rollout", "preflight"))
     )
+
+
+def key_step(key: object) -> str:
+    """The step of a field's path that names a mapping key which is not a string (YAML reads
+    ``1:`` or ``null:`` as a number or nothing): ``[1]``, ``[None]``. ``source`` places it."""
+    return f"[{key}]"
 
 
 def _path(loc: tuple[int | str, ...]) -> str:

@@ -5,13 +5,17 @@ loaders otherwise resolve silently in favour of the last."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import yaml
 
+from deployer.config.reading import key_step
+
 #: ``agents[0].promote_to.agent`` → ``agents[0].promote_to``: the field one level up.
 _LAST_STEP = re.compile(r"(?:\.[^.\[]*|\[\d+\])$")
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ def read_source(text: str) -> Source:
         node = loader.get_single_node()
         source = Source(document=None)
         if node is not None:
-            _walk(node, "", source)
+            _walk(node, "", source, loader.construct_object)
             # construct after the walk: constructing merges ``<<`` keys into the node in place
             source = Source(loader.construct_document(node), source.positions, source.duplicates)
         return source
@@ -52,23 +56,28 @@ def read_source(text: str) -> Source:
         loader.dispose()
 
 
-def _walk(node: yaml.Node, where: str, source: Source) -> None:
+def _walk(node: yaml.Node, where: str, source: Source, construct: Callable[[yaml.Node], object]) -> None:
     if isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _walk_at(item, item, f"{where}[{i}]", source)
+            _walk_at(item, item, f"{where}[{i}]", source, construct)
     elif isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             if key.tag == _MERGE_TAG or not isinstance(key, yaml.ScalarNode):
                 continue
-            path = f"{where}.{key.value}" if where else str(key.value)
+            if key.tag != _STR_TAG:
+                path = where + key_step(construct(key))
+            else:
+                path = f"{where}.{key.value}" if where else str(key.value)
             if path in source.positions:
                 first = source.positions[path][0]
                 line = key.start_mark.line + 1
                 source.duplicates.append(f"{path}: set twice (lines {first} and {line}); keep one")
                 continue
-            _walk_at(key, value, path, source)
+            _walk_at(key, value, path, source, construct)
 
 
-def _walk_at(mark: yaml.Node, node: yaml.Node, path: str, source: Source) -> None:
+def _walk_at(
+    mark: yaml.Node, node: yaml.Node, path: str, source: Source, construct: Callable[[yaml.Node], object]
+) -> None:
     source.positions[path] = (mark.start_mark.line + 1, mark.start_mark.column + 1)
-    _walk(node, path, source)
+    _walk(node, path, source, construct)

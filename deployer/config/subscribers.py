@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator
 
-from deployer.config import checks
+from deployer.config import checks, receiver_checks
 from deployer.config.document import FILTER_SCHEMA, Events, Model, _choice, _schema
 from deployer.domain import subscribers
 from deployer.domain.addresses import parse_target, system_resolve
@@ -28,7 +28,7 @@ def _configured(value: frozenset[str] | None, info: ValidationInfo) -> frozenset
 
 def _checked_url(value: object, info: ValidationInfo) -> str:
     context = info.context or {}
-    checks.url(
+    receiver_checks.url(
         value, context.get("resolver", system_resolve), allow_loopback=context.get("allow_loopback", False)
     )
     assert isinstance(value, str)
@@ -38,7 +38,7 @@ def _checked_url(value: object, info: ValidationInfo) -> str:
 Url = Annotated[Any, BeforeValidator(_checked_url), _schema({"type": "string", "format": "uri"})]
 #: The agents a subscriber hears about (all when left out): configured ones.
 Agents = Annotated[
-    Any, BeforeValidator(checks.agent_names), AfterValidator(_configured), _schema(FILTER_SCHEMA)
+    Any, BeforeValidator(receiver_checks.agent_names), AfterValidator(_configured), _schema(FILTER_SCHEMA)
 ]
 
 
@@ -65,7 +65,7 @@ class Webhook(Model):
     def _secret(cls, value: object, info: ValidationInfo) -> str | None:
         if "format" not in info.data:  # an unknown format is refused on its own
             return None
-        return checks.secret(value, info.data["format"])
+        return receiver_checks.secret(value, info.data["format"])
 
     @property
     def origin(self) -> str:

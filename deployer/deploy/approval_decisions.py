@@ -13,7 +13,8 @@ import logging
 from dataclasses import replace
 
 from deployer.context import Context, retry_on_conflict
-from deployer.deploy import create, poll
+from deployer.deploy import canary_wake, create, poll
+from deployer.domain import rollout
 from deployer.domain.agents import AgentConfig
 from deployer.domain.approval import Caller, Decision, decision_note, may_decide
 from deployer.domain.clock import iso
@@ -84,9 +85,28 @@ def _decide(
             return ctx.store.update(
                 approval_wait.decided(d, decision, by=caller.name, at=iso(now), comment=comment)
             )
+        if decision == "approved":
+            _refuse_if_blocked(ctx, d)
         return _record_decision(ctx, d, decision, by=caller.name, comment=comment, now=now)
 
     return retry_on_conflict(attempt, gave_up=_BUSY.format(deployment_id))
+
+
+def _refuse_if_blocked(ctx: Context, d: Deployment) -> None:
+    """The pause and holds were checked when the push came; the agent may have been paused, or the
+    digest held, since. What would skip the push now keeps the approval from starting it: the
+    deployment keeps waiting (approved after a resume or release, rejected, or expired)."""
+    state = ctx.store.get_agent(d.agent)
+    blocked = rollout.deployment_blocked(state, d)
+    if blocked is None:
+        return
+    if blocked == "paused":
+        by = f" by {state.paused_by}" if state.paused_by else ""
+        why = f"agent {d.agent} is paused{by}: resume it (agent-deployer resume {d.agent})"
+    else:
+        why = f"agent {d.agent} holds {d.digest}: release it (agent-deployer unhold {d.agent} {d.digest})"
+    detail = f"deployment {d.id} cannot start: {why}, then approve again, or reject it"
+    raise Refused("paused-or-held", detail, reason=blocked)
 
 
 def _record_decision(
@@ -113,9 +133,9 @@ def _record_decision(
 
 
 def _wake(ctx: Context, d: Deployment) -> Deployment:
-    """A canary step decided: the poll's own step acts on it now (or a tick holding the lease, shortly)."""
-    entry = ctx.store.schedule(Scheduled(deployment_id=d.id, due=ctx.clock.now()))
-    poll.track(ctx, entry)
+    """A canary step decided: the poll's own step acts on it now (or a tick holding it, when its
+    lease ends)."""
+    canary_wake.wake(ctx, d.id)
     return ctx.store.get(d.id) or d
 
 

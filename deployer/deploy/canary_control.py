@@ -12,10 +12,9 @@ from contextlib import suppress
 from dataclasses import replace
 
 from deployer.context import Context, retry_on_conflict
-from deployer.deploy import poll
+from deployer.deploy import canary_wake, poll
 from deployer.domain.errors import Conflict, Refused
 from deployer.domain.model import Deployment
-from deployer.domain.platform import Scheduled
 from deployer.rollout import canary
 
 _BUSY = "deployment {} is being changed by too many requests at once; retry"
@@ -41,8 +40,7 @@ def promote(ctx: Context, deployment_id: str, *, by: str | None = None) -> Deplo
 
     with suppress(Conflict):  # the poll's own step below acts on what the record says
         retry_on_conflict(attempt, gave_up=_BUSY.format(deployment_id))
-    entry = ctx.store.schedule(Scheduled(deployment_id=deployment_id, due=ctx.clock.now()))
-    poll.track(ctx, entry)  # a tick that holds the lease does it instead, shortly
+    canary_wake.wake(ctx, deployment_id)  # or a tick holding the canary does, when its lease ends
     found = ctx.store.get(deployment_id)
     assert found is not None
     return found

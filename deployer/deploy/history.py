@@ -11,9 +11,10 @@ names (its active deployment, its canary, the one awaiting approval, the deploym
 hold); the newest superseded deployment that served, where a rollback goes; one that served and
 whose version retention has not deleted (a rollback may name that version); one whose version
 deletion is still being retried; a pending notification. Each delete is conditional on the ETag read, in
-entity-group transactions of one partition: a record that changed meanwhile stays for the next
-pass. Keys go before their records, so a crash between the two leaves a record without keys
-(Event Grid redelivers for a day only), never a key naming a missing record.
+entity-group transactions of one partition, a record with its keys in the same one: a record
+that changed meanwhile stays, with its keys, for the next pass (should a transaction be redone
+row by row, the keys go first: a record may be left without keys, Event Grid redelivers for a
+day only, never a key naming a missing record).
 """
 
 from __future__ import annotations
@@ -80,10 +81,9 @@ def prune_once(ctx: Context, agents: dict[str, set[str]] | None = None) -> Prune
     found.update({d.id: d for d in ctx.store.created_before(ignored, statuses=SHORT_LIVED, limit=SCAN)})
     kept = relied_on(ctx, found.values(), {} if agents is None else agents)
     doomed = [d for d in found.values() if d.id not in kept][:BATCH]
-    keys = ctx.store.owned_keys({d.id for d in doomed})
-    keys += [lock for key in keys if (lock := idempotency.lock_of(key))]
-    forgotten_keys = ctx.store.forget_keys(keys) if keys else 0
-    forgotten = ctx.store.forget(doomed) if doomed else []
+    keys = {owner: _with_locks(held) for owner, held in ctx.store.owned_keys({d.id for d in doomed}).items()}
+    forgotten = ctx.store.forget(doomed, keys) if doomed else []
+    forgotten_keys = sum(len(keys.get(deployment_id, ())) for deployment_id in forgotten)
     notes = _old_notifications(ctx, delivered_before=ignored, dead_before=history)
     forgotten_notes = ctx.store.forget_notifications(notes) if notes else 0
     if forgotten or forgotten_notes:
@@ -100,6 +100,11 @@ def prune_once(ctx: Context, agents: dict[str, set[str]] | None = None) -> Prune
         passes=1,
         more=len(doomed) == BATCH or len(notes) == BATCH,
     )
+
+
+def _with_locks(keys: list[str]) -> list[str]:
+    """A deployment's keys and the lock of each request result among them (both go with it)."""
+    return [*keys, *(lock for key in keys if (lock := idempotency.lock_of(key)))]
 
 
 def relied_on(ctx: Context, records: Iterable[Deployment], agents: dict[str, set[str]]) -> set[str]:

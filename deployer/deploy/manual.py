@@ -27,7 +27,8 @@ from deployer.deploy.start import start_deployment
 from deployer.domain.agents import AgentConfig
 from deployer.domain.errors import PlatformError, Refused
 from deployer.domain.imageref import ImageRef
-from deployer.domain.model import AgentState, Deployment, ImagePush, Source, new_deployment_id
+from deployer.domain.model import AgentState, Deployment, Source, new_deployment_id
+from deployer.domain.pushes import ImagePush
 
 log = logging.getLogger(__name__)
 

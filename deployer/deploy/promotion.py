@@ -20,7 +20,8 @@ from deployer.domain.agents import AgentConfig
 from deployer.domain.approval import ApprovalPolicy
 from deployer.domain.clock import iso
 from deployer.domain.errors import Conflict, Refused
-from deployer.domain.model import Deployment, ImagePush, Transition, new_deployment_id
+from deployer.domain.model import Deployment, Transition, new_deployment_id
+from deployer.domain.pushes import ImagePush
 from deployer.notify import outbox
 
 log = logging.getLogger(__name__)

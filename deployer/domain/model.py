@@ -8,9 +8,12 @@ from typing import Any, Literal, get_args
 
 from deployer.domain.approval import Approval
 from deployer.domain.images import ImageCheck
+from deployer.domain.pushes import ImagePush, ReceivedEvent
 from deployer.domain.roles import RoleGrant
 from deployer.domain.rollout_state import CanaryState, Hold, SmokeResult, Traffic
 
+# Named here too: the event trigger and deploy.start still import them from this module.
+__all__ = ["ImagePush", "ReceivedEvent"]
 Status = Literal[
     "awaiting_approval",
     "pending",
@@ -65,44 +68,6 @@ def created_before(t: float) -> str:
 def deployment_time(deployment_id: str) -> float:
     """When the deployment with this id was created (seconds since the epoch)."""
     return (_MAX_INVERTED_MS - int(deployment_id[:13])) / 1000
-
-
-@dataclass(frozen=True, kw_only=True)
-class ImagePush:
-    """One image pushed to a registry, as the deployer needs it (from any trigger)."""
-
-    registry: str
-    repository: str
-    tag: str | None
-    digest: str | None
-    event_id: str | None = None
-
-    @property
-    def image(self) -> str:
-        """The reference to deploy: by tag when there is one, else by digest."""
-        if self.tag:
-            return f"{self.registry}/{self.repository}:{self.tag}"
-        return f"{self.registry}/{self.repository}@{self.digest}"
-
-    @property
-    def image_by_digest(self) -> str:
-        return f"{self.registry}/{self.repository}@{self.digest}"
-
-
-@dataclass(frozen=True, kw_only=True)
-class ReceivedEvent:
-    """What one delivered event means to the deployer."""
-
-    kind: Literal["push", "ignored", "invalid"]
-    #: The event's id; empty when it has none (a malformed event).
-    event_id: str
-    event_type: str
-    topic: str
-    push: ImagePush | None = None
-    reason: str | None = None
-    #: sha256 of the envelope (canonical JSON): what an event without an id is recorded once by,
-    #: so a redelivery of it finds its record and another id-less event gets its own.
-    content_sha256: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

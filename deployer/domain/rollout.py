@@ -167,6 +167,14 @@ def push_blocked(state: AgentState, digest: str | None) -> str | None:
     return None
 
 
+def deployment_blocked(state: AgentState, d: Deployment) -> str | None:
+    """Why ``d``, not started yet, may not start now: what :func:`push_blocked` says of its digest
+    when nobody asked for it (a push, or a promotion after ``verified``: no ``requested_by``). A
+    person's request (a manual deploy, a rollback, a promotion asked for) deploys regardless."""
+    unasked = d.source == "event" or (d.source == "promotion" and d.requested_by is None)
+    return push_blocked(state, d.digest) if unasked else None
+
+
 def with_hold(state: AgentState, hold: Hold) -> AgentState | None:
     """The agent's row with ``hold`` added, or ``None`` if the digest is held already."""
     if any(h.digest == hold.digest for h in state.holds):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from deployer.domain.agents import AgentConfig, DeployerConfig
-from deployer.domain.model import AgentState, ImagePush, Status
+from deployer.domain.model import AgentState, Status
+from deployer.domain.pushes import ImagePush
 from deployer.domain.rollout import push_blocked
 from deployer.domain.semver import parse_version
 

@@ -1,7 +1,8 @@
 """Approvals through the dev host (real HTTP, Table Storage on Azurite, the Foundry emulator):
 a push that needs approval waits with nothing created; approve (API) starts it, reject (the
 installed CLI) and expiry (the timer poll) end it rejected; a newer push supersedes an older one
-still waiting; behind App Service Authentication only a listed approver may decide."""
+still waiting; approving while the agent is paused is refused (the CLI says what to resume) and
+it keeps waiting; behind App Service Authentication only a listed approver may decide."""
 
 from __future__ import annotations
 
@@ -145,3 +146,21 @@ def test_with_easy_auth_only_a_listed_approver_may_decide_and_is_recorded(http, 
     assert "release-managers, lead@example.com" in writer[1]["detail"]
     assert manager[0] == 200 and manager[1]["approval"]["by"] == "bo@example.com"
     assert http.wait_for(waiting["id"], {"active", "failed"})["status"] == "active"
+
+
+def test_approving_while_the_agent_is_paused_is_refused_by_the_cli_and_it_keeps_waiting(http):
+    waiting = pushed(http, "approve-bot")
+    url = http.info.deployer_url
+    assert run("--url", url, "pause", "approve-bot").returncode == 0
+    try:
+        refused = run("--url", url, "approve", waiting["id"])
+        record = http.api(f"deployments/{waiting['id']}")
+    finally:
+        assert run("--url", url, "resume", "approve-bot").returncode == 0
+
+    assert refused.returncode == 3, refused.stderr
+    assert "paused" in refused.stderr and "agent-deployer resume approve-bot" in refused.stderr
+    assert record["status"] == "awaiting_approval" and record["version"] is None
+    status, approved = decide(http, waiting["id"], "approve")
+    assert status == 200 and approved["status"] in ("creating", "pending"), approved
+    http.wait_for(waiting["id"], {"active", "failed"})

@@ -66,6 +66,18 @@ def test_schedule_by_inserts_or_moves_earlier_never_later(store: TableDeployment
     assert [(e.due, e.attempt) for e in store.due(1000.0, 10)] == [(102.0, 3)]
 
 
+def test_scheduled_reads_one_entry_with_the_etag_its_conditional_write_needs(
+    store: TableDeploymentStore,
+) -> None:
+    assert store.scheduled("a") is None
+    written = store.schedule(Scheduled(deployment_id="a", due=100.0, attempt=2))
+    found = store.scheduled("a")
+    assert found is not None and (found.due, found.attempt, found.etag) == (100.0, 2, written.etag)
+    store.schedule(replace(found, due=160.0))  # taken by another worker
+    with pytest.raises(Conflict):
+        store.schedule(replace(found, due=130.0))
+
+
 def aged(days: float, status: Status = "superseded") -> Deployment:
     """A record created ``days`` ago (its id says when)."""
     return record(new_deployment_id(time.time() - days * 86_400), status)
@@ -92,22 +104,43 @@ def test_forget_deletes_in_transactions_and_keeps_a_record_changed_since_it_was_
     read = [store.add(aged(100 + n / 1000)) for n in range(TRANSACTION_ROWS + 20)]
     changed = store.update(read[5].moved_to("superseded", AT, reason="noted meanwhile"))
 
-    gone = store.forget(read)
+    gone = store.forget(read, {})
 
     assert set(gone) == {d.id for d in read} - {changed.id}
     assert [d.id for d in store.created_before(time.time(), limit=500)] == [changed.id]
 
 
-def test_keys_are_found_by_owner_and_forgotten_whoever_holds_them(store: TableDeploymentStore) -> None:
-    store.claim("event|e1|bot", "0000000000001aaaaaa")
-    store.claim("push|bot|sha256:1|1.0", "0000000000001aaaaaa")
-    store.claim("event|e2|bot", "0000000000002bbbbbb")
+def test_keys_are_found_by_owner_and_forgotten_with_their_record(store: TableDeploymentStore) -> None:
+    first, second = store.add(aged(100)), store.add(aged(99))
+    store.claim("event|e1|bot", first.id)
+    store.claim("push|bot|sha256:1|1.0", first.id)
+    store.claim("event|e2|bot", second.id)
 
-    keys = store.owned_keys({"0000000000001aaaaaa"})
+    keys = store.owned_keys({first.id})
 
-    assert sorted(keys) == ["event|e1|bot", "push|bot|sha256:1|1.0"]
-    assert store.forget_keys([*keys, "event|never|bot"]) == 3  # one never held: nothing to delete
-    assert store.claimed("event|e1|bot") is None and store.claimed("event|e2|bot") == "0000000000002bbbbbb"
+    assert {owner: sorted(held) for owner, held in keys.items()} == {
+        first.id: ["event|e1|bot", "push|bot|sha256:1|1.0"]
+    }
+    assert store.forget([first], {first.id: [*keys[first.id], "event|never|bot"]}) == [first.id]
+    assert store.claimed("event|e1|bot") is None and store.claimed("event|e2|bot") == second.id
+
+
+def test_a_transaction_that_fails_is_redone_row_by_row_and_keeps_the_changed_record(
+    store: TableDeploymentStore,
+) -> None:
+    read = [store.add(aged(100 + n / 1000)) for n in range(40)]  # 120 rows: 33 records, then 7
+    keys = {d.id: [f"event|e{n}|bot", f"push|bot|{n}"] for n, d in enumerate(read)}
+    for owner, held in keys.items():
+        for key in held:
+            store.claim(key, owner)
+    changed = store.update(read[35].moved_to("superseded", AT, reason="noted meanwhile"))
+
+    gone = store.forget(read, keys)
+
+    assert set(gone) == {d.id for d in read} - {changed.id}
+    assert [d.id for d in store.created_before(time.time(), limit=500)] == [changed.id]
+    # Row by row the keys go first: never a key naming a missing record.
+    assert all(store.claimed(key) is None for held in keys.values() for key in held)
 
 
 def test_keys_of_the_first_layout_are_moved_before_they_are_looked_up_and_then_forgotten(
@@ -119,6 +152,6 @@ def test_keys_of_the_first_layout_are_moved_before_they_are_looked_up_and_then_f
     table.create_entity({"PartitionKey": "k", "RowKey": key_row(key)[2:], "owner": owner, "key": key})
     fresh = TableDeploymentStore(table)  # a new process: the move has not run yet
 
-    assert fresh.owned_keys({owner}) == [key]
-    assert fresh.forget_keys([key]) == 1
+    assert fresh.owned_keys({owner}) == {owner: [key]}
+    assert fresh.forget([fresh.add(record(owner, "failed"))], {owner: [key]}) == [owner]
     assert list(table.query_entities("PartitionKey eq 'k'")) == [] and fresh.claimed(key) is None

@@ -9,7 +9,7 @@ from deployer.config.parser import parse_config
 from deployer.context import Context
 from deployer.deploy.poll import poll_once
 from deployer.deploy.start import handle_event
-from deployer.domain.model import ImagePush, ReceivedEvent
+from deployer.domain.pushes import ImagePush, ReceivedEvent
 from tests.unit.conftest import DIGEST, PROJECT_ID, REGISTRY
 from tests.unit.fakes import FakeClock, FakePlatform, FakeRoleAssignments, FakeStore
 
@@ -136,6 +136,27 @@ PROMOTION_CONFIG = {
     "webhooks": [
         {"url": "https://hooks.example.com/all", "secret": "whsec_" + base64.b64encode(b"q" * 32).decode()}
     ],
+}
+
+#: ``vbot`` waits for approval (an hour); ``gated`` (canary) waits before its 100% step too.
+APPROVAL_CONFIG = {
+    "registries": [REGISTRY],
+    "project_resource_id": PROJECT_ID,
+    "agents": [
+        {
+            "name": "vbot",
+            "repository": "agents/vbot",
+            "approval": {"required": True, "expires_after_s": 3600},
+        },
+        {
+            "name": "gated",
+            "repository": "agents/gated",
+            "smoke_test": SMOKE_ONCE,
+            "rollout": {**CANARY, "steps": [10, {"approve": True}, 100]},
+            "approval": {"approvers": ["release-managers"]},
+        },
+    ],
+    "webhooks": CANARY_CONFIG["webhooks"],
 }
 
 

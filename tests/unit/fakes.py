@@ -165,6 +165,10 @@ class FakeStore(FakeNotificationStore):
             self.entities_read += len(found[:limit])
             return found[:limit]
 
+    def scheduled(self, deployment_id: str) -> Scheduled | None:
+        with self._lock:
+            return self.open.get(deployment_id)
+
     def unschedule(self, deployment_id: str) -> None:
         with self._lock:
             self.open.pop(deployment_id, None)
@@ -181,19 +185,21 @@ class FakeStore(FakeNotificationStore):
             ]
             return found[:limit]
 
-    def owned_keys(self, owners: Collection[str]) -> list[str]:
+    def owned_keys(self, owners: Collection[str]) -> dict[str, list[str]]:
         with self._lock:
-            return [key for key, owner in self.keys.items() if owner in owners]
+            found: dict[str, list[str]] = {}
+            for key, owner in self.keys.items():
+                if owner in owners:
+                    found.setdefault(owner, []).append(key)
+            return found
 
-    def forget_keys(self, keys: Sequence[str]) -> int:
-        with self._lock:
-            return sum(self.keys.pop(key, None) is not None for key in set(keys))
-
-    def forget(self, deployments: Sequence[Deployment]) -> list[str]:
+    def forget(self, deployments: Sequence[Deployment], keys: Mapping[str, Sequence[str]]) -> list[str]:
         with self._lock:
             gone = [d.id for d in deployments if d.id in self.records and self.records[d.id].etag == d.etag]
             for deployment_id in gone:
                 del self.records[deployment_id]
+                for key in keys.get(deployment_id, ()):
+                    self.keys.pop(key, None)
             return gone
 
     def list(self, *, agent=None, status=None, limit=50, after=None) -> Page:

@@ -11,12 +11,11 @@ from deployer.config.parser import ConfigError, parse_config
 from deployer.deploy import approval_decisions
 from deployer.deploy.approval_decisions import NotAwaitingApproval
 from deployer.domain.approval import Caller, may_decide
-from deployer.domain.errors import Conflict, Refused
+from deployer.domain.errors import Refused
 from tests.unit.builders import (
+    APPROVAL_CONFIG,
     CANARY,
-    CANARY_CONFIG,
     PROMOTION_CONFIG,
-    SMOKE_ONCE,
     context_for,
     live,
     push,
@@ -24,34 +23,14 @@ from tests.unit.builders import (
     serving,
     tick,
 )
-from tests.unit.conftest import PROJECT_ID, REGISTRY
 
 KEY = Caller(name="function key")
 DAY = 86_400.0
-CONFIG = {
-    "registries": [REGISTRY],
-    "project_resource_id": PROJECT_ID,
-    "agents": [
-        {
-            "name": "vbot",
-            "repository": "agents/vbot",
-            "approval": {"required": True, "expires_after_s": 3600},
-        },
-        {
-            "name": "gated",
-            "repository": "agents/gated",
-            "smoke_test": SMOKE_ONCE,
-            "rollout": {**CANARY, "steps": [10, {"approve": True}, 100]},
-            "approval": {"approvers": ["release-managers"]},
-        },
-    ],
-    "webhooks": CANARY_CONFIG["webhooks"],
-}
 
 
 @pytest.fixture
 def ctx():
-    return context_for(CONFIG)
+    return context_for(APPROVAL_CONFIG)
 
 
 def events(ctx, record):
@@ -166,37 +145,6 @@ def test_a_redelivered_push_finds_its_waiting_record_and_supersedes_nothing(ctx)
     assert again.id == first.id and ctx.store.records[first.id].status == "awaiting_approval"
 
 
-def test_an_approval_that_lost_the_race_to_a_supersede_is_refused_and_creates_nothing(ctx):
-    older = push(ctx, "v1", 1)
-    real_update = ctx.store.update
-    raced = []
-
-    def supersede_first(deployment):
-        if deployment.id == older.id and not raced:
-            raced.append(True)
-            ctx.clock.advance(1)
-            push(ctx, "v2", 2)  # its supersede lands between the approval's read and write
-        return real_update(deployment)
-
-    ctx.store.update = supersede_first
-    with pytest.raises(NotAwaitingApproval, match="superseded"):
-        approval_decisions.approve(ctx, older.id, KEY)
-
-    assert ctx.store.records[older.id].status == "superseded"
-    assert ctx.platform.count("create_version") == 0
-
-
-def test_a_reject_racing_an_approval_loses_when_the_approval_wrote_first(ctx):
-    waiting = push(ctx, "v1", 1)
-    stale = ctx.store.records[waiting.id]
-    approval_decisions.approve(ctx, waiting.id, KEY)
-
-    with pytest.raises(Conflict):
-        ctx.store.update(replace(stale, status="rejected"))
-    with pytest.raises(NotAwaitingApproval, match="approved by function key"):
-        approval_decisions.reject(ctx, waiting.id, KEY, "too late")
-
-
 def test_approvers_are_principal_names_or_app_roles_and_otherwise_the_write_role():
     signed = Caller(
         name="Alice@Contoso.com", roles=frozenset({"Deployer.Write"}), signed_in=True, may_write=True
@@ -270,7 +218,10 @@ def test_steps_take_approve_only_before_a_step():
         [{"approve": True}, {"approve": True}, 100],
         [10, {"approve": 1}, 100],
     ):
-        config = {**CONFIG, "agents": [{**CONFIG["agents"][1], "rollout": {**CANARY, "steps": steps}}]}
+        config = {
+            **APPROVAL_CONFIG,
+            "agents": [{**APPROVAL_CONFIG["agents"][1], "rollout": {**CANARY, "steps": steps}}],
+        }
         with pytest.raises(ConfigError, match="steps"):
             parse_config(config, {}, resolver=lambda host: ["93.184.216.34"])
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from deployer.cli import main as cli
-from deployer.cli import text
+from deployer.cli import notification_commands, text
 from deployer.cli.follow import follow
 from deployer.cli.terminal import printable
 from tests.unit.builders import deployment
@@ -144,7 +144,12 @@ def notification(state, *, host="hooks.example.com"):
 
 def test_notification_commands_parse_their_options():
     args = cli._parser().parse_args(["notifications", "--state", "dead", "--json", "--limit", "5"])
-    assert (args.run, args.state, args.json, args.limit) == (cli._notifications, "dead", True, 5)
+    assert (args.run, args.state, args.json, args.limit) == (
+        notification_commands._notifications,
+        "dead",
+        True,
+        5,
+    )
     assert cli._parser().parse_args(["redeliver", "a.b.c"]).id == "a.b.c"
     with pytest.raises(SystemExit) as exited:
         cli.main(["notifications", "--state", "lost"])

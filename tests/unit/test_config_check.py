@@ -64,6 +64,21 @@ def test_ten_typical_mistakes_are_each_listed_once_with_their_line_and_column(tm
     ]
 
 
+def test_a_key_that_is_not_a_string_is_reported_where_it_is_written(tmp_path):
+    head = f"registries: [{REGISTRY}]\nproject_resource_id: {PROJECT_ID}\nagents:\n  - name: bot\n"
+    top = head + "    repository: agents/bot\n1: x\nnull: y\n1.5: z\n"
+    nested = head + "    3: x\n    repository: agents/bot\n"
+
+    assert problems_in(tmp_path, top) == [
+        "6:1: [1]: a key must be text: put it in quotes, or remove it",
+        "7:1: [None]: a key must be text: put it in quotes, or remove it",
+        "8:1: [1.5]: a key must be text: put it in quotes, or remove it",
+    ]
+    assert problems_in(tmp_path, nested) == [
+        "5:5: agents[0][3]: a key must be text: put it in quotes, or remove it"
+    ]
+
+
 def test_a_key_set_twice_is_refused_naming_both_lines(tmp_path):
     text = "registries: [a.azurecr.io]\nregistries: [b.azurecr.io]\nagents: []\n"
     assert "1:1: registries: set twice (lines 1 and 2); keep one" in problems_in(tmp_path, text)

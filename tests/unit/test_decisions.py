@@ -8,8 +8,9 @@ import pytest
 
 from deployer.domain import canary_plan, rules, transitions
 from deployer.domain.agents import AgentConfig, CanarySettings, DeployerConfig
-from deployer.domain.model import AgentState, Deployment, ImagePush
+from deployer.domain.model import AgentState, Deployment
 from deployer.domain.platform import VersionInfo
+from deployer.domain.pushes import ImagePush
 from deployer.domain.rollout import all_to
 from deployer.domain.rollout_state import CanaryState, traffic_of
 from deployer.domain.tag_policy import TagPolicy

@@ -12,8 +12,8 @@ from deployer.context import Context
 from deployer.deploy import rollback
 from deployer.deploy.start import start_deployment
 from deployer.domain.errors import Refused
-from deployer.domain.model import ImagePush
 from deployer.domain.platform import InvokeReply
+from deployer.domain.pushes import ImagePush
 from deployer.domain.rollout_state import traffic_of
 from deployer.domain.transitions import PENDING_GRACE_S
 from deployer.rollout import holds

@@ -11,7 +11,7 @@ from deployer.context import Context
 from deployer.deploy import rollback
 from deployer.deploy.poll import poll_once
 from deployer.deploy.start import handle_event
-from deployer.domain.model import ImagePush
+from deployer.domain.pushes import ImagePush
 from deployer.domain.rollout import LATEST
 from deployer.domain.rollout_state import traffic_of
 from deployer.entrypoints.acr_events import ReceivedEvent

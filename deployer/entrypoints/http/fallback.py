@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 import azure.functions as func
 
 from deployer.entrypoints.http import openapi
+from deployer.entrypoints.http.answers import problem_response
 from deployer.entrypoints.http.problems import Problem
-from deployer.entrypoints.http.routes import problem_response
 
 CATCH_ALL = "{*path}"
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]

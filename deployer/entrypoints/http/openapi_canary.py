@@ -48,7 +48,8 @@ def decision(*, approve: bool) -> dict[str, Any]:
         "the history. Behind App Service Authentication only a listed approver (principal name or "
         "app role; none listed: the write role) may decide (403 otherwise). Asking for the decision "
         "already made answers the deployment; 409 when it does not wait for an approval (decided, "
-        "superseded or expired).",
+        "superseded or expired), or (approve) when its agent was paused, or its digest held, since "
+        "the push: it keeps waiting (paused-or-held).",
         "parameters": [_path_param("id")],
         "responses": {
             "200": _ok("Deployment", "The deployment as it is now"),

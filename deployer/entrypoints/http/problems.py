@@ -37,6 +37,7 @@ TYPES: Mapping[str, tuple[int, str]] = {
     "not-in-canary": (409, "The deployment is not in a canary"),
     "not-promotable": (409, "There is no verified deployment to promote"),
     "not-awaiting-approval": (409, "The deployment does not wait for an approval"),
+    "paused-or-held": (409, "The agent is paused, or holds the image's digest"),
     "body-too-large": (413, "The request body is too large"),
     "unsupported-media-type": (415, "The request body must be JSON"),
     "not-allowed-by-config": (422, "The agent's configuration does not allow this"),
