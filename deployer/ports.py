@@ -107,6 +107,11 @@ class DeploymentStore(NotificationStore, Protocol):
     def get_agent(self, name: str) -> AgentState:
         """The agent's row, or an empty state (no ETag) when there is none yet."""
 
+    def last_seen_agent(self, name: str) -> AgentState:
+        """The agent's row as this store last read or wrote it (read now if it never did). It
+        may be stale: only for a write conditional on its ETag (:meth:`begin`), which a row
+        changed since then fails."""
+
     def save_agent(self, state: AgentState) -> AgentState:
         """Insert (no ETag) or replace (ETag must match) the agent's row; :class:`Conflict` if lost."""
 

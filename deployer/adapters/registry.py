@@ -1,6 +1,8 @@
 """Azure Container Registry through azure-containerregistry: the
 :class:`deployer.ports.ImageRegistry` adapter. One ``ContainerRegistryClient`` per login server,
-made on first use, with the deployer's credential (it needs AcrPull on the registry).
+made on first use, with the deployer's credential (it needs AcrPull on the registry). Each
+client keeps the access tokens the registry accepted (``registry_tokens.py``): a repeated lookup
+is one request, not the SDK's four.
 
 The registry's endpoint is ``https://{login server}``; with ``endpoint_base`` (a local-only
 setting) it is ``{endpoint_base}/{login server}``, so the stand-in that serves every registry
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from azure.core.credentials import TokenCredential
 
+from deployer.adapters.registry_tokens import KeptAccessTokens
 from deployer.domain.errors import PlatformError
 from deployer.domain.images import ImageFacts
 
@@ -80,7 +83,11 @@ class AcrRegistry:
                 from azure.containerregistry import ContainerRegistryClient
 
                 client = ContainerRegistryClient(
-                    self.endpoint(registry), self._credential, audience=AUDIENCE, **self._options
+                    self.endpoint(registry),
+                    self._credential,
+                    audience=AUDIENCE,
+                    per_call_policies=[KeptAccessTokens()],
+                    **self._options,
                 )
                 self._clients[registry] = client
             return client

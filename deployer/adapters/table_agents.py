@@ -1,6 +1,9 @@
 """Idempotency keys and agent rows on Azure Table Storage, in the deployer's table (mixed into
 ``TableDeploymentStore``): the ``k|`` and ``a|`` rows of partition ``d`` (``table_layout.py``).
-A key is inserted if absent (the lock); an agent row is inserted, or replaced with its ETag."""
+A key is inserted if absent (the lock); an agent row is inserted, or replaced with its ETag.
+Each agent row read or written here is remembered with its ETag (``last_seen_agent``): a push
+checks its rules against it without a read, and its write, conditional on that ETag, fails if
+the row changed since (another process wrote it)."""
 
 from __future__ import annotations
 
@@ -26,6 +29,8 @@ class TableKeysAndAgents:
     _table: TableClient
     _layout: Migrated
     entities_read: int
+    #: Each agent row as last read or written here, with its ETag (``last_seen_agent``).
+    _seen: dict[str, AgentState]
 
     def claim(self, key: str, owner: str) -> str:
         self._layout.ensure()
@@ -67,9 +72,13 @@ class TableKeysAndAgents:
             entity = self._table.get_entity(RECORDS, agent_row(name))
         except ResourceNotFoundError as exc:
             row_missing(exc)
-            return AgentState(name=name)
+            return self.saw_agent(AgentState(name=name))
         self.entities_read += 1
-        return agent_from_entity(name, entity)
+        return self.saw_agent(agent_from_entity(name, entity))
+
+    def last_seen_agent(self, name: str) -> AgentState:
+        seen = self._seen.get(name)
+        return seen if seen is not None else self.get_agent(name)
 
     def save_agent(self, state: AgentState) -> AgentState:
         entity = agent_entity(state)
@@ -78,8 +87,13 @@ class TableKeysAndAgents:
                 meta = self._table.create_entity(entity)
             except ResourceExistsError:
                 raise Conflict(state.name) from None
-            return replace(state, etag=meta["etag"])
-        return replace(state, etag=replace_if_unchanged(self._table, entity, state.etag))
+            return self.saw_agent(replace(state, etag=meta["etag"]))
+        return self.saw_agent(replace(state, etag=replace_if_unchanged(self._table, entity, state.etag)))
+
+    def saw_agent(self, state: AgentState) -> AgentState:
+        """Remember ``state`` (just read or written, with its ETag) as the agent's row."""
+        self._seen[state.name] = state
+        return state
 
 
 def key_entity(key: str, owner: str) -> dict[str, Any]:

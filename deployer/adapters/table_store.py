@@ -51,6 +51,7 @@ class TableDeploymentStore(TableKeysAndAgents, TableOpenWork, TableNotificationS
     def __init__(self, table: TableClient) -> None:
         self._table = table
         self._layout = Migrated(table)
+        self._seen = {}
         #: Entities returned by queries and point reads, for cost accounting in tests and benchmarks.
         self.entities_read = 0
 
@@ -109,6 +110,7 @@ class TableDeploymentStore(TableKeysAndAgents, TableOpenWork, TableNotificationS
         rows.append(_saving(agent_entity(agent), agent.etag))
         rows += [("create", open_entity(entry)), ("create", to_entity(record))]
         metas = self._together(rows, record.id)
+        self.saw_agent(_replace_etag(agent, metas[len(claims)]))
         return _replace_etag(record, metas[-1])
 
     def update_and_schedule(self, deployment: Deployment, entry: Scheduled) -> tuple[Deployment, Scheduled]:

@@ -43,17 +43,26 @@ log = logging.getLogger(__name__)
 
 
 def create_version_for(
-    ctx: Context, agent: AgentConfig, record: Deployment, *, state: AgentState | None = None
+    ctx: Context,
+    agent: AgentConfig,
+    record: Deployment,
+    *,
+    state: AgentState | None = None,
+    first_look_scheduled: bool = False,
+    lookup: image_check.Lookup | None = None,
 ) -> Deployment:
     """Create the version for a pending record and move it to ``creating`` (or ``failed``).
     Preflight first: the image in its registry (``image_check``), then, when configured, the
     model deployments and connections; what is missing fails it with no version.
     ``rollout: verified``: the agent's traffic is pinned to the serving version. ``state``: the
-    agent row as written with the record, if it was (saves reading it again)."""
+    agent row as written with the record, if it was (saves reading it again).
+    ``first_look_scheduled``: the record's open-work entry was written with the time of the
+    first look at the version (a push's one write), so only the record changes after the call.
+    ``lookup``: the image check's registry lookup, begun while that write was sent."""
     endpoint = ctx.endpoint_for(agent)
     pending = record  # what a retry starts from: it checks the image again, one history entry
     try:
-        record, refused = image_check.check(ctx, agent, record)
+        record, refused = image_check.check(ctx, agent, record, begun=lookup)
     except PlatformError as exc:  # before any call to Foundry: nothing of ours can be running
         return _refused(ctx, pending, exc, sent=False)
     if refused is not None:
@@ -68,7 +77,7 @@ def create_version_for(
         info = ctx.platform.create_version(endpoint, agent.name, _spec(agent, record))
     except PlatformError as exc:
         return _refused(ctx, pending, exc)
-    return _creating(ctx, record, info, pinned=pinned, note=None)
+    return _creating(ctx, record, info, pinned=pinned, note=None, schedule=not first_look_scheduled)
 
 
 def reconcile_at(d: Deployment) -> float:
@@ -108,16 +117,24 @@ def reconcile_if_due(ctx: Context, agent: AgentConfig, d: Deployment) -> Deploym
 
 
 def _creating(
-    ctx: Context, record: Deployment, info: VersionInfo, *, pinned: Traffic | None, note: str | None
+    ctx: Context,
+    record: Deployment,
+    info: VersionInfo,
+    *,
+    pinned: Traffic | None,
+    note: str | None,
+    schedule: bool = True,
 ) -> Deployment:
     now = ctx.clock.now()
-    # The record and its next look change together: no crash leaves the pending grace behind.
-    creating, _ = ctx.store.update_and_schedule(
-        record.moved_to(
-            "creating", iso(now), note=note, version=info.version, traffic_before=pinned, reconcile_after=None
-        ),
-        Scheduled(deployment_id=record.id, due=now + FIRST_DELAY_S),
+    moved = record.moved_to(
+        "creating", iso(now), note=note, version=info.version, traffic_before=pinned, reconcile_after=None
     )
+    if schedule:  # the record and its next look change together: no crash leaves the grace behind
+        creating, _ = ctx.store.update_and_schedule(
+            moved, Scheduled(deployment_id=record.id, due=now + FIRST_DELAY_S)
+        )
+    else:  # its entry is due for the first look already
+        creating = ctx.store.update(moved)
     log.info("deployment %s: %s version %s creating", record.id, record.agent, info.version)
     return outbox.flush(ctx, creating)
 

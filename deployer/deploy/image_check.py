@@ -7,30 +7,50 @@ named a tag learns its digest, so holds, rollbacks and promotions know the image
 
 A registry that fails or cannot be reached raises :class:`deployer.domain.errors.PlatformError`: the
 deployment stays ``pending`` and is retried like any platform error, never deployed unchecked.
+
+A push begins the lookup (:func:`begin`) before it writes its pending record, on a worker
+thread, so the lookup and that write overlap; the result is used where it always was, after
+the write and before ``create_version``.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 
 from deployer.context import Context
 from deployer.domain.agents import AgentConfig
 from deployer.domain.clock import iso
-from deployer.domain.images import AMD64, NO_AMD64, NOT_FOUND, ImageCheck, judge
+from deployer.domain.images import AMD64, NO_AMD64, NOT_FOUND, ImageCheck, ImageFacts, judge
 from deployer.domain.model import Deployment, DeploymentError
 
 #: The history entry of the check.
 CHECKED = "image_checked"
+#: Lookups begun ahead of their use; a few at once, as pushes arrive.
+_AHEAD = ThreadPoolExecutor(max_workers=4, thread_name_prefix="image-lookup")
+
+Lookup = Future[ImageFacts | None]
 
 
-def check(ctx: Context, agent: AgentConfig, record: Deployment) -> tuple[Deployment, DeploymentError | None]:
+def begin(ctx: Context, agent: AgentConfig, record: Deployment) -> Lookup | None:
+    """The registry lookup :func:`check` makes for ``record``, begun now on a worker thread
+    (``None`` when the agent's ``registry_check`` is off). Read-only: one that is not used
+    (the write it overlapped found a redelivery) changes nothing."""
+    if not agent.registry_check or ctx.registry is None:
+        return None
+    return _AHEAD.submit(ctx.registry.inspect, *_where(record))
+
+
+def check(
+    ctx: Context, agent: AgentConfig, record: Deployment, *, begun: Lookup | None = None
+) -> tuple[Deployment, DeploymentError | None]:
     """``record`` with the check's field and history entry (not yet written), and why it must
-    fail (``None``: go on). Unchanged when the agent's ``registry_check`` is off."""
+    fail (``None``: go on). Unchanged when the agent's ``registry_check`` is off. ``begun``:
+    the lookup :func:`begin` started for this record (its error, if any, is raised here)."""
     if not agent.registry_check or ctx.registry is None:
         return record, None
-    registry, repository = record.registry or "", record.repository or ""
-    reference = record.digest or record.tag or ""
-    facts = ctx.registry.inspect(registry, repository, reference)
+    registry, repository, reference = _where(record)
+    facts = begun.result() if begun is not None else ctx.registry.inspect(registry, repository, reference)
     at = iso(ctx.clock.now())
     result = judge(facts, reference=reference, at=at)
     checked = record.noted(CHECKED, at, note=result.note, image_check=result)
@@ -40,6 +60,11 @@ def check(ctx: Context, agent: AgentConfig, record: Deployment) -> tuple[Deploym
             checked, digest=result.digest, image=by_digest if agent.pin == "digest" else checked.image
         )
     return checked, refusal(result, image=record.image, registry=registry)
+
+
+def _where(record: Deployment) -> tuple[str, str, str]:
+    """The registry, repository and reference (digest, else tag) the record's image is looked up by."""
+    return record.registry or "", record.repository or "", record.digest or record.tag or ""
 
 
 def refusal(result: ImageCheck, *, image: str, registry: str) -> DeploymentError | None:

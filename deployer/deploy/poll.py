@@ -228,11 +228,15 @@ def _observe(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, 
 
 
 def _reconcile(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, now: float) -> None:
-    """A pending record: its push handler's ``create_version`` call died or failed. Once no call
-    of ours can still be running, adopt the version one made, or create it (``create.py``)."""
+    """A pending record: its push handler's ``create_version`` call is still running, died or
+    failed. Once no call of ours can still be running, adopt the version one made, or create it
+    (``create.py``); until then it is looked at again with the backoff, so that a record the call
+    moves on is followed without waiting out the grace."""
     due = create.reconcile_at(d)
-    if now < due:
-        ctx.store.schedule(replace(lease, due=due))
+    if now < due:  # its call may still be running (a push's first look comes early): look again
+        ctx.store.schedule(
+            replace(lease, due=min(due, now + backoff(lease.attempt)), attempt=lease.attempt + 1)
+        )
         return
     if d.rollout == "instant":  # a rollback by traffic: no version to create
         rollback.finish(ctx, agent, d)

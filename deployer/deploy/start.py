@@ -13,7 +13,7 @@ import logging
 from dataclasses import replace
 
 from deployer.context import Context, retry_on_conflict
-from deployer.deploy import approval, create, image_check
+from deployer.deploy import approval, create, image_check, push_write
 from deployer.domain import rollout, rules
 from deployer.domain.agents import AgentConfig
 from deployer.domain.approval import ApprovalPolicy
@@ -29,7 +29,7 @@ from deployer.domain.model import (
     new_deployment_id,
 )
 from deployer.domain.platform import Scheduled
-from deployer.domain.transitions import PENDING_GRACE_S, expected_active_s
+from deployer.domain.transitions import PENDING_GRACE_S
 from deployer.notify import outbox
 from deployer.rollout import holds
 
@@ -86,7 +86,7 @@ def _push_to_agent(ctx: Context, push: ImagePush, agent: AgentConfig) -> Deploym
     at_once = _begin_at_once(ctx, agent, push, record)
     if at_once is not None:
         return at_once
-    deployment_id = ctx.store.claim(_event_key(push, agent), candidate)
+    deployment_id = ctx.store.claim(push_write.event_key(push, agent), candidate)
     if deployment_id != candidate:  # a redelivery: the first delivery's record, if it got that far
         existing = ctx.store.get(deployment_id)
         if existing is not None:
@@ -96,11 +96,11 @@ def _push_to_agent(ctx: Context, push: ImagePush, agent: AgentConfig) -> Deploym
     if not verdict.deploy:
         return _add_skipped(ctx, record, verdict.reason)
     state = ctx.store.get_agent(agent.name)
-    record = _expecting(record, state)
+    record = push_write.expecting(record, state)
     blocked = rollout.push_blocked(state, push.digest)
     if blocked is not None:  # decided before the push key is taken: after unhold it may deploy
         return _add_skipped(ctx, record, blocked)
-    owner = ctx.store.claim(_push_key(push, agent), deployment_id)
+    owner = ctx.store.claim(push_write.push_key(push, agent), deployment_id)
     if owner != deployment_id:
         return _add_skipped(ctx, record, "duplicate")
     return _launch(ctx, agent, push, record, state=state)
@@ -109,44 +109,13 @@ def _push_to_agent(ctx: Context, push: ImagePush, agent: AgentConfig) -> Deploym
 def _begin_at_once(
     ctx: Context, agent: AgentConfig, push: ImagePush, record: Deployment
 ) -> Deployment | None:
-    """The common push in one atomic write: its keys, the agent row (conditional on the state
-    the rules were checked against), the pending record and its open-work entry, then the
-    version. ``None`` when the rules skip the push, the agent wants an approval first, or a row
-    is there already (a redelivery, a duplicate, a concurrent push for the agent): the
-    step-by-step path decides those."""
-    state = ctx.store.get_agent(agent.name)
-    record = _expecting(record, state)
-    if (
-        not rules.tag_verdict(push, agent).deploy
-        or rollout.push_blocked(state, push.digest) is not None
-        or not rules.order_verdict(push, agent, state).deploy
-        or approval.policy_for(agent, record) is not None
-    ):
+    """The common push in one atomic write (``push_write.py``), then the version; ``None`` when
+    the step-by-step path must decide (nothing written)."""
+    written = push_write.write_at_once(ctx, agent, push, record)
+    if written is None:
         return None
-    now = ctx.clock.now()
-    try:
-        pending = ctx.store.begin(
-            record.moved_to("pending", iso(now)),
-            Scheduled(deployment_id=record.id, due=now + PENDING_GRACE_S),
-            claims={_event_key(push, agent): record.id, _push_key(push, agent): record.id},
-            agent=replace(state, high_tag=rules.raised_high_tag(push, agent, state)),
-        )
-    except Conflict:
-        return None
-    return _create(ctx, agent, pending, state=state)
-
-
-def _expecting(record: Deployment, state: AgentState) -> Deployment:
-    """The record with the time its version is expected to take, from the agent's history."""
-    return replace(record, expected_active_s=expected_active_s(state.took_s))
-
-
-def _event_key(push: ImagePush, agent: AgentConfig) -> str:
-    return f"event|{push.event_id}|{agent.name}"
-
-
-def _push_key(push: ImagePush, agent: AgentConfig) -> str:
-    return f"push|{agent.name}|{push.digest}|{push.tag}"
+    pending, state, lookup = written
+    return _create(ctx, agent, pending, state=state, first_look_scheduled=True, lookup=lookup)
 
 
 def _launch(
@@ -192,12 +161,21 @@ def _wait_for_approval(
 
 
 def _create(
-    ctx: Context, agent: AgentConfig, pending: Deployment, *, state: AgentState | None = None
+    ctx: Context,
+    agent: AgentConfig,
+    pending: Deployment,
+    *,
+    state: AgentState | None = None,
+    first_look_scheduled: bool = False,
+    lookup: image_check.Lookup | None = None,
 ) -> Deployment:
     """Create the version of a pending record this call wrote (``state``: the agent row as it
-    was when the record was written with it, if it was)."""
+    was when the record was written with it, if it was; ``first_look_scheduled``: its open-work
+    entry is due for the first look at the version; ``lookup``: its image lookup, under way)."""
     try:
-        return create.create_version_for(ctx, agent, pending, state=state)
+        return create.create_version_for(
+            ctx, agent, pending, state=state, first_look_scheduled=first_look_scheduled, lookup=lookup
+        )
     except PlatformError:
         _wake_for_reconcile(ctx, pending.id)
         raise

@@ -353,3 +353,26 @@ def test_the_local_stack_runs_the_stand_in_and_names_it(stack: Stack) -> None:
     reply = requests.get(url, verify=stack.info.foundry_ca_bundle, timeout=10)
     assert reply.status_code == 401
     assert _parse_challenge(reply.headers["WWW-Authenticate"])["service"] == REGISTRY
+
+
+def test_the_adapter_keeps_the_access_token_so_the_next_push_of_a_repository_is_one_request(
+    registry: Registry, server: RegistryServer
+) -> None:
+    pushes = [registry.seed({"image": f"{REGISTRY}/agents/bot:1.{n}.0"})[0] for n in range(2)]
+    other = registry.seed({"image": f"{REGISTRY}/agents/other:1.0.0"})[0]
+    adapter = AcrRegistry(StaticTokenCredential("aad-token"), endpoint_base=server.url)
+    sent = []
+    for seeded, repository in [(pushes[0], "agents/bot"), (pushes[1], "agents/bot"), (other, "agents/other")]:
+        before = len(registry.logged())
+        facts = adapter.inspect(REGISTRY, repository, seeded["digest"])
+        assert facts is not None and facts.platforms == ("linux/amd64",)
+        sent.append([(_step(e["path"]), e["status"]) for e in registry.logged()[before:]])
+    # The SDK alone sends four for every lookup (no access token kept, the refresh token exchanged
+    # again each time); the adapter then keeps the token for the repository's lookups.
+    assert sent[0] == [("lookup", 401), ("exchange", 200), ("token", 200), ("lookup", 200)]
+    assert sent[1] == [("lookup", 200)]
+    assert sent[2] == sent[0]  # another repository: another scope, its own token
+
+
+def _step(path: str) -> str:
+    return path.rsplit("/", 1)[-1] if "/oauth2/" in path else "lookup"

@@ -4,6 +4,7 @@ against Azurite and the Foundry emulator, and the move of a table written in the
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -14,6 +15,7 @@ from azure.data.tables import TableClient, TableServiceClient
 
 from deployer.adapters.credentials import StaticTokenCredential
 from deployer.adapters.foundry import FoundryPlatform
+from deployer.adapters.registry import AcrRegistry
 from deployer.adapters.table_layout import RECORDS, agent_row, open_row
 from deployer.adapters.table_store import TableDeploymentStore
 from deployer.cli.simulate import image_pushed_event
@@ -23,7 +25,9 @@ from deployer.deploy.start import handle_event
 from deployer.domain.clock import SystemClock
 from deployer.domain.errors import Conflict
 from deployer.entrypoints.acr_events import parse_event
+from localdev.acr_emulator.admin_client import RegistryAdmin
 from localdev.stack import Stack
+from tests.registry_seed import pushed_event
 
 pytestmark = pytest.mark.integration
 REGISTRY = "myregistry.azurecr.io"
@@ -68,12 +72,51 @@ def counted(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Counted]:
     service.delete_table(name)
 
 
-def test_a_push_that_deploys_costs_three_table_requests(counted: Counted) -> None:
-    counted.push("1.0.0")  # the first push in a process also checks for rows of the first layout
+def test_a_push_that_deploys_costs_three_table_requests_and_two_once_the_process_wrote_the_agent_row(
+    counted: Counted,
+) -> None:
+    first = counted.push("1.0.0")  # the first push in a process also checks for the first layout
+    assert first.status == "creating" and counted.requests[-3:] == ["GET", "POST", "PUT"]
+    # The agent row read, one transaction before create_version, then the record's update; the
+    # next push checks its rules against the row as the last push wrote it, without a read.
     record = counted.push("1.1.0")
-    assert record.status == "creating"
-    # The agent row read, then one transaction before create_version and one after.
-    assert counted.requests == ["GET", "POST", "POST"]
+    assert record.status == "creating" and counted.requests == ["POST", "PUT"]
+
+
+def test_a_push_whose_agent_row_another_process_changed_writes_once_the_row_is_read(
+    counted: Counted,
+) -> None:
+    counted.push("1.0.0")
+    other = TableDeploymentStore(counted.table)  # another instance of the app
+    other.save_agent(replace(other.get_agent("bot"), took_s=(42.0,)))
+    record = counted.push("1.1.0")
+    # The write against the row last seen fails (its ETag), the row is read, the write succeeds.
+    assert record.status == "creating" and counted.requests == ["POST", "GET", "POST", "PUT"]
+    assert record.expected_active_s == 42.0
+    assert counted.ctx.store.get_agent("bot").took_s == (42.0,)
+
+
+def test_a_push_after_the_first_of_a_repository_checks_its_image_with_one_registry_request(
+    stack: Stack, counted: Counted
+) -> None:
+    assert stack.info is not None
+    registry = AcrRegistry(StaticTokenCredential("test-token"), endpoint_base=stack.info.registry_endpoint)
+    counted.ctx = replace(counted.ctx, registry=registry)
+    log = RegistryAdmin(stack.info.registry_endpoint, stack.info.foundry_ca_bundle)
+    sent = []
+    for tag in (f"1.0.{uuid.uuid4().int % 1000}", f"2.0.{uuid.uuid4().int % 1000}"):
+        event = pushed_event(f"{REGISTRY}/agents/bot:{tag}")
+        since = time.time()  # the log keeps only the newest requests: found by time, not position
+        assert counted.push("", event).status == "creating"
+        sent.append([r["status"] for r in log.requests() if r["time"] >= since and _from_the_deployer(r)])
+    # The first: unauthenticated, the token exchange (two requests), again with the token; then one.
+    assert sent == [[401, 200, 200, 200], [200]]
+
+
+def _from_the_deployer(logged: dict[str, Any]) -> bool:
+    """A request the deployer's SDK sent (not the Foundry emulator's image pull)."""
+    headers = {k.lower(): v for k, v in logged["headers"].items()}
+    return "containerregistry" in str(headers.get("user-agent", ""))
 
 
 def test_a_redelivered_push_returns_the_first_record_and_creates_nothing(counted: Counted) -> None:

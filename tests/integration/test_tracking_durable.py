@@ -77,19 +77,18 @@ def test_twenty_pushes_in_shuffled_order_end_with_the_highest_semver_active(ctx)
 
 def test_a_crash_between_create_version_and_the_record_update_leaves_one_version(ctx, monkeypatch):
     store = ctx.store
-    original = store.update_and_schedule
-    calls = {"n": 0}
+    original = store.update
 
-    def dies_once(deployment, entry):
-        calls["n"] += 1
-        if calls["n"] == 1:
+    def dies_at_the_move_to_creating(deployment):
+        if deployment.status == "creating":
             raise SystemExit("process killed")
-        return original(deployment, entry)
+        return original(deployment)
 
-    monkeypatch.setattr(store, "update_and_schedule", dies_once)
+    monkeypatch.setattr(store, "update", dies_at_the_move_to_creating)
     event = parse_event(pushed_event("myregistry.azurecr.io/agents/echo:crash-1"))
     with contextlib.suppress(SystemExit):
         handle_event(ctx, event)
+    monkeypatch.setattr(store, "update", original)  # the process that runs on is not killed
     [pending] = handle_event(ctx, event)  # the redelivery creates nothing new
     assert pending.status == "pending" and len(versions(ctx, "echo")) == 1
     monkeypatch.setattr("deployer.deploy.create.PENDING_GRACE_S", 0.0)

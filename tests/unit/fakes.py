@@ -34,6 +34,8 @@ class FakeStore(FakeNotificationStore):
         self.records: dict[str, Deployment] = {}
         self.keys: dict[str, str] = {}
         self.agents: dict[str, AgentState] = {}
+        #: What ``last_seen_agent`` answers once, as if this process saw the row before it changed.
+        self.stale_agents: dict[str, AgentState] = {}
         self.open: dict[str, Scheduled] = {}
         self._etags = itertools.count(1)
         self._lock = threading.RLock()
@@ -124,6 +126,12 @@ class FakeStore(FakeNotificationStore):
     def get_agent(self, name: str) -> AgentState:
         with self._lock:
             return self.agents.get(name, AgentState(name=name))
+
+    def last_seen_agent(self, name: str) -> AgentState:
+        """The row as it is, unless a test made this store see an older one (``stale_agents``)."""
+        with self._lock:
+            stale = self.stale_agents.pop(name, None)
+        return stale if stale is not None else self.get_agent(name)
 
     def save_agent(self, state: AgentState) -> AgentState:
         with self._lock:

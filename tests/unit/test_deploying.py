@@ -1,12 +1,15 @@
 import contextlib
 import random
+from dataclasses import replace
 
 from deployer.deploy.poll import poll_once
 from deployer.deploy.start import handle_event
 from deployer.domain.errors import PlatformError
-from deployer.domain.transitions import PENDING_GRACE_S
+from deployer.domain.transitions import FIRST_DELAY_S, PENDING_GRACE_S
 from deployer.entrypoints.acr_events import parse_event
 from tests.unit.builders import digest_for, pushed
+
+BOT = "support-bot"
 
 
 def test_a_push_fans_out_to_every_agent_whose_rule_matches(ctx):
@@ -78,17 +81,26 @@ def test_a_client_error_from_foundry_fails_the_deployment_with_a_hint(ctx):
     assert record.id not in ctx.store.open
 
 
-def test_a_crash_after_create_version_is_reconciled_to_exactly_one_version(ctx):
-    original = ctx.store.update_and_schedule
+def push_that_dies_after_create_version(ctx):
+    """Push 1.0.0 to support-bot in a process killed before the record moves to creating; the
+    record left behind."""
+    original = ctx.store.update
 
-    def crash(_deployment, _entry):
-        raise SystemExit("killed between create_version and the record update")
+    def crash(deployment):
+        if deployment.status == "creating":
+            raise SystemExit("killed between create_version and the record update")
+        return original(deployment)
 
-    ctx.store.update_and_schedule = crash
+    ctx.store.update = crash
     with contextlib.suppress(SystemExit):
         handle_event(ctx, pushed("1.0.0"))
-    ctx.store.update_and_schedule = original
+    ctx.store.update = original
     [pending] = [d for d in ctx.store.records.values() if d.agent == "support-bot"]
+    return pending
+
+
+def test_a_crash_after_create_version_is_reconciled_to_exactly_one_version(ctx):
+    pending = push_that_dies_after_create_version(ctx)
     assert pending.status == "pending"
     handle_event(ctx, pushed("1.0.0"))  # Event Grid redelivers: nothing new is created
     ctx.clock.advance(PENDING_GRACE_S + 1)
@@ -118,3 +130,68 @@ def test_events_without_an_id_are_recorded_once_each_by_content(ctx):
     assert (one.status, one.event_id) == ("refused", None)
     assert again.id == one.id and two.id != one.id
     assert len(ctx.store.records) == 2
+
+
+def test_a_push_writes_its_first_look_with_the_record_and_only_the_record_after_create_version(ctx):
+    writes = []
+    for name in ("update", "update_and_schedule", "schedule", "schedule_by"):
+        original = getattr(ctx.store, name)
+        setattr(ctx.store, name, lambda *a, _f=original, _n=name: writes.append(_n) or _f(*a))
+    [record] = [d for d in handle_event(ctx, pushed("1.0.0")) if d.agent == "support-bot"]
+    assert record.status == "creating" and writes == ["update"]
+    assert ctx.store.open[record.id].due == ctx.clock.now() + FIRST_DELAY_S
+
+
+def test_a_first_look_while_create_version_still_runs_leaves_the_record_and_looks_again_soon(ctx):
+    platform_create = ctx.platform.create_version
+
+    def slow_create(*args):  # the poll's first look comes while the call is still running
+        ctx.clock.advance(FIRST_DELAY_S + 1)
+        poll_once(ctx, concurrency=1, budget_s=10)
+        return platform_create(*args)
+
+    ctx.platform.create_version = slow_create
+    [record] = [d for d in handle_event(ctx, pushed("1.0.0")) if d.agent == "support-bot"]
+    assert record.status == "creating" and ctx.platform.count("create_version") == 1
+    entry = ctx.store.open[record.id]
+    assert entry.due < ctx.clock.now() + PENDING_GRACE_S / 2  # not held back until the grace ends
+    ctx.clock.advance(entry.due - ctx.clock.now())
+    poll_once(ctx, concurrency=1, budget_s=10)
+    assert ctx.platform.count("get_version") == 1 and ctx.platform.count("create_version") == 1
+
+
+def test_a_push_that_died_after_create_version_is_looked_at_with_the_backoff_until_the_grace_ends(ctx):
+    pending = push_that_dies_after_create_version(ctx)
+    looks = 0
+    while ctx.store.records[pending.id].status == "pending":
+        ctx.clock.advance(ctx.store.open[pending.id].due - ctx.clock.now())
+        poll_once(ctx, concurrency=1, budget_s=10)
+        looks += 1
+    assert 2 < looks < 15  # 2, 4, 8, 16, 30, 30, ... s apart, then reconciled at the grace's end
+    reconciled = ctx.store.records[pending.id]
+    assert reconciled.status == "creating" and ctx.platform.count("create_version") == 1
+    assert [h.status for h in reconciled.history] == ["pending", "creating"]
+
+
+def test_a_push_judged_against_a_stale_agent_row_is_judged_again_against_the_row_as_read(ctx):
+    [first] = [d for d in handle_event(ctx, pushed("1.5.0")) if d.agent == "support-bot"]
+    before = ctx.store.agents["support-bot"]
+    ctx.store.stale_agents["support-bot"] = replace(before, high_tag="1.0.0", etag="W/older")
+    # Against the stale row 1.2.0 would be newer; the write that row's ETag conditions fails.
+    [older] = [
+        d for d in handle_event(ctx, pushed("1.2.0", digest=digest_for(2))) if d.agent == "support-bot"
+    ]
+    assert older.status == "skipped" and ctx.platform.count("create_version") == 1
+    assert ctx.store.agents["support-bot"].high_tag == before.high_tag == first.tag
+
+
+def test_a_push_judged_against_a_stale_agent_row_that_still_deploys_writes_once_with_the_row_as_read(ctx):
+    handle_event(ctx, pushed("1.5.0"))
+    before = ctx.store.agents["support-bot"]
+    ctx.store.stale_agents["support-bot"] = replace(before, etag="W/older")
+    [newer] = [
+        d for d in handle_event(ctx, pushed("1.6.0", digest=digest_for(2))) if d.agent == "support-bot"
+    ]
+    assert newer.status == "creating" and ctx.platform.count("create_version") == 2
+    assert ctx.store.agents["support-bot"].high_tag == "1.6.0"
+    assert [h.status for h in newer.history] == ["pending", "creating"]

@@ -4,6 +4,7 @@ registry that cannot be reached leaves the deployment pending for the poll, neve
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 import pytest
@@ -233,3 +234,22 @@ def test_a_registry_down_when_a_push_asks_for_approval_does_not_hold_up_the_requ
     assert (waiting.status, waiting.image_check) == ("awaiting_approval", None)
     approved = approval_decisions.approve(app, waiting.id, Caller(name="function key"))
     assert approved.status == "creating" and approved.image_check.result != "image_not_found"
+
+
+def test_a_push_looks_its_image_up_while_its_pending_record_is_written(app):
+    app.registry.push(f"{REGISTRY}/agents/bot:1.0.0")
+    looking, seen_by_the_write = threading.Event(), []
+    inspect, begin = app.registry.inspect, app.store.begin
+
+    def slow_lookup(*args):
+        looking.set()
+        return inspect(*args)
+
+    def write(*args, **kwargs):  # waits for the lookup to be under way: it is, unless made after
+        seen_by_the_write.append(looking.wait(timeout=5))
+        return begin(*args, **kwargs)
+
+    app.registry.inspect, app.store.begin = slow_lookup, write
+    record = push(app, f"{REGISTRY}/agents/bot:1.0.0")
+    assert seen_by_the_write == [True] and record.status == "creating"
+    assert len(app.registry.lookups) == 1 and record.history[1].status == "image_checked"
