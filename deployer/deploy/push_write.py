@@ -16,8 +16,9 @@ from deployer.domain import rollout, rules
 from deployer.domain.agents import AgentConfig
 from deployer.domain.clock import iso
 from deployer.domain.errors import Conflict
-from deployer.domain.model import AgentState, Deployment, ImagePush
+from deployer.domain.model import AgentState, Deployment
 from deployer.domain.platform import Scheduled
+from deployer.domain.pushes import ImagePush
 from deployer.domain.transitions import FIRST_DELAY_S, expected_active_s
 
 Written = tuple[Deployment, AgentState, image_check.Lookup | None]

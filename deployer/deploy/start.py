@@ -22,13 +22,12 @@ from deployer.domain.errors import Conflict, PlatformError
 from deployer.domain.model import (
     AgentState,
     Deployment,
-    ImagePush,
-    ReceivedEvent,
     Source,
     Status,
     new_deployment_id,
 )
 from deployer.domain.platform import Scheduled
+from deployer.domain.pushes import ImagePush, ReceivedEvent
 from deployer.domain.transitions import PENDING_GRACE_S
 from deployer.notify import outbox
 from deployer.rollout import holds

@@ -8,12 +8,10 @@ from typing import Any, Literal, get_args
 
 from deployer.domain.approval import Approval
 from deployer.domain.images import ImageCheck
-from deployer.domain.pushes import ImagePush, ReceivedEvent
+from deployer.domain.pushes import ImagePush
 from deployer.domain.roles import RoleGrant
 from deployer.domain.rollout_state import CanaryState, Hold, SmokeResult, Traffic
 
-# Named here too: the event trigger and deploy.start still import them from this module.
-__all__ = ["ImagePush", "ReceivedEvent"]
 Status = Literal[
     "awaiting_approval",
     "pending",

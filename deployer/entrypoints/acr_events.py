@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from deployer.domain.imageref import is_valid_digest, is_valid_registry, is_valid_repository, is_valid_tag
-from deployer.domain.model import ImagePush, ReceivedEvent
+from deployer.domain.pushes import ImagePush, ReceivedEvent
 
 IMAGE_PUSHED = "Microsoft.ContainerRegistry.ImagePushed"
 

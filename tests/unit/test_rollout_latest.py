@@ -11,10 +11,9 @@ from deployer.context import Context
 from deployer.deploy import rollback
 from deployer.deploy.poll import poll_once
 from deployer.deploy.start import handle_event
-from deployer.domain.pushes import ImagePush
+from deployer.domain.pushes import ImagePush, ReceivedEvent
 from deployer.domain.rollout import LATEST
 from deployer.domain.rollout_state import traffic_of
-from deployer.entrypoints.acr_events import ReceivedEvent
 from deployer.ports import InvokeReply
 from deployer.rollout import canary, settle
 from tests.unit.builders import context_for
