@@ -9,7 +9,9 @@ b. One tick (``poll_once`` with the app's own composition, in-process, its defau
    and budget) over a table with 10,000 finished deployments and 200 open ones, all due and still
    provisioning: entities read (``TableDeploymentStore.entities_read``), Foundry, ARM and Table
    calls, wall time; for the first look at each deployment (which also grants the runtime role)
-   and for a later one. The floor is 200 bare ``get_version`` calls, as many at a time."""
+   and for a later one. The later look's floor is 200 bare ``get_version`` calls, as many at a
+   time; the first look's adds a bare role assignment for a new identity to each (the grant that
+   look must make)."""
 
 from __future__ import annotations
 
@@ -145,10 +147,10 @@ def tick(b: Bench) -> Result:
             }
         )
     records = [ctx.store.get(e.deployment_id) for e in due]
-    floor = _bare_gets(b, records, settings.poll_concurrency)
+    floor = _bare_looks(b, ctx, records, settings.poll_concurrency, grant=False)
+    floor_first = _bare_looks(b, ctx, records, settings.poll_concurrency, grant=True)
     first, later = looks
     entities = max(look["entities_read"] for look in looks)
-    wall = max(look["wall_s"] for look in looks)
 
     def both(key: str) -> str:
         return f"{first[key]} / {later[key]}"
@@ -171,12 +173,21 @@ def tick(b: Bench) -> Result:
         ),
         Row(
             "4. poll cost",
-            "one tick, first / later look: wall time",
-            f"{ms(first['wall_s'] * 1000)} / {ms(later['wall_s'] * 1000)}",
+            "one tick, later look: wall time",
+            ms(later["wall_s"] * 1000),
             f"{ms(floor * 1000)} ({OPEN} bare get_version)",
-            f"{wall / floor:.2f}x",
+            f"{later['wall_s'] / floor:.2f}x",
             "≤ 2x floor",
-            wall <= 2 * floor and all(x["deferred"] == 0 for x in looks),
+            later["wall_s"] <= 2 * floor and later["deferred"] == 0,
+        ),
+        Row(
+            "4. poll cost",
+            "one tick, first look (grants each new identity its role): wall time",
+            ms(first["wall_s"] * 1000),
+            f"{ms(floor_first * 1000)} ({OPEN} bare get_version + role assignment)",
+            f"{first['wall_s'] / floor_first:.2f}x",
+            "≤ 2x floor",
+            first["wall_s"] <= 2 * floor_first and first["deferred"] == 0,
         ),
     ]
     data = {
@@ -186,6 +197,7 @@ def tick(b: Bench) -> Result:
         "first_look": first,
         "later_look": later,
         "floor_bare_get_version_s": round(floor, 3),
+        "floor_bare_get_version_and_grant_s": round(floor_first, 3),
     }
     return Result(rows, data)
 
@@ -219,12 +231,19 @@ def insert_finished(table: Any, count: int = FINISHED, agents: int = AGENTS) -> 
         table.submit_transaction(operations)
 
 
-def _bare_gets(b: Bench, records: list[Any], concurrency: int) -> float:
-    """Wall time of one bare get_version per open deployment, ``concurrency`` at a time."""
+def _bare_looks(b: Bench, ctx: Any, records: list[Any], concurrency: int, *, grant: bool) -> float:
+    """Wall time of one bare get_version per open deployment, ``concurrency`` at a time; with
+    ``grant``, each followed by one role assignment for a new identity (the app's ARM adapter, a
+    thin wrapper of azure-mgmt-authorization's ``role_assignments.create``)."""
+    from deployer.domain.roles import runtime_assignment
+
     client = b.foundry_client(TICK_PROJECT)
 
     def get(record: Any) -> None:
         client.agents.get_version(record.agent, record.version)
+        if grant:
+            scope = ctx.config.agent(record.agent).project_resource_id
+            ctx.roles.assign(runtime_assignment(scope, str(uuid.uuid4()), agent=record.agent))
 
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
