@@ -104,6 +104,12 @@ class DeploymentStore(NotificationStore, Protocol):
         ETag, replace only if unchanged) in one atomic write; :class:`Conflict` and nothing
         written otherwise."""
 
+    def update_and_schedule_each(self, looks: Sequence[tuple[Deployment | None, Scheduled]]) -> list[bool]:
+        """For each pair, replace the record (unless ``None``; its ETag must match), then its
+        open-work entry (its ETag must match); whether both were written, for each. Many pairs
+        go in one write; a pair whose record changed writes neither, one whose entry changed
+        writes its record only, and neither touches the other pairs."""
+
     def get_agent(self, name: str) -> AgentState:
         """The agent's row, or an empty state (no ETag) when there is none yet."""
 

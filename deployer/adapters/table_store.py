@@ -14,7 +14,7 @@ No reader sees one change without the others, and no crash leaves one without th
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -29,7 +29,7 @@ from deployer.adapters.table_errors import (
     table_missing,
     translate_missing_table,
 )
-from deployer.adapters.table_forget import delete_groups
+from deployer.adapters.table_forget import TRANSACTION_ROWS, delete_groups
 from deployer.adapters.table_layout import AGENT, KEY, KEY_END, RECORDS, RECORDS_BELOW, Migrated, key_row
 from deployer.adapters.table_open_work import TableOpenWork, open_entity
 from deployer.adapters.table_outbox import TableNotificationStore
@@ -119,6 +119,36 @@ class TableDeploymentStore(TableKeysAndAgents, TableOpenWork, TableNotificationS
         metas = self._together([schedule, _saving(to_entity(deployment), deployment.etag)], deployment.id)
         return _replace_etag(deployment, metas[1]), _replace_etag(entry, metas[0])
 
+    def update_and_schedule_each(self, looks: Sequence[tuple[Deployment | None, Scheduled]]) -> list[bool]:
+        written: list[bool] = []
+        for chunk in _within_transactions(looks):
+            written += self._looks_together(chunk)
+        return written
+
+    def _looks_together(self, looks: Sequence[tuple[Deployment | None, Scheduled]]) -> list[bool]:
+        """One entity-group transaction of ETag-conditional replaces: one round trip when no row
+        changed. One changed row fails it all, which writes nothing: the pairs are then written
+        one by one, so exactly the unchanged rows are written."""
+        operations = [
+            _saving(entity, etag) for record, entry in looks for entity, etag in _look_rows(record, entry)
+        ]
+        try:
+            self._table.submit_transaction(operations)
+        except TableTransactionError as exc:
+            if table_missing(exc) or exc.status_code not in (404, 409, 412):
+                raise
+            return [self._look_one(record, entry) for record, entry in looks]
+        return [True] * len(looks)
+
+    def _look_one(self, record: Deployment | None, entry: Scheduled) -> bool:
+        try:
+            if record is not None:
+                self.update(record)
+            self.schedule(entry)
+        except Conflict:
+            return False
+        return True
+
     def _together(self, operations: list[Any], name: str) -> list[Any]:
         """One entity-group transaction; :class:`Conflict` if a row exists or changed."""
         try:
@@ -206,6 +236,27 @@ def _saving(entity: dict[str, Any], etag: str | None) -> tuple[str, dict[str, An
     if etag is None:
         return ("create", entity, {})
     return ("update", entity, {"mode": UpdateMode.REPLACE, "etag": etag, "match_condition": _MATCH})
+
+
+def _look_rows(record: Deployment | None, entry: Scheduled) -> list[tuple[dict[str, Any], str | None]]:
+    assert entry.etag is not None, "a look's entry replaces its lease"
+    rows = [] if record is None else [(to_entity(record), record.etag)]
+    return [*rows, (open_entity(entry), entry.etag)]
+
+
+def _within_transactions(
+    looks: Sequence[tuple[Deployment | None, Scheduled]],
+) -> Iterator[Sequence[tuple[Deployment | None, Scheduled]]]:
+    """The pairs in order, whole, at most ``TRANSACTION_ROWS`` rows a chunk."""
+    first, rows = 0, 0
+    for n, (record, _) in enumerate(looks):
+        size = 1 if record is None else 2
+        if rows + size > TRANSACTION_ROWS:
+            yield looks[first:n]
+            first, rows = n, 0
+        rows += size
+    if first < len(looks):
+        yield looks[first:]
 
 
 def _replace_etag(value: _T, meta: Any) -> _T:

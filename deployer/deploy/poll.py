@@ -4,7 +4,9 @@ A tick reads only the open-work index (entries due now), takes each entry with a
 lease so that concurrent ticks never work on the same deployment (up to ``LEASE_CHUNK`` leases in
 one store call), and applies every transition with a conditional update. What a tick cannot
 finish within its budget stays due for the next (a lease taken and not worked is handed back).
-A creating version's next look is timed from the start of the tick, not from the look.
+A creating version's next look is timed from the start of the tick, not from the look. The writes
+that end the tick's looks at still-creating versions are gathered and written together
+(``look_writes.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from functools import partial
 
 from deployer.context import Context
 from deployer.deploy import create, promotion, quiet, rollback, runtime_role
+from deployer.deploy.look_writes import RETRY_SOON_S, LookWrites, release
 from deployer.domain.agents import AgentConfig
 from deployer.domain.clock import iso, parse_iso
 from deployer.domain.errors import Conflict, PlatformError
@@ -50,17 +53,21 @@ def poll_once(ctx: Context, *, concurrency: int, budget_s: float) -> TickReport:
     the next chunk while the workers are on the one before."""
     started = ctx.clock.now()
     entries = ctx.store.due(started, _DUE_LIMIT)
-    work = partial(_within_budget, ctx, started=started, budget_s=budget_s)
+    writes = LookWrites(ctx)
+    work = partial(_within_budget, ctx, writes, started=started, budget_s=budget_s)
     taken: list[Future[bool]] = []
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        for first in range(0, len(entries), LEASE_CHUNK):
-            now = ctx.clock.now()
-            if now - started >= budget_s:
-                break
-            chunk = entries[first : first + LEASE_CHUNK]
-            leases = ctx.store.lease([_taken(ctx, e, now, started) for e in chunk])
-            taken += [pool.submit(work, e, lease) for e, lease in zip(chunk, leases, strict=True)]
-        worked = sum(f.result() for f in taken)
+    try:
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            for first in range(0, len(entries), LEASE_CHUNK):
+                now = ctx.clock.now()
+                if now - started >= budget_s:
+                    break
+                chunk = entries[first : first + LEASE_CHUNK]
+                leases = ctx.store.lease([_taken(ctx, e, now, started) for e in chunk])
+                taken += [pool.submit(work, e, lease) for e, lease in zip(chunk, leases, strict=True)]
+            worked = sum(f.result() for f in taken)
+    finally:
+        writes.flush()
     return TickReport(due=len(entries), worked=worked, deferred=len(entries) - worked)
 
 
@@ -80,7 +87,13 @@ def poll_and_send(
 
 
 def _within_budget(
-    ctx: Context, entry: Scheduled, lease: Scheduled | None, *, started: float, budget_s: float
+    ctx: Context,
+    writes: LookWrites,
+    entry: Scheduled,
+    lease: Scheduled | None,
+    *,
+    started: float,
+    budget_s: float,
 ) -> bool:
     """Work one leased entry unless the budget is spent; then its lease is handed back."""
     if lease is None:
@@ -89,7 +102,7 @@ def _within_budget(
         with suppress(Conflict):
             ctx.store.schedule(replace(entry, etag=lease.etag))
         return False
-    _work(ctx, lease, ctx.clock.now(), started)
+    _work(ctx, lease, ctx.clock.now(), started, writes)
     return True
 
 
@@ -117,15 +130,17 @@ def _taken(ctx: Context, entry: Scheduled, now: float, since: float) -> Schedule
 
 @dataclass(frozen=True)
 class _Look:
-    """When a look is made, when its tick started, and the version a quiet look just saw."""
+    """When a look is made, when its tick started, the version a quiet look just saw, and where
+    the look's ending writes go (``None``: written at once)."""
 
     now: float
     tick_started: float
     seen: VersionInfo | None = None
+    writes: LookWrites | None = None
 
 
-def _work(ctx: Context, lease: Scheduled, now: float, since: float) -> None:
-    look = _Look(now, since)
+def _work(ctx: Context, lease: Scheduled, now: float, since: float, writes: LookWrites | None = None) -> None:
+    look = _Look(now, since, writes=writes)
     if lease.look is not None:
         seen = quiet.look(ctx, lease, now)
         if seen is None:
@@ -134,20 +149,15 @@ def _work(ctx: Context, lease: Scheduled, now: float, since: float) -> None:
             lease = ctx.store.schedule(replace(lease, due=now + LEASE_S, look=None))
         except Conflict:
             return  # another worker took it
-        look = _Look(now, since, seen)
+        look = _Look(now, since, seen, writes)
     try:
         _advance(ctx, lease, look)
     except Conflict:
         log.info("deployment %s: changed by another worker; looking again shortly", lease.deployment_id)
-        _release(ctx, lease, now + 1.0)
+        release(ctx, lease, now + RETRY_SOON_S)
     except PlatformError as exc:
         log.warning("deployment %s: Foundry unavailable (%s); retrying later", lease.deployment_id, exc.code)
-        _release(ctx, lease, now + backoff(lease.attempt))
-
-
-def _release(ctx: Context, lease: Scheduled, due: float) -> None:
-    with suppress(Conflict):
-        ctx.store.schedule(replace(lease, due=due, attempt=lease.attempt + 1))
+        release(ctx, lease, now + backoff(lease.attempt))
 
 
 def _advance(ctx: Context, lease: Scheduled, look: _Look) -> None:
@@ -201,8 +211,9 @@ def _observe(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, 
         outbox.flush(ctx, superseded)
         ctx.store.unschedule(d.id)
         return
-    d, info = runtime_role.gate(ctx, agent, d, info)  # the identity holds its role before active
-    seen = observe(d, info, now=now, started=parse_iso(d.began_at), timeout_s=agent.timeout_s)
+    granted, info = runtime_role.gate(ctx, agent, d, info)  # the identity holds its role before active
+    changed = granted if granted.runtime_role != d.runtime_role else None
+    seen = observe(granted, info, now=now, started=parse_iso(d.began_at), timeout_s=agent.timeout_s)
     if seen.status == "creating":
         due = next_look_at(
             lease.attempt + 1,
@@ -211,9 +222,11 @@ def _observe(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, 
             now=now,
             expected_s=d.expected_active_s,
         )
-        quiet_look = quiet.of(ctx, agent, d)
-        ctx.store.schedule(replace(lease, due=due, attempt=lease.attempt + 1, look=quiet_look))
+        quiet_look = quiet.of(ctx, agent, granted)
+        following = replace(lease, due=due, attempt=lease.attempt + 1, look=quiet_look)
+        _end_look(ctx, look, changed, following, lease)
         return
+    d = granted if changed is None else ctx.store.update(changed)
     if seen.status == "active":
         traffic.serve_protocols(ctx, agent, d)  # before the smoke test or the first user calls
         if d.rollout in SMOKE_TESTED:
@@ -225,6 +238,19 @@ def _observe(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, 
     outbox.flush(ctx, ctx.store.update(d.moved_to(status, iso(now), error=seen.error)))
     ctx.store.unschedule(d.id)
     log.info("deployment %s: %s version %s %s", d.id, d.agent, d.version, status)
+
+
+def _end_look(
+    ctx: Context, look: _Look, record: Deployment | None, entry: Scheduled, lease: Scheduled
+) -> None:
+    """Write the record (when the look changed it) and the next look ``entry``, which replaces
+    ``lease``: with the tick's other looks when it gathers them, else at once."""
+    if look.writes is not None:
+        look.writes.add(record, entry, lease=lease, now=look.now)
+        return
+    if record is not None:
+        ctx.store.update(record)
+    ctx.store.schedule(entry)
 
 
 def _reconcile(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, now: float) -> None:

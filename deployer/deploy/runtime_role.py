@@ -30,14 +30,16 @@ _SETTLED_VERSION = frozenset({"failed", "deleting", "deleted"})
 def gate(
     ctx: Context, agent: AgentConfig, d: Deployment, info: VersionInfo
 ) -> tuple[Deployment, VersionInfo]:
-    """Move the grant on, record it on ``d``, and return the record and the version as the rest of
-    the poll must see it: unchanged once the grant is done (or skipped), still in progress while
-    it is pending, failed when it failed."""
+    """Move the grant on, record it on ``d`` (not saved: the caller writes the record with what
+    else the look changes), and return the record and the version as the rest of the poll must
+    see it: unchanged once the grant is done (or skipped), still in progress while it is pending,
+    failed when it failed. A grant made and not saved (a crash) is made again at the next look,
+    which ARM answers as already present."""
     if info.status in _SETTLED_VERSION:
         return d, info
     grant = ensure_runtime_role(ctx, agent, d, info)
     if grant != d.runtime_role:
-        d = ctx.store.update(replace(d, runtime_role=grant))
+        d = replace(d, runtime_role=grant)
         log.info("deployment %s: runtime role %s (%s)", d.id, grant.status, grant.principal_id)
     return d, _as_seen(info, grant, agent.project_resource_id)
 

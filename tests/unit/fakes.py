@@ -111,6 +111,19 @@ class FakeStore(FakeNotificationStore):
             stored = self.records[record.id] = replace(record, etag=self._etag())
             return stored
 
+    def update_and_schedule_each(self, looks: Sequence[tuple[Deployment | None, Scheduled]]) -> list[bool]:
+        written = []
+        for record, entry in looks:
+            try:
+                if record is not None:
+                    self.update(record)
+                self.schedule(entry)
+            except Conflict:
+                written.append(False)
+            else:
+                written.append(True)
+        return written
+
     def update_and_schedule(self, deployment: Deployment, entry: Scheduled) -> tuple[Deployment, Scheduled]:
         with self._lock:
             current = self.open.get(entry.deployment_id)
