@@ -112,17 +112,20 @@ class FakeStore(FakeNotificationStore):
             return stored
 
     def update_and_schedule_each(self, looks: Sequence[tuple[Deployment | None, Scheduled]]) -> list[bool]:
-        written = []
-        for record, entry in looks:
-            try:
-                if record is not None:
-                    self.update(record)
-                self.schedule(entry)
-            except Conflict:
-                written.append(False)
-            else:
-                written.append(True)
-        return written
+        with self._lock:
+            return [self._update_and_schedule_one(record, entry) for record, entry in looks]
+
+    def _update_and_schedule_one(self, record: Deployment | None, entry: Scheduled) -> bool:
+        if record is not None:
+            current = self.records.get(record.id)
+            if current is None or current.etag != record.etag:
+                return False
+            self.records[record.id] = replace(record, etag=self._etag())
+        leased = self.open.get(entry.deployment_id)
+        if leased is None or leased.etag != entry.etag:
+            return False
+        self.open[entry.deployment_id] = replace(entry, etag=self._etag())
+        return True
 
     def update_and_schedule(self, deployment: Deployment, entry: Scheduled) -> tuple[Deployment, Scheduled]:
         with self._lock:

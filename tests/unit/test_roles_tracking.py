@@ -4,6 +4,8 @@ its version's identity holds Azure AI User on the project."""
 import threading
 from dataclasses import replace
 
+import pytest
+
 from deployer.config.parser import parse_config
 from deployer.deploy.poll import poll_once
 from deployer.deploy.start import handle_event
@@ -171,3 +173,59 @@ def test_two_tick_loops_grant_each_new_identity_exactly_once(ctx):
     assert active.runtime_role.principal_id == principal_for("support-bot-canary", active.version)
     # The others were superseded: granted first, or their version retired before it was looked at.
     assert {record(ctx, r).status for r in records} == {"active", "superseded"}
+
+
+def test_a_ticks_first_looks_write_their_grants_and_next_looks_together_not_one_by_one(ctx, monkeypatch):
+    records = [deploy(ctx, f"v{n}", n) for n in range(5)]
+    updates, together = [], []
+    monkeypatch.setattr(ctx.store, "update", updates.append)
+    each = ctx.store.update_and_schedule_each
+    monkeypatch.setattr(
+        ctx.store, "update_and_schedule_each", lambda looks: together.append(looks) or each(looks)
+    )
+    tick(ctx)
+    [looks] = together
+    assert updates == [] and sorted(d.id for d, _ in looks) == sorted(r.id for r in records)
+    for r in records:
+        creating = record(ctx, r)
+        assert creating.status == "creating" and creating.runtime_role.status == "granted"
+        assert ctx.store.open[r.id].look is not None  # the next look is a quiet one
+
+
+def test_a_crash_after_the_grant_before_its_write_grants_again_at_the_next_look(ctx, monkeypatch):
+    d = deploy(ctx)
+    each = ctx.store.update_and_schedule_each
+    monkeypatch.setattr(ctx.store, "update_and_schedule_each", crash)
+    with pytest.raises(RuntimeError):
+        tick(ctx)
+    assert record(ctx, d).runtime_role is None and len(ctx.roles.calls) == 1
+    monkeypatch.setattr(ctx.store, "update_and_schedule_each", each)
+    tick(ctx, 61)  # the crashed look's lease has run out
+    assert record(ctx, d).runtime_role.status == "already_present" and len(ctx.roles.calls) == 2
+    ctx.platform.set_status("echo", "1", "active")
+    tick(ctx)
+    assert record(ctx, d).status == "active"
+
+
+def test_a_record_changed_during_its_look_keeps_the_change_and_is_looked_at_again_soon(ctx, monkeypatch):
+    moved, other = deploy(ctx, "v1", 1), deploy(ctx, "v2", 2)
+    each = ctx.store.update_and_schedule_each
+
+    def another_worker_first(looks):
+        current = ctx.store.records[moved.id]
+        ctx.store.update(replace(current, updated_at="2026-11-29T12:34:56.000Z"))
+        return each(looks)
+
+    monkeypatch.setattr(ctx.store, "update_and_schedule_each", another_worker_first)
+    tick(ctx)
+    kept, lease = record(ctx, moved), ctx.store.open[moved.id]
+    assert kept.updated_at == "2026-11-29T12:34:56.000Z" and kept.runtime_role is None
+    assert lease.due == ctx.clock.now() + 1.0 and lease.attempt == 1 and lease.look is None
+    assert record(ctx, other).runtime_role.status == "granted" and ctx.store.open[other.id].look
+    monkeypatch.setattr(ctx.store, "update_and_schedule_each", each)
+    tick(ctx, 1.0)
+    assert record(ctx, moved).runtime_role.status == "already_present"
+
+
+def crash(looks):
+    raise RuntimeError("the process died before the look's writes")
