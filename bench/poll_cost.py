@@ -4,7 +4,9 @@ a. ``get_version`` calls per deployment while a version provisions for 60 s, cou
    emulator's request log, with the dev host's poll on the default schedule. Started before the
    detection benchmark and finished after it, so the two minutes overlap. Half the agents have
    no history; the other half's agent rows are given the history three earlier 60-second
-   deployments would have left (``took_s``), so their looks follow the learned schedule.
+   deployments would have left (``took_s``), so their looks follow the learned schedule. The
+   pushes are spread over one poll interval (5 s), the two halves interleaved, so that each half
+   meets the poll's ticks at every phase: how many ticks fall within a provisioning depends on it.
 b. One tick (``poll_once`` with the app's own composition, in-process, its default concurrency
    and budget) over a table with 10,000 finished deployments and 200 open ones, all due and still
    provisioning: entities read (``TableDeploymentStore.entities_read``), Foundry, ARM and Table
@@ -22,8 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from bench.common import AGENTS, EXTRA_AGENTS, Bench, Result, Row, agent, image, ms
-from bench.detection import push
+from bench.common import AGENTS, EXTRA_AGENTS, Bench, Result, Row, Sender, agent, image, ms
 from deployer.cli.simulate import image_pushed_event
 from deployer.domain.clock import iso, parse_iso
 from deployer.domain.model import new_deployment_id
@@ -35,6 +36,7 @@ TARGET_CALLS = {"no history": 12, "with history": 6}
 FINISHED = 10_000
 OPEN = 200
 TICK_PROJECT = "tick"
+SPREAD_S = 5.0  # the default poll interval
 
 
 @dataclass
@@ -54,11 +56,23 @@ def start_provisioning(b: Bench, url: str, *, table: str, project: str) -> Provi
     b.emulator_settings(provision_delay_s=PROVISION_S)
     events = [image_pushed_event(image(AGENTS + i, "c1")) for i in range(2 * PROVISIONING)]
     b.registry.seed_pushed(events)  # the images are in the registry before their events
-    push(url, events)
+    halves = (events[:PROVISIONING], events[PROVISIONING:])
+    _spread(url, [e for pair in zip(*halves, strict=True) for e in pair])
     b.emulator_settings(provision_delay_s=0.5)
     ids = [e["id"] for e in events]
     halves = {"no history": set(ids[:PROVISIONING]), "with history": set(ids[PROVISIONING:])}
     return Provisioning(halves, table, project)
+
+
+def _spread(url: str, events: list[dict[str, Any]]) -> None:
+    """Deliver ``events`` one at a time, evenly over ``SPREAD_S``."""
+    sender, started = Sender(url), time.monotonic()
+    for n, event in enumerate(events):
+        time.sleep(max(0.0, started + n * SPREAD_S / len(events) - time.monotonic()))
+        status, _ = sender.deliver([event])
+        if status != 202:
+            raise RuntimeError(f"event {event['id']}: the dev host answered {status}")
+    sender.close()
 
 
 def finish_provisioning(b: Bench, p: Provisioning) -> Result:
