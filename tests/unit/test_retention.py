@@ -5,6 +5,7 @@ from dataclasses import replace
 from deployer.deploy.poll import poll_once, track
 from deployer.domain.clock import parse_iso
 from deployer.domain.transitions import DELETE_RETRY_MIN_S
+from deployer.rollout.retention import retain
 from tests.unit.builders import push, releases, run, tick
 
 
@@ -138,3 +139,13 @@ def test_a_newer_deployment_settling_first_deletes_an_older_ones_version_only_on
     assert {d.reason for d in done[:3]} == {"newer_deployment_active"} and not any(d.error for d in done)
     assert versions_left(ctx) == ["3", "4"]
     assert [d.version_deleted_at is not None for d in done] == [True, True, False, False]
+
+
+def test_a_late_pass_of_retention_never_deletes_the_version_that_now_serves(ctx):
+    first, second = releases(ctx, 2)  # version 2 serves; version 1's deployment was superseded
+    [one, _] = ctx.platform.versions["support-bot"]
+    one.info = replace(one.info, created_at=10.0)  # made last (its create call died; reconciled later)
+    agent = replace(ctx.config.agent("support-bot"), keep_versions=1)
+    retain(ctx, agent, first)  # the pass of a settle that ran while version 1 still served
+    assert ctx.store.get_agent("support-bot").active_id == second.id
+    assert versions_left(ctx) == ["1", "2"] and ctx.platform.count("delete_version") == 0
