@@ -20,7 +20,7 @@ from deployer.context import Context, retry_on_conflict
 from deployer.domain.agents import AgentConfig
 from deployer.domain.clock import iso, parse_iso
 from deployer.domain.errors import Conflict, PlatformError
-from deployer.domain.model import Deployment
+from deployer.domain.model import SERVING_STATUSES, Deployment
 from deployer.domain.platform import DEPLOYMENT_ID_KEY, Scheduled
 from deployer.domain.transitions import delete_retry_delay, versions_to_delete
 from deployer.rollout import traffic
@@ -29,8 +29,10 @@ log = logging.getLogger(__name__)
 
 
 def retain(ctx: Context, agent: AgentConfig, d: Deployment) -> None:
-    """Delete the agent's versions beyond ``keep_versions`` (never ``d``'s, nor one the agent's
-    version selector routes to); one that cannot be deleted now is retried on its owner's row."""
+    """Delete the agent's versions beyond ``keep_versions`` (never ``d``'s, one the agent's version
+    selector routes to, nor one whose deployment is still under way or serving: it takes over or
+    is superseded on its own, and a later pass deletes it); one that cannot be deleted now is
+    retried on its owner's row."""
     endpoint = ctx.endpoint_of(agent, d)
     try:
         versions = ctx.platform.list_versions(endpoint, d.agent)
@@ -41,8 +43,8 @@ def retain(ctx: Context, agent: AgentConfig, d: Deployment) -> None:
     for version in versions_to_delete(versions, keep=agent.keep_versions, active_version=d.version):
         owner_id = version.metadata.get(DEPLOYMENT_ID_KEY)
         owner = ctx.store.get(owner_id) if owner_id else None
-        if version.version in routed or (owner is not None and owner.version_delete_next_at):
-            continue  # routed; or already waiting for its own retry
+        if version.version in routed or (owner is not None and _kept_by(owner)):
+            continue
         next_try = _delete(ctx, agent, endpoint, version.version, owner)
         if next_try is not None and owner is not None:
             ctx.store.schedule_by(Scheduled(deployment_id=owner.id, due=next_try))
@@ -99,6 +101,12 @@ def _delete(
             ),
         )
     return None
+
+
+def _kept_by(owner: Deployment) -> bool:
+    """Whether ``owner``'s version stays for now: its deployment is under way (deleting the
+    version would fail it) or serves, or the version already waits for its own retry."""
+    return owner.is_open or owner.status in SERVING_STATUSES or owner.version_delete_next_at is not None
 
 
 def _call_delete(

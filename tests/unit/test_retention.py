@@ -2,10 +2,11 @@
 
 from dataclasses import replace
 
-from deployer.deploy.poll import poll_once
+from deployer.deploy.poll import poll_once, track
 from deployer.domain.clock import parse_iso
 from deployer.domain.transitions import DELETE_RETRY_MIN_S
-from tests.unit.builders import releases
+from deployer.rollout.retention import retain
+from tests.unit.builders import push, releases, run, tick
 
 
 def three_deployments(ctx):
@@ -84,3 +85,67 @@ def test_retention_force_after_s_is_a_number_of_seconds_or_absent():
             ]
         else:
             raise AssertionError(f"{bad!r} accepted")
+
+
+def up_and_under_way(ctx, count):
+    """support-bot (keep_versions: 2): version 1 serves; ``count`` newer pushes whose versions
+    Foundry reports active while their records still say creating (not looked at since)."""
+    [first] = releases(ctx, 1)
+    later = []
+    for n in range(1, count + 1):
+        ctx.clock.advance(0.01)  # one push after the other
+        later.append(push(ctx, f"1.{n}.0", n, agent="support-bot"))
+    tick(ctx, 2)  # their first looks: creating
+    for r in later:
+        ctx.platform.set_status("support-bot", r.version, "active")
+    return first, later
+
+
+def look_at(ctx, record):
+    """The poll's look at ``record`` alone, before any other due entry."""
+    ctx.clock.advance(30)
+    track(ctx, ctx.store.open[record.id])
+
+
+def statuses(ctx, records):
+    return [ctx.store.records[r.id].status for r in records]
+
+
+def versions_left(ctx):
+    return [v.version for v in ctx.platform.list_versions("", "support-bot")]
+
+
+def test_deployments_looked_at_oldest_first_each_take_over_and_none_fails_for_a_deleted_version(ctx):
+    first, later = up_and_under_way(ctx, 4)  # versions 2 … 5, beyond keep_versions of 2
+    look_at(ctx, later[0])  # version 2 settles first and applies retention
+    assert statuses(ctx, later) == ["active", "creating", "creating", "creating"]
+    assert versions_left(ctx) == ["2", "3", "4", "5"]  # only version 1 (superseded) was deleted
+    for r in later[1:]:
+        look_at(ctx, r)
+    done = [ctx.store.records[r.id] for r in (first, *later)]
+    assert [d.status for d in done] == ["superseded"] * 4 + ["active"] and not any(d.error for d in done)
+    assert versions_left(ctx) == ["4", "5"]
+    assert not ctx.store.open
+
+
+def test_a_newer_deployment_settling_first_deletes_an_older_ones_version_only_once_it_is_superseded(ctx):
+    first, later = up_and_under_way(ctx, 3)  # versions 2 … 4
+    look_at(ctx, later[-1])  # version 4 settles first; version 2 is beyond keep_versions of 2
+    assert statuses(ctx, later) == ["creating", "creating", "active"]
+    assert versions_left(ctx) == ["2", "3", "4"]  # its deployment is still under way
+    run(ctx, 4, 30)
+    done = [ctx.store.records[r.id] for r in (first, *later)]
+    assert [d.status for d in done] == ["superseded"] * 3 + ["active"]
+    assert {d.reason for d in done[:3]} == {"newer_deployment_active"} and not any(d.error for d in done)
+    assert versions_left(ctx) == ["3", "4"]
+    assert [d.version_deleted_at is not None for d in done] == [True, True, False, False]
+
+
+def test_a_late_pass_of_retention_never_deletes_the_version_that_now_serves(ctx):
+    first, second = releases(ctx, 2)  # version 2 serves; version 1's deployment was superseded
+    [one, _] = ctx.platform.versions["support-bot"]
+    one.info = replace(one.info, created_at=10.0)  # made last (its create call died; reconciled later)
+    agent = replace(ctx.config.agent("support-bot"), keep_versions=1)
+    retain(ctx, agent, first)  # the pass of a settle that ran while version 1 still served
+    assert ctx.store.get_agent("support-bot").active_id == second.id
+    assert versions_left(ctx) == ["1", "2"] and ctx.platform.count("delete_version") == 0

@@ -171,7 +171,7 @@ def test_two_tick_loops_grant_each_new_identity_exactly_once(ctx):
     assert len(granted) > 1 and {d.runtime_role.status for d in granted} == {"granted"}
     [active] = [d for d in granted if d.status == "active"]
     assert active.runtime_role.principal_id == principal_for("support-bot-canary", active.version)
-    # The others were superseded: granted first, or their version retired before it was looked at.
+    # The others were superseded (retention leaves the version of a deployment under way).
     assert {record(ctx, r).status for r in records} == {"active", "superseded"}
 
 
