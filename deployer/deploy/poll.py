@@ -206,7 +206,8 @@ def _observe(ctx: Context, agent: AgentConfig, d: Deployment, lease: Scheduled, 
     now = look.now
     info = look.seen or quiet.version_or_gone(ctx, ctx.endpoint_of(agent, d), d.agent, d.version)
     if info.status in ("deleting", "deleted") and settles_as(d, ctx.store.get_agent(d.agent)) == "superseded":
-        # Retention removed a version that a newer active deployment had already replaced.
+        # The version went (deleted by hand; retention keeps an open deployment's version) after a
+        # newer deployment had already replaced it: overtaken, not failed.
         superseded = ctx.store.update(d.moved_to("superseded", iso(now), reason="newer_deployment_active"))
         outbox.flush(ctx, superseded)
         ctx.store.unschedule(d.id)
