@@ -8,15 +8,15 @@ keys, never a key naming a missing record."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceModifiedError
 from azure.data.tables import TableClient, TableTransactionError
 
-#: The most operations one entity-group transaction may hold.
-TRANSACTION_ROWS = 100
+from deployer.adapters.table_batches import TRANSACTION_ROWS, chunks
+
 #: (PartitionKey, RowKey, ETag or ``None``: whatever it holds now).
 Row = tuple[str, str, str | None]
 #: Rows deleted together: the first decides (deleted only if its ETag matches), the others follow it.
@@ -32,7 +32,7 @@ def delete_groups(table: TableClient, groups: Sequence[Group]) -> list[Group]:
     """Delete ``groups`` (all of one partition), each in one transaction with others as long as
     they fit; the groups whose first row was deleted (or found gone already)."""
     deleted: list[Group] = []
-    for chunk in _chunks(groups):
+    for chunk in chunks(groups, len):
         if sum(len(group) for group in chunk) > TRANSACTION_ROWS:  # one group too large for one
             deleted += [group for group in chunk if _delete_group(table, group)]
             continue
@@ -45,20 +45,6 @@ def delete_groups(table: TableClient, groups: Sequence[Group]) -> list[Group]:
         else:
             deleted += chunk
     return deleted
-
-
-def _chunks(groups: Sequence[Group]) -> Iterator[Sequence[Group]]:
-    """Whole groups, at most :data:`TRANSACTION_ROWS` rows a chunk (a larger group alone)."""
-    chunk: list[Group] = []
-    rows = 0
-    for group in groups:
-        if chunk and rows + len(group) > TRANSACTION_ROWS:
-            yield chunk
-            chunk, rows = [], 0
-        chunk.append(group)
-        rows += len(group)
-    if chunk:
-        yield chunk
 
 
 def _operation(row: Row) -> tuple[str, dict[str, Any], dict[str, Any]]:

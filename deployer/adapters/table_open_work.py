@@ -17,21 +17,19 @@ from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import TableClient, TableTransactionError, UpdateMode
+from azure.data.tables import TableClient, UpdateMode
 
+from deployer.adapters.table_batches import Operation, each_together, replacing
 from deployer.adapters.table_errors import (
     replace_if_unchanged,
     row_missing,
-    table_missing,
     translate_missing_table,
 )
-from deployer.adapters.table_forget import TRANSACTION_ROWS
 from deployer.adapters.table_layout import OPEN, OPEN_END, RECORDS, Migrated, open_row
 from deployer.domain.errors import Conflict
 from deployer.domain.platform import QuietLook, Scheduled
 
 _RACES = 5
-_MATCH = MatchConditions.IfNotModified
 
 
 @translate_missing_table
@@ -51,31 +49,18 @@ class TableOpenWork:
         return replace(entry, etag=replace_if_unchanged(self._table, entity, entry.etag))
 
     def lease(self, entries: Sequence[Scheduled]) -> list[Scheduled | None]:
-        leased: list[Scheduled | None] = []
-        for first in range(0, len(entries), TRANSACTION_ROWS):
-            leased += self._lease_together(entries[first : first + TRANSACTION_ROWS])
-        return leased
+        """ETag-conditional replaces, 100 to a transaction (the rows share partition ``d``);
+        the entries of a transaction that one changed or missing row failed are leased one by
+        one, so exactly those still unchanged are leased."""
 
-    def _lease_together(self, entries: Sequence[Scheduled]) -> list[Scheduled | None]:
-        """One entity-group transaction of ETag-conditional replaces (the rows share partition
-        ``d``): one round trip when no row changed. One changed or missing row fails the whole
-        transaction, which writes nothing: the entries are then written one by one, so exactly
-        those still unchanged are leased."""
-        operations = [
-            (
-                "update",
-                open_entity(e),
-                {"mode": UpdateMode.REPLACE, "etag": e.etag, "match_condition": _MATCH},
-            )
-            for e in entries
-        ]
-        try:
-            metas = self._table.submit_transaction(operations)
-        except TableTransactionError as exc:
-            if table_missing(exc) or exc.status_code not in (404, 409, 412):
-                raise
-            return [self._lease_one(e) for e in entries]
-        return [replace(e, etag=meta["etag"]) for e, meta in zip(entries, metas, strict=True)]
+        def operations(e: Scheduled) -> list[Operation]:
+            assert e.etag is not None, "a lease replaces the row as it was read"
+            return [replacing(open_entity(e), e.etag)]
+
+        def written(e: Scheduled, metas: Sequence[Any]) -> Scheduled | None:
+            return replace(e, etag=metas[0]["etag"])
+
+        return each_together(self._table, entries, operations, written=written, alone=self._lease_one)
 
     def _lease_one(self, entry: Scheduled) -> Scheduled | None:
         try:

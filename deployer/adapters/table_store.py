@@ -14,7 +14,7 @@ No reader sees one change without the others, and no crash leaves one without th
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -23,13 +23,13 @@ from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
 from deployer.adapters.table_agents import TableKeysAndAgents, key_entity
+from deployer.adapters.table_batches import Operation, each_together, row_refused, saving
 from deployer.adapters.table_errors import (
     replace_if_unchanged,
     row_missing,
-    table_missing,
     translate_missing_table,
 )
-from deployer.adapters.table_forget import TRANSACTION_ROWS, delete_groups
+from deployer.adapters.table_forget import delete_groups
 from deployer.adapters.table_layout import AGENT, KEY, KEY_END, RECORDS, RECORDS_BELOW, Migrated, key_row
 from deployer.adapters.table_open_work import TableOpenWork, open_entity
 from deployer.adapters.table_outbox import TableNotificationStore
@@ -107,7 +107,7 @@ class TableDeploymentStore(TableKeysAndAgents, TableOpenWork, TableNotificationS
     ) -> Deployment:
         self._layout.ensure()
         rows: list[Any] = [("create", key_entity(key, owner)) for key, owner in claims.items()]
-        rows.append(_saving(agent_entity(agent), agent.etag))
+        rows.append(saving(agent_entity(agent), agent.etag))
         rows += [("create", open_entity(entry)), ("create", to_entity(record))]
         metas = self._together(rows, record.id)
         self.saw_agent(_replace_etag(agent, metas[len(claims)]))
@@ -115,32 +115,24 @@ class TableDeploymentStore(TableKeysAndAgents, TableOpenWork, TableNotificationS
 
     def update_and_schedule(self, deployment: Deployment, entry: Scheduled) -> tuple[Deployment, Scheduled]:
         look = open_entity(entry)
-        schedule = _saving(look, entry.etag) if entry.etag else ("upsert", look, {"mode": UpdateMode.REPLACE})
-        metas = self._together([schedule, _saving(to_entity(deployment), deployment.etag)], deployment.id)
+        schedule = saving(look, entry.etag) if entry.etag else ("upsert", look, {"mode": UpdateMode.REPLACE})
+        metas = self._together([schedule, saving(to_entity(deployment), deployment.etag)], deployment.id)
         return _replace_etag(deployment, metas[1]), _replace_etag(entry, metas[0])
 
     def update_and_schedule_each(self, looks: Sequence[tuple[Deployment | None, Scheduled]]) -> list[bool]:
-        written: list[bool] = []
-        for chunk in _within_transactions(looks):
-            written += self._looks_together(chunk)
-        return written
+        """ETag-conditional replaces, a look's record and entry always in the same transaction;
+        the looks of a transaction that one changed row failed are written one by one, so
+        exactly the unchanged rows are written."""
 
-    def _looks_together(self, looks: Sequence[tuple[Deployment | None, Scheduled]]) -> list[bool]:
-        """One entity-group transaction of ETag-conditional replaces: one round trip when no row
-        changed. One changed row fails it all, which writes nothing: the pairs are then written
-        one by one, so exactly the unchanged rows are written."""
-        operations = [
-            _saving(entity, etag) for record, entry in looks for entity, etag in _look_rows(record, entry)
-        ]
-        try:
-            self._table.submit_transaction(operations)
-        except TableTransactionError as exc:
-            if table_missing(exc) or exc.status_code not in (404, 409, 412):
-                raise
-            return [self._look_one(record, entry) for record, entry in looks]
-        return [True] * len(looks)
+        def operations(look: tuple[Deployment | None, Scheduled]) -> list[Operation]:
+            return [saving(entity, etag) for entity, etag in _look_rows(*look)]
 
-    def _look_one(self, record: Deployment | None, entry: Scheduled) -> bool:
+        return each_together(
+            self._table, looks, operations, written=lambda _look, _metas: True, alone=self._look_one
+        )
+
+    def _look_one(self, look: tuple[Deployment | None, Scheduled]) -> bool:
+        record, entry = look
         try:
             if record is not None:
                 self.update(record)
@@ -154,7 +146,7 @@ class TableDeploymentStore(TableKeysAndAgents, TableOpenWork, TableNotificationS
         try:
             return list(self._table.submit_transaction(operations))
         except TableTransactionError as exc:
-            if table_missing(exc) or exc.status_code not in (404, 409, 412):
+            if not row_refused(exc):
                 raise
             raise Conflict(name) from None
 
@@ -231,32 +223,10 @@ class TableDeploymentStore(TableKeysAndAgents, TableOpenWork, TableNotificationS
         return Page(items=items[:limit], next=items[limit - 1].id if more else None)
 
 
-def _saving(entity: dict[str, Any], etag: str | None) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    """A transaction step that inserts ``entity`` (no ETag) or replaces it if unchanged."""
-    if etag is None:
-        return ("create", entity, {})
-    return ("update", entity, {"mode": UpdateMode.REPLACE, "etag": etag, "match_condition": _MATCH})
-
-
 def _look_rows(record: Deployment | None, entry: Scheduled) -> list[tuple[dict[str, Any], str | None]]:
     assert entry.etag is not None, "a look's entry replaces its lease"
     rows = [] if record is None else [(to_entity(record), record.etag)]
     return [*rows, (open_entity(entry), entry.etag)]
-
-
-def _within_transactions(
-    looks: Sequence[tuple[Deployment | None, Scheduled]],
-) -> Iterator[Sequence[tuple[Deployment | None, Scheduled]]]:
-    """The pairs in order, whole, at most ``TRANSACTION_ROWS`` rows a chunk."""
-    first, rows = 0, 0
-    for n, (record, _) in enumerate(looks):
-        size = 1 if record is None else 2
-        if rows + size > TRANSACTION_ROWS:
-            yield looks[first:n]
-            first, rows = n, 0
-        rows += size
-    if first < len(looks):
-        yield looks[first:]
 
 
 def _replace_etag(value: _T, meta: Any) -> _T:

@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 from azure.data.tables import TableClient, TableServiceClient
 
-from deployer.adapters.table_forget import TRANSACTION_ROWS
+from deployer.adapters.table_batches import TRANSACTION_ROWS
 from deployer.adapters.table_layout import key_row
 from deployer.adapters.table_store import TableDeploymentStore
 from deployer.domain.errors import Conflict
